@@ -1,0 +1,41 @@
+// Shared pieces of the agentstream command line: exit codes and user-facing errors.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace agentstream::cli {
+
+enum ExitCode : int {
+    EXIT_OK = 0,
+    EXIT_RUNTIME = 1,  ///< a runtime or data error (invalid events, broker failure, ...)
+    EXIT_USAGE = 2,    ///< the command line was wrong; the message says how to fix it
+};
+
+/// A command-line mistake found after parsing. `what()` says what is wrong, `hint()` what to do.
+class UsageError : public std::runtime_error {
+  public:
+    UsageError(const std::string& message, std::string hint = {})
+        : std::runtime_error(message), _hint(std::move(hint)) {}
+    const std::string& hint() const noexcept { return _hint; }
+
+  private:
+    std::string _hint;
+};
+
+/// A failure while running a command (exit code 1).
+class RuntimeError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The process exit code a command wants when it finished without throwing (for example 1 when
+/// `event validate` found invalid lines). Starts at EXIT_OK.
+int& exit_code();
+
+/// Registers `agentstream event ...`.
+void add_event_commands(CLI::App& app);
+
+}  // namespace agentstream::cli

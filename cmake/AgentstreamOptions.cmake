@@ -1,0 +1,28 @@
+# Compiler flags shared by every agentstream target, applied through one interface target.
+add_library(agentstream_options INTERFACE)
+add_library(agentstream::options ALIAS agentstream_options)
+target_compile_options(agentstream_options INTERFACE -Wall -Wextra -Wshadow -Wnon-virtual-dtor
+                                                     -Wpedantic
+                                                     # g++ 12 warns on designated initialisers that
+                                                     # leave members to their defaults (PR 96868)
+                                                     -Wno-missing-field-initializers)
+if(AGENTSTREAM_WERROR)
+  target_compile_options(agentstream_options INTERFACE -Werror)
+endif()
+if(AGENTSTREAM_SANITIZE)
+  target_compile_options(agentstream_options INTERFACE -fsanitize=address,undefined
+                                                       -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(agentstream_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+# agentstream_module(<name> SOURCES ... DEPS ...) declares the library agentstream_<name> with the
+# alias agentstream::<name>, public headers under include/ and private ones under src/.
+function(agentstream_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(agentstream_${name} STATIC ${ARG_SOURCES})
+  add_library(agentstream::${name} ALIAS agentstream_${name})
+  target_include_directories(agentstream_${name} PUBLIC ${PROJECT_SOURCE_DIR}/include
+                                                  PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(agentstream_${name} PUBLIC ${ARG_DEPS} PRIVATE agentstream::options
+                                                                       ${ARG_PRIVATE_DEPS})
+endfunction()

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every system dependency of agentstream from Debian bookworm packages.
+# Idempotent: when everything is present it changes nothing and takes well under a second.
+# Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+    # toolchain
+    build-essential cmake ninja-build pkg-config git clang-format
+    # libraries (docs/architecture.md says why each)
+    librdkafka-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
+    libcli11-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
+    # tests and benchmarks
+    libgtest-dev libgmock-dev googletest libbenchmark-dev librapidcheck-dev
+    # real peers for interop tests, and Java 17 + Maven for the real Apache Kafka broker
+    kcat python3-confluent-kafka openjdk-17-jdk-headless maven
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all ${#packages[@]} packages present"
+    exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: run as root (missing: ${missing[*]})" >&2; exit 1; }
+    sudo=(sudo)
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs the whole test suite:
+#   1. formatting check (clang-format),
+#   2. release build with warnings as errors; unit, cli and integration tests,
+#   3. ASan + UBSan build; unit and cli tests under the sanitizers,
+#   4. a smoke run of each benchmark binary (they must run; speed is judged in docs/benchmarks.md).
+# Idempotent; exits non-zero on the first failing stage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+stage() { echo; echo "=== $* ($(( $(date +%s) - start ))s)"; }
+
+stage "setup"
+scripts/setup.sh
+
+stage "format check"
+files=$(git ls-files '*.h' '*.cc' 2>/dev/null || find include src apps tests bench -name '*.h' -o -name '*.cc')
+# shellcheck disable=SC2086
+clang-format --dry-run --Werror $files
+
+stage "build (RelWithDebInfo, -Werror)"
+scripts/build.sh build
+
+stage "tests"
+(cd build && ctest --output-on-failure -j2 --timeout 600)
+
+stage "build (ASan + UBSan)"
+scripts/build.sh build-asan -DAGENTSTREAM_SANITIZE=ON -DAGENTSTREAM_BUILD_BENCH=OFF
+
+stage "tests under ASan + UBSan"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --output-on-failure -j2 -L 'unit|cli' --timeout 600)
+
+stage "benchmark smoke run"
+for b in build/bench/*_bench; do
+    "$b" --benchmark_min_time=0.01 >/dev/null
+done
+
+stage "all tests passed"

@@ -1,0 +1,379 @@
+#include <agentstream/event/codec.h>
+
+#include <fmt/format.h>
+
+#include <bitset>
+#include <cmath>
+
+#include "core/json_escape.h"
+#include "event/event_access.h"
+#include "event/json_convert.h"
+#include "event/rules.h"
+
+namespace agentstream::event {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+constexpr std::size_t MAX_FAMILY_FIELDS = 32;
+
+enum class Envelope : std::uint8_t {
+    EventId,
+    EventType,
+    SchemaVersion,
+    Timestamp,
+    Priority,
+    Source,
+    CorrelationId,
+    CausationId,
+    Metadata,
+    None,
+};
+
+Envelope envelope_field(std::string_view key) noexcept {
+    auto names = envelope_fields();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (names[i] == key) {
+            return static_cast<Envelope>(i);
+        }
+    }
+    return Envelope::None;
+}
+
+Violation violation(std::string_view field, ViolationKind kind, std::string message) {
+    return {std::string(field), kind, std::move(message)};
+}
+
+// Reads an optional string envelope field; null means absent.
+bool read_optional_string(std::string_view name, element value, std::optional<std::string>& dst,
+                          Violations& out) {
+    if (value.is_null()) {
+        dst.reset();
+        return true;
+    }
+    if (!value.is_string()) {
+        rules::wrong_type(name, "string", detail::json_type_name(value), out);
+        return false;
+    }
+    dst = std::string(value.get_string().value_unsafe());
+    return true;
+}
+
+void append_double(std::string& out, double v) {
+    auto start = out.size();
+    fmt::format_to(std::back_inserter(out), "{}", v);
+    // Keep doubles recognisable as such (5.0, not 5) so that Scalar fields round-trip.
+    if (out.find_first_of(".eEn", start) == std::string::npos) {
+        out += ".0";
+    }
+}
+
+void append_key(std::string& out, std::string_view key) {
+    out += ',';
+    append_json_string(out, key);
+    out += ':';
+}
+
+void append_value(std::string& out, const Value& value) {
+    std::visit(
+        [&](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, bool>) {
+                out += v ? "true" : "false";
+            } else if constexpr (std::is_same_v<T, std::int64_t>) {
+                fmt::format_int f(v);
+                out.append(f.data(), f.size());
+            } else if constexpr (std::is_same_v<T, double>) {
+                append_double(out, v);
+            } else if constexpr (std::is_same_v<T, std::string>) {
+                append_json_string(out, v);
+            } else if constexpr (std::is_same_v<T, StringList>) {
+                out += '[';
+                for (std::size_t i = 0; i < v.size(); ++i) {
+                    if (i != 0) {
+                        out += ',';
+                    }
+                    append_json_string(out, v[i]);
+                }
+                out += ']';
+            } else {
+                out += v.text;
+            }
+        },
+        value.storage());
+}
+
+}  // namespace
+
+Result<Event, Violations> decode(std::string_view json) {
+    Violations errors;
+    if (json.size() > MAX_EVENT_BYTES) {
+        errors.push_back(violation(
+            "", ViolationKind::Malformed,
+            fmt::format("event is {} bytes; the limit is {}", json.size(), MAX_EVENT_BYTES)));
+        return failure(std::move(errors));
+    }
+    auto& parser = detail::thread_parser();
+    element root;
+    if (auto error = parser.parse(json.data(), json.size()).get(root)) {
+        errors.push_back(
+            violation("", ViolationKind::Malformed,
+                      fmt::format("not valid JSON: {}", simdjson::error_message(error))));
+        return failure(std::move(errors));
+    }
+    simdjson::dom::object object;
+    if (root.get_object().get(object)) {
+        errors.push_back(violation(
+            "", ViolationKind::Malformed,
+            fmt::format("an event must be a JSON object, got {}", detail::json_type_name(root))));
+        return failure(std::move(errors));
+    }
+
+    // The family decides how every other field reads, so find event_type first.
+    std::optional<EventType> type;
+    element type_element;
+    if (object["event_type"].get(type_element)) {
+        rules::missing("event_type", errors);
+    } else if (!type_element.is_string()) {
+        rules::wrong_type("event_type", "string", detail::json_type_name(type_element), errors);
+    } else {
+        auto text = type_element.get_string().value_unsafe();
+        type = parse_event_type(text);
+        if (!type) {
+            errors.push_back(violation("event_type", ViolationKind::UnknownType,
+                                       fmt::format("event_type: unknown event type '{}'", text)));
+        }
+    }
+    // With an unknown type, keep checking the envelope against a stand-in family so that
+    // every envelope problem is reported too.
+    Event event = EventAccess::blank(type.value_or(EventType::DocumentUploaded));
+    const FamilySpec* family = type ? &family_spec(family_of(*type)) : nullptr;
+    auto& extra = EventAccess::extra(event);
+
+    std::bitset<16> envelope_seen;
+    std::bitset<MAX_FAMILY_FIELDS> family_seen;
+    std::bitset<MAX_FAMILY_FIELDS> family_bad;  // present with the wrong type: already reported
+    for (auto [key, value] : object) {
+        auto env = envelope_field(key);
+        if (env != Envelope::None) {
+            auto bit = static_cast<std::size_t>(env);
+            if (envelope_seen[bit]) {
+                errors.push_back(violation(key, ViolationKind::Duplicate,
+                                           fmt::format("{}: field appears twice", key)));
+                continue;
+            }
+            envelope_seen[bit] = true;
+            switch (env) {
+                case Envelope::EventId:
+                    if (!value.is_string()) {
+                        rules::wrong_type(key, "string", detail::json_type_name(value), errors);
+                    } else if (value.get_string().value_unsafe().empty()) {
+                        errors.push_back(violation(key, ViolationKind::NotAllowed,
+                                                   "event_id: must not be empty"));
+                    } else {
+                        event.set_id(std::string(value.get_string().value_unsafe()));
+                    }
+                    break;
+                case Envelope::EventType:
+                    break;
+                case Envelope::SchemaVersion:
+                    if (!value.is_int64()) {
+                        rules::wrong_type(key, "integer", detail::json_type_name(value), errors);
+                    } else if (auto v = value.get_int64().value_unsafe(); v < 1 || v > 1000000) {
+                        errors.push_back(violation(
+                            key, ViolationKind::OutOfRange,
+                            fmt::format("schema_version: must be a positive integer, got {}", v)));
+                    } else {
+                        event.set_schema_version(static_cast<int>(v));
+                    }
+                    break;
+                case Envelope::Timestamp:
+                    if (!value.is_string()) {
+                        rules::wrong_type(key, "RFC 3339 string", detail::json_type_name(value),
+                                          errors);
+                    } else if (auto ts = parse_rfc3339(value.get_string().value_unsafe())) {
+                        event.set_timestamp(*ts);
+                    } else {
+                        errors.push_back(
+                            violation(key, ViolationKind::WrongType,
+                                      fmt::format("timestamp: expected RFC 3339 date-time such as "
+                                                  "2026-11-27T08:03:39.079210Z, got '{}'",
+                                                  value.get_string().value_unsafe())));
+                    }
+                    break;
+                case Envelope::Priority:
+                    if (!value.is_string()) {
+                        rules::wrong_type(key, "string", detail::json_type_name(value), errors);
+                    } else if (auto p = parse_priority(value.get_string().value_unsafe())) {
+                        event.set_priority(*p);
+                    } else {
+                        errors.push_back(violation(
+                            key, ViolationKind::NotAllowed,
+                            fmt::format("priority: must be one of low, medium, high, critical; "
+                                        "got '{}'",
+                                        value.get_string().value_unsafe())));
+                    }
+                    break;
+                case Envelope::Source:
+                    if (!value.is_string()) {
+                        rules::wrong_type(key, "string", detail::json_type_name(value), errors);
+                    } else if (value.get_string().value_unsafe().empty()) {
+                        errors.push_back(
+                            violation(key, ViolationKind::NotAllowed, "source: must not be empty"));
+                    } else {
+                        event.set_source(std::string(value.get_string().value_unsafe()));
+                    }
+                    break;
+                case Envelope::CorrelationId: {
+                    std::optional<std::string> id;
+                    if (read_optional_string(key, value, id, errors)) {
+                        event.set_correlation_id(std::move(id));
+                    }
+                    break;
+                }
+                case Envelope::CausationId: {
+                    std::optional<std::string> id;
+                    if (read_optional_string(key, value, id, errors)) {
+                        event.set_causation_id(std::move(id));
+                    }
+                    break;
+                }
+                case Envelope::Metadata:
+                    if (value.is_null()) {
+                        break;
+                    }
+                    if (!value.is_object()) {
+                        rules::wrong_type(key, "object", detail::json_type_name(value), errors);
+                    } else {
+                        event.set_metadata(RawJson{simdjson::minify(value)});
+                    }
+                    break;
+                case Envelope::None:
+                    break;
+            }
+            continue;
+        }
+        std::optional<std::size_t> index;
+        if (family != nullptr) {
+            index = field_index(family->family, key);
+        }
+        if (!index) {
+            for (const auto& [name, v] : extra) {
+                if (name == key) {
+                    errors.push_back(violation(key, ViolationKind::Duplicate,
+                                               fmt::format("{}: field appears twice", key)));
+                }
+            }
+            extra.emplace_back(std::string(key), RawJson{simdjson::minify(value)});
+            continue;
+        }
+        if (family_seen[*index]) {
+            errors.push_back(violation(key, ViolationKind::Duplicate,
+                                       fmt::format("{}: field appears twice", key)));
+            continue;
+        }
+        family_seen[*index] = true;
+        const auto& spec = family->fields[*index];
+        if (value.is_null()) {
+            continue;  // absent; the checks below report it if it was required
+        }
+        if (auto converted = detail::convert(spec, value, errors)) {
+            rules::check(spec, *converted, errors);
+            event.set_at(*index, std::move(*converted));
+        } else {
+            family_bad[*index] = true;
+        }
+    }
+
+    for (auto [env, name] :
+         {std::pair{Envelope::EventId, "event_id"}, std::pair{Envelope::Timestamp, "timestamp"},
+          std::pair{Envelope::Source, "source"}}) {
+        if (!envelope_seen[static_cast<std::size_t>(env)]) {
+            rules::missing(name, errors);
+        }
+    }
+    if (family != nullptr) {
+        for (std::size_t i = 0; i < family->fields.size(); ++i) {
+            const auto& spec = family->fields[i];
+            if (event.field_at(i) != nullptr) {
+                continue;
+            }
+            if (spec.presence == Presence::Required && !family_bad[i]) {
+                rules::missing(spec.name, errors);
+            } else if (spec.presence == Presence::Defaulted) {
+                event.set_at(i, EventAccess::default_value(spec));
+            }
+        }
+    }
+    if (!errors.empty()) {
+        return failure(std::move(errors));
+    }
+    return event;
+}
+
+void encode(const Event& event, std::string& out) {
+    out += R"({"event_id":)";
+    append_json_string(out, event.id());
+    out += R"(,"event_type":")";
+    out += to_string(event.type());
+    out += R"(","schema_version":)";
+    fmt::format_int version(event.schema_version());
+    out.append(version.data(), version.size());
+    out += R"(,"timestamp":")";
+    format_rfc3339(event.timestamp(), out);
+    out += R"(","priority":")";
+    out += to_string(event.priority());
+    out += R"(","source":)";
+    append_json_string(out, event.source());
+    if (event.correlation_id()) {
+        out += R"(,"correlation_id":)";
+        append_json_string(out, *event.correlation_id());
+    }
+    if (event.causation_id()) {
+        out += R"(,"causation_id":)";
+        append_json_string(out, *event.causation_id());
+    }
+    out += R"(,"metadata":)";
+    out += event.metadata().text;
+    const auto& fields = family_spec(event.family()).fields;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (const auto* value = event.field_at(i)) {
+            append_key(out, fields[i].name);
+            append_value(out, *value);
+        }
+    }
+    for (const auto& [name, value] : event.extra_fields()) {
+        append_key(out, name);
+        out += value.text;
+    }
+    out += '}';
+}
+
+std::string encode(const Event& event) {
+    std::string out;
+    out.reserve(512);
+    encode(event, out);
+    return out;
+}
+
+Result<Value, Violations> value_from_json(const FieldSpec& spec, std::string_view json) {
+    Violations errors;
+    element root;
+    if (auto error = detail::thread_parser().parse(json.data(), json.size()).get(root)) {
+        errors.push_back(violation(spec.name, ViolationKind::Malformed,
+                                   fmt::format("{}: not valid JSON ({}): {}", spec.name,
+                                               simdjson::error_message(error), json)));
+        return failure(std::move(errors));
+    }
+    auto value = detail::convert(spec, root, errors);
+    if (value) {
+        rules::check(spec, *value, errors);
+    }
+    if (!errors.empty()) {
+        return failure(std::move(errors));
+    }
+    return std::move(*value);
+}
+
+}  // namespace agentstream::event

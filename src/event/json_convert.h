@@ -1,0 +1,24 @@
+// Conversion of simdjson DOM elements to catalogue values (decoder and validate()).
+#pragma once
+
+#include <simdjson.h>
+
+#include <agentstream/event/event.h>
+#include <agentstream/event/validation.h>
+
+#include <optional>
+
+namespace agentstream::event::detail {
+
+/// The JSON type name of an element for messages: "string", "integer", "object", ...
+std::string_view json_type_name(simdjson::dom::element element) noexcept;
+
+/// Converts `element` to a value of `spec.kind`, appending a WrongType violation (and returning
+/// nullopt) on a mismatch. Does not check rules; does not handle null.
+std::optional<Value> convert(const FieldSpec& spec, simdjson::dom::element element,
+                             Violations& out);
+
+/// A thread-local parser for small documents (events, field values).
+simdjson::dom::parser& thread_parser();
+
+}  // namespace agentstream::event::detail
