@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates docs/events.md from the catalogue table. Usage: scripts/gen-docs.sh [BUILD_DIR]
+# Regenerates the generated docs from their tables. Usage: scripts/gen-docs.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build}
-{ cat docs/events.header.md; "$build/apps/agentstream/agentstream" event schema --markdown; } >docs/events.md
+A=${1:-build}/apps/agentstream/agentstream
+{ cat docs/events.header.md; "$A" event schema --markdown; } >docs/events.md
+{ cat docs/configuration.header.md; "$A" config keys --markdown; } >docs/configuration.md

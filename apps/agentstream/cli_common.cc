@@ -7,4 +7,18 @@ int& exit_code() {
     return code;
 }
 
+namespace {
+config::Config& config_slot() {
+    static config::Config config;
+    return config;
+}
+}  // namespace
+
+const config::Config& pipeline_config() {
+    return config_slot();
+}
+void set_pipeline_config(config::Config config) {
+    config_slot() = std::move(config);
+}
+
 }  // namespace agentstream::cli

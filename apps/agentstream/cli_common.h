@@ -1,6 +1,8 @@
 // Shared pieces of the agentstream command line: exit codes and user-facing errors.
 #pragma once
 
+#include <agentstream/config/config.h>
+
 #include <CLI/CLI.hpp>
 
 #include <stdexcept>
@@ -35,7 +37,14 @@ class RuntimeError : public std::runtime_error {
 /// `event validate` found invalid lines). Starts at EXIT_OK.
 int& exit_code();
 
+/// The pipeline file given with --config (the default configuration when none was given).
+/// Loaded before any subcommand runs.
+const config::Config& pipeline_config();
+void set_pipeline_config(config::Config config);
+
 /// Registers `agentstream event ...`.
 void add_event_commands(CLI::App& app);
+/// Registers `agentstream config ...`.
+void add_config_commands(CLI::App& app);
 
 }  // namespace agentstream::cli

@@ -17,27 +17,40 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.fallthrough();
     std::string log_level;
-    std::string log_format = "text";
+    std::string log_format;
+    std::string config_file;
+    app.add_option("-c,--config", config_file, "Pipeline file (YAML); see docs/configuration.md")
+        ->type_name("FILE");
     app.add_option("--log-level", log_level,
                    "Log levels: LEVEL[,MODULE=LEVEL...] (trace, debug, info, warn, error, "
                    "critical, off); overrides AGENTSTREAM_LOG_LEVEL")
         ->type_name("SPEC");
-    app.add_option("--log-format", log_format, "Log line format: text or json")
+    app.add_option("--log-format", log_format,
+                   "Log line format: text or json; overrides the config file")
         ->check(CLI::IsMember({"text", "json"}));
 
     app.parse_complete_callback([&] {
-        const char* env = std::getenv("AGENTSTREAM_LOG_LEVEL");
-        std::string spec_text = !log_level.empty() ? log_level : (env != nullptr ? env : "info");
+        if (!config_file.empty()) {
+            cli::set_pipeline_config(config::Config::load(config_file));
+        }
+        const auto& cfg = cli::pipeline_config();
+        // Precedence: command line, then environment, then the pipeline file.
+        auto file_level = cfg.string("logging.level");
+        std::string spec_text(
+            choose_log_spec(log_level, std::getenv("AGENTSTREAM_LOG_LEVEL"), file_level));
         std::string error;
         auto spec = parse_log_spec(spec_text, &error);
         if (!spec) {
             throw cli::UsageError(fmt::format("bad log level spec '{}': {}", spec_text, error),
                                   "Example: --log-level info,kafka=debug");
         }
-        configure_logging(*spec, *parse_log_format(log_format));
+        auto format =
+            parse_log_format(log_format.empty() ? cfg.string("logging.format") : log_format);
+        configure_logging(*spec, *format);
     });
 
     cli::add_event_commands(app);
+    cli::add_config_commands(app);
 
     try {
         app.parse(argc, argv);
@@ -55,6 +68,9 @@ int main(int argc, char** argv) {
         if (!e.hint().empty()) {
             fmt::print(stderr, "{}\n", e.hint());
         }
+        return cli::EXIT_USAGE;
+    } catch (const config::ConfigError& e) {
+        fmt::print(stderr, "agentstream: {}\n", e.what());
         return cli::EXIT_USAGE;
     } catch (const cli::RuntimeError& e) {
         fmt::print(stderr, "agentstream: {}\n", e.what());

@@ -133,6 +133,17 @@ std::optional<LogSpec> parse_log_spec(std::string_view spec, std::string* error)
     return out;
 }
 
+std::string_view choose_log_spec(std::string_view command_line, const char* environment,
+                                 std::string_view config_file) noexcept {
+    if (!command_line.empty()) {
+        return command_line;
+    }
+    if (environment != nullptr && *environment != '\0') {
+        return environment;
+    }
+    return config_file;
+}
+
 std::optional<LogFormat> parse_log_format(std::string_view text) noexcept {
     if (text == "text") {
         return LogFormat::Text;

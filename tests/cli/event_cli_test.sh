@@ -112,6 +112,17 @@ check "22 event types created" 0 $?
 $A event validate -q "$tmp/all.jsonl"
 check "all 22 validate" 0 $?
 
+# The pipeline file: a bad one fails at load with file:line:column; a good one passes.
+printf 'logging:\n  level: info\n  formt: json\n' >"$tmp/bad.yaml"
+$A --config "$tmp/bad.yaml" event types >"$tmp/out" 2>&1
+check "bad config exits 2" 2 $?
+contains "bad config located" "$tmp/out" "bad.yaml:3:3: unknown key 'logging.formt'"
+printf 'logging:\n  level: warn\n  format: json\n' >"$tmp/good.yaml"
+$A config check "$tmp/good.yaml" >"$tmp/out" 2>&1
+check "good config passes check" 0 $?
+$A --config "$tmp/good.yaml" event types >"$tmp/out" 2>&1
+check "good config used" 0 $?
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed"
     exit 1

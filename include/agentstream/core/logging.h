@@ -27,6 +27,11 @@ struct LogSpec {
 /// critical, off. Returns an error message naming the bad part on failure.
 std::optional<LogSpec> parse_log_spec(std::string_view spec, std::string* error = nullptr);
 
+/// The spec text that applies: the command line's if given, else the environment's
+/// (AGENTSTREAM_LOG_LEVEL) if set and non-empty, else the pipeline file's.
+std::string_view choose_log_spec(std::string_view command_line, const char* environment,
+                                 std::string_view config_file) noexcept;
+
 /// Parses `text` or `json`.
 std::optional<LogFormat> parse_log_format(std::string_view text) noexcept;
 

@@ -52,3 +52,16 @@ TEST(Logging, ParsesFormats) {
 
 }  // namespace
 }  // namespace agentstream
+
+namespace agentstream {
+namespace {
+
+TEST(Logging, CommandLineBeatsEnvironmentBeatsFile) {
+    EXPECT_EQ(choose_log_spec("debug", "warn", "error"), "debug");
+    EXPECT_EQ(choose_log_spec("", "warn", "error"), "warn");
+    EXPECT_EQ(choose_log_spec("", "", "error"), "error");
+    EXPECT_EQ(choose_log_spec("", nullptr, "error"), "error");
+}
+
+}  // namespace
+}  // namespace agentstream

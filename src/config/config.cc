@@ -1,0 +1,265 @@
+#include <agentstream/config/config.h>
+#include <agentstream/core/logging.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace agentstream::config {
+namespace {
+
+using sv = std::string_view;
+constexpr sv LOG_FORMATS[] = {"text", "json"};
+
+constexpr KeySpec KEYS[] = {
+    {"logging.level", ValueType::LogSpec, "info",
+     "Log levels: LEVEL[,MODULE=LEVEL...] with trace, debug, info, warn, error, critical, off. "
+     "AGENTSTREAM_LOG_LEVEL and --log-level override it."},
+    {"logging.format", ValueType::Enum, "text",
+     "Log line format on stderr: text, or json (one JSON object per line).", LOG_FORMATS},
+};
+
+std::string_view type_name(ValueType t) {
+    switch (t) {
+        case ValueType::String:
+            return "a string";
+        case ValueType::Integer:
+            return "an integer";
+        case ValueType::Boolean:
+            return "true or false";
+        case ValueType::Enum:
+            return "one of the listed values";
+        case ValueType::LogSpec:
+            return "a log level spec";
+        case ValueType::PropertyMap:
+            return "a mapping of names to values";
+    }
+    return "";
+}
+
+struct Loader {
+    std::string file;
+    std::map<std::string, std::string, std::less<>>& values;
+    std::map<std::string, Properties, std::less<>>& properties;
+
+    [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
+        auto mark = node.Mark();
+        bool known = !mark.is_null();
+        throw ConfigError(file, known ? mark.line + 1 : 0, known ? mark.column + 1 : 0, message);
+    }
+
+    // Keys directly below `prefix` that the table knows (next path segment), for messages.
+    static std::vector<std::string> children(sv prefix) {
+        std::set<std::string> out;
+        for (const auto& k : KEYS) {
+            sv path = k.path;
+            if (!prefix.empty()) {
+                if (!path.starts_with(prefix) || path.size() <= prefix.size() ||
+                    path[prefix.size()] != '.') {
+                    continue;
+                }
+                path.remove_prefix(prefix.size() + 1);
+            }
+            out.emplace(path.substr(0, path.find('.')));
+        }
+        return {out.begin(), out.end()};
+    }
+
+    void walk(const YAML::Node& node, const std::string& prefix) {
+        if (!node.IsMap()) {
+            fail(node, prefix.empty() ? "the pipeline file must be a YAML mapping of sections"
+                                      : fmt::format("{}: expected a mapping with keys {}", prefix,
+                                                    fmt::join(children(prefix), ", ")));
+        }
+        for (const auto& entry : node) {
+            const auto& key_node = entry.first;
+            if (!key_node.IsScalar()) {
+                fail(key_node, "keys must be plain names");
+            }
+            auto key = key_node.Scalar();
+            std::string path = prefix.empty() ? key : prefix + "." + key;
+            if (const auto* spec = find_key(path)) {
+                read_value(*spec, entry.second);
+                continue;
+            }
+            if (children(path).empty()) {
+                auto known = children(prefix);
+                fail(key_node,
+                     fmt::format("unknown key '{}'; expected one of: {}", path,
+                                 known.empty() ? std::string("(none)")
+                                               : fmt::format("{}", fmt::join(known, ", "))));
+            }
+            walk(entry.second, path);
+        }
+    }
+
+    void read_value(const KeySpec& spec, const YAML::Node& node) {
+        std::string path(spec.path);
+        if (spec.type == ValueType::PropertyMap) {
+            if (node.IsNull()) {
+                return;
+            }
+            if (!node.IsMap()) {
+                fail(node, fmt::format("{}: expected {}", path, type_name(spec.type)));
+            }
+            Properties props;
+            for (const auto& entry : node) {
+                if (!entry.first.IsScalar() || !entry.second.IsScalar()) {
+                    fail(entry.first, fmt::format("{}: each entry must be name: value", path));
+                }
+                props.emplace_back(entry.first.Scalar(), entry.second.Scalar());
+            }
+            properties[path] = std::move(props);
+            return;
+        }
+        if (!node.IsScalar()) {
+            fail(node, fmt::format("{}: expected {}, got a {}", path, type_name(spec.type),
+                                   node.IsMap()        ? "mapping"
+                                   : node.IsSequence() ? "list"
+                                                       : "null"));
+        }
+        const auto& text = node.Scalar();
+        switch (spec.type) {
+            case ValueType::Integer: {
+                std::int64_t v = 0;
+                auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+                if (ec != std::errc() || ptr != text.data() + text.size()) {
+                    fail(node, fmt::format("{}: expected an integer, got '{}'", path, text));
+                }
+                if (v < spec.min || v > spec.max) {
+                    fail(node, fmt::format("{}: must be between {} and {}, got {}", path, spec.min,
+                                           spec.max, v));
+                }
+                break;
+            }
+            case ValueType::Boolean:
+                if (text != "true" && text != "false") {
+                    fail(node, fmt::format("{}: expected true or false, got '{}'", path, text));
+                }
+                break;
+            case ValueType::Enum: {
+                bool ok = false;
+                for (auto a : spec.allowed) {
+                    ok = ok || a == text;
+                }
+                if (!ok) {
+                    fail(node, fmt::format("{}: expected one of {}; got '{}'", path,
+                                           fmt::join(spec.allowed, ", "), text));
+                }
+                break;
+            }
+            case ValueType::LogSpec: {
+                std::string error;
+                if (!parse_log_spec(text, &error)) {
+                    fail(node, fmt::format("{}: {}", path, error));
+                }
+                break;
+            }
+            default:
+                break;
+        }
+        values[path] = text;
+    }
+};
+
+const KeySpec& require_key(std::string_view path, std::initializer_list<ValueType> types) {
+    const auto* spec = find_key(path);
+    if (spec == nullptr) {
+        throw std::invalid_argument(fmt::format("'{}' is not a configuration key", path));
+    }
+    for (auto t : types) {
+        if (spec->type == t) {
+            return *spec;
+        }
+    }
+    throw std::invalid_argument(fmt::format("configuration key '{}' has another type", path));
+}
+
+}  // namespace
+
+std::span<const KeySpec> keys() noexcept {
+    return KEYS;
+}
+
+const KeySpec* find_key(std::string_view path) noexcept {
+    for (const auto& k : KEYS) {
+        if (k.path == path) {
+            return &k;
+        }
+    }
+    return nullptr;
+}
+
+ConfigError::ConfigError(std::string file, int line, int column, const std::string& message)
+    : std::runtime_error(line > 0 ? fmt::format("{}:{}:{}: {}", file, line, column, message)
+                                  : fmt::format("{}: {}", file, message)),
+      _file(std::move(file)),
+      _line(line),
+      _column(column) {}
+
+Config Config::load(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        throw ConfigError(file.string(), 0, 0,
+                          fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return parse(buffer.str(), file.string());
+}
+
+Config Config::parse(const std::string& yaml, const std::string& name) {
+    Config config;
+    config._source = name;
+    YAML::Node root;
+    try {
+        root = YAML::Load(yaml);
+    } catch (const YAML::Exception& e) {
+        throw ConfigError(name, e.mark.is_null() ? 0 : e.mark.line + 1,
+                          e.mark.is_null() ? 0 : e.mark.column + 1,
+                          fmt::format("invalid YAML: {}", e.msg));
+    }
+    if (root.IsNull()) {
+        return config;  // an empty file: all defaults
+    }
+    Loader loader{name, config._values, config._properties};
+    loader.walk(root, "");
+    return config;
+}
+
+std::string Config::string(std::string_view path) const {
+    const auto& spec = require_key(path, {ValueType::String, ValueType::Enum, ValueType::LogSpec,
+                                          ValueType::Integer, ValueType::Boolean});
+    auto it = _values.find(path);
+    return it != _values.end() ? it->second : std::string(spec.default_value);
+}
+
+std::int64_t Config::integer(std::string_view path) const {
+    require_key(path, {ValueType::Integer});
+    return std::stoll(string(path));
+}
+
+bool Config::boolean(std::string_view path) const {
+    require_key(path, {ValueType::Boolean});
+    return string(path) == "true";
+}
+
+const Properties& Config::properties(std::string_view path) const {
+    require_key(path, {ValueType::PropertyMap});
+    static const Properties EMPTY;
+    auto it = _properties.find(path);
+    return it != _properties.end() ? it->second : EMPTY;
+}
+
+bool Config::is_set(std::string_view path) const {
+    return _values.find(path) != _values.end() || _properties.find(path) != _properties.end();
+}
+
+}  // namespace agentstream::config
