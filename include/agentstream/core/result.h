@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -65,5 +66,26 @@ class [[nodiscard]] Result {
   private:
     std::variant<T, E> _state;
 };
+
+/// Success without a value, or an error.
+template <class E>
+class [[nodiscard]] Result<void, E> {
+  public:
+    Result() = default;
+    template <class F>
+    Result(Failure<F> f) : _error(std::move(f.error)) {}  // NOLINT
+
+    bool ok() const noexcept { return !_error.has_value(); }
+    explicit operator bool() const noexcept { return ok(); }
+    const E& error() const& {
+        assert(!ok());
+        return *_error;
+    }
+
+  private:
+    std::optional<E> _error;
+};
+
+using Status = Result<void, Error>;
 
 }  // namespace agentstream

@@ -1,0 +1,75 @@
+// Admin: topics and partitions, and consumer-group lag. (The design's "dynamic topic and
+// partition management".)
+#pragma once
+
+#include <agentstream/kafka/consumer.h>
+#include <agentstream/kafka/options.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace agentstream::kafka {
+
+struct PartitionInfo {
+    std::int32_t id = 0;
+    std::int32_t leader = -1;
+    std::vector<std::int32_t> replicas;
+    std::vector<std::int32_t> isr;
+};
+
+struct TopicInfo {
+    std::string name;
+    std::vector<PartitionInfo> partitions;
+    int replication_factor() const {
+        return partitions.empty() ? 0 : static_cast<int>(partitions.front().replicas.size());
+    }
+    /// Topic configs (DescribeConfigs); empty when not asked for or not supported.
+    std::map<std::string, std::string> configs;
+};
+
+struct NewTopic {
+    std::string name;
+    int partitions = 1;
+    int replication_factor = 1;
+    std::map<std::string, std::string> configs;
+};
+
+/// Thread-safe; every call blocks up to its timeout. Errors throw KafkaError naming the topic
+/// and librdkafka's reason. The embedded broker has no admin API: creating, deleting and
+/// growing topics fail there with a message saying so (it creates topics at start-up).
+class Admin {
+  public:
+    explicit Admin(ClientOptions options);
+    ~Admin();
+    Admin(const Admin&) = delete;
+    Admin& operator=(const Admin&) = delete;
+
+    void create_topic(const NewTopic& topic,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    void delete_topic(const std::string& name,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    /// Grows a topic to `total` partitions.
+    void create_partitions(const std::string& name, int total,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    /// Topics without the internal ones (names starting with `__`), sorted.
+    std::vector<TopicInfo> list_topics(
+        std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /// One topic, with its configs when the broker can describe them. Throws if it does not exist.
+    TopicInfo describe_topic(const std::string& name, bool with_configs = true,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /// Committed offset, high watermark and lag of every partition of `topics` for `group`.
+    std::vector<PartitionLag> group_lag(
+        const std::string& group, const std::vector<std::string>& topics,
+        std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /// Number of brokers in the cluster's metadata (a metadata round trip: a liveness check).
+    int broker_count(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> _impl;
+};
+
+}  // namespace agentstream::kafka

@@ -1,0 +1,130 @@
+// Consumer: consumer groups, offsets stored only when the application says so, cooperative
+// rebalancing with a commit before partitions are revoked, pause/resume, lag, lost-event
+// detection.
+#pragma once
+
+#include <agentstream/kafka/options.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agentstream::kafka {
+
+/// Where a partition with no committed offset starts.
+enum class StartFrom { Earliest, Latest };
+
+/// One record, owning its bytes. Cheap to move; views are valid while the Message lives.
+class Message {
+  public:
+    Message(Message&&) noexcept;
+    Message& operator=(Message&&) noexcept;
+    ~Message();
+
+    std::string_view topic() const noexcept;
+    std::int32_t partition() const noexcept;
+    std::int64_t offset() const noexcept;
+    std::string_view key() const noexcept;
+    bool has_key() const noexcept;
+    std::string_view value() const noexcept;
+    /// A record with a null value (a tombstone).
+    bool is_null() const noexcept;
+    /// The last header of that name.
+    std::optional<std::string_view> header(std::string_view name) const noexcept;
+    std::vector<std::pair<std::string_view, std::string_view>> headers() const;
+    /// The record's timestamp (create or log-append time), if it has one.
+    std::optional<std::chrono::system_clock::time_point> timestamp() const noexcept;
+
+  private:
+    friend class Consumer;
+    explicit Message(void* rd_message) noexcept;
+    void* _msg;
+};
+
+struct PartitionLag {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t position = -1;        ///< next offset this consumer will read (-1 unknown)
+    std::int64_t high_watermark = -1;  ///< end of the partition
+    std::int64_t lag = -1;             ///< high_watermark - position (-1 unknown)
+};
+
+struct ConsumerStats {
+    std::uint64_t consumed = 0;
+    /// Records the broker deleted before this consumer read them (offset out of range, e.g.
+    /// beyond the embedded broker's retention): counted, logged, never silent.
+    std::uint64_t lost = 0;
+    std::uint64_t offset_resets = 0;
+    std::uint64_t rebalances = 0;
+    std::uint64_t commit_failures = 0;
+    std::uint64_t errors = 0;
+};
+
+using PartitionsCallback = std::function<void(const std::vector<TopicPartition>&)>;
+
+struct ConsumerOptions : ClientOptions {
+    /// group.id; required for subscribe() and commits.
+    std::string group_id;
+    StartFrom start_from = StartFrom::Earliest;
+    std::string assignment_strategy = "cooperative-sticky";
+    std::chrono::milliseconds session_timeout{45'000};
+    std::chrono::milliseconds heartbeat_interval{3'000};
+    std::chrono::milliseconds auto_commit_interval{1'000};
+    std::chrono::milliseconds fetch_wait_max{100};
+    /// Called on the polling thread after partitions are assigned, and before partitions are
+    /// revoked (finish their in-flight work and store their offsets there: the consumer
+    /// commits stored offsets right after this callback).
+    PartitionsCallback on_assigned;
+    PartitionsCallback on_revoked;
+};
+
+/// Not thread-safe: one thread polls (and receives the callbacks); stats() and lag() may be
+/// called from any thread. Offsets are committed only when stored with store_offset(): stored
+/// offsets are committed every auto_commit_interval, before partitions are revoked, and on
+/// close(). The destructor closes.
+class Consumer {
+  public:
+    explicit Consumer(ConsumerOptions options);
+    ~Consumer();
+    Consumer(const Consumer&) = delete;
+    Consumer& operator=(const Consumer&) = delete;
+
+    /// Joins the group and subscribes. Throws KafkaError on failure.
+    void subscribe(const std::vector<std::string>& topics);
+    /// Reads the given partitions without group membership (offsets: committed if the group
+    /// has some, else start_from). Throws KafkaError on failure.
+    void assign(const std::vector<TopicPartition>& partitions);
+
+    /// The next record, or nullopt after `timeout`. Handles errors and offset resets itself
+    /// (logged and counted); never throws for per-record problems.
+    std::optional<Message> poll(std::chrono::milliseconds timeout);
+
+    /// Marks everything up to and including `message` as done in its partition.
+    void store_offset(const Message& message);
+    void store_offset(const TopicPartition& tp, std::int64_t next_offset);
+    /// Commits stored offsets now. Returns false (and counts) on failure.
+    bool commit(bool synchronous = true);
+
+    void pause(const std::vector<TopicPartition>& partitions);
+    void resume(const std::vector<TopicPartition>& partitions);
+    std::vector<TopicPartition> assignment() const;
+    /// Lag of each assigned partition from cached watermarks (no broker round trip).
+    std::vector<PartitionLag> lag() const;
+    /// The high watermark of each assigned partition, asked from the broker.
+    std::vector<PartitionLag> query_lag(std::chrono::milliseconds timeout) const;
+    ConsumerStats stats() const;
+
+    /// Commits stored offsets, leaves the group, stops. Idempotent.
+    void close();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> _impl;
+};
+
+}  // namespace agentstream::kafka

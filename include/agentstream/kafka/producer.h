@@ -1,0 +1,116 @@
+// Producer: asynchronous, batched, idempotent by default, with delivery reports.
+#pragma once
+
+#include <agentstream/core/result.h>
+#include <agentstream/kafka/options.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace agentstream::event {
+class Event;
+}
+
+namespace agentstream::kafka {
+
+/// What send() does when the local queue is full.
+enum class QueueFullPolicy {
+    Block,     ///< wait up to ProducerOptions::block_timeout for room, then fail
+    FailFast,  ///< fail at once
+};
+
+/// Chooses a partition for a key; called on the thread that calls send().
+using Partitioner = std::function<std::int32_t(std::string_view key, std::int32_t partitions)>;
+
+struct ProducerOptions : ClientOptions {
+    std::chrono::milliseconds linger{5};  ///< linger.ms: how long to wait to fill a batch
+    int batch_size = 1'000'000;           ///< batch.size in bytes
+    int batch_messages = 10'000;          ///< batch.num.messages
+    bool idempotence = true;              ///< enable.idempotence (implies acks=all)
+    std::string acks = "all";
+    std::string compression = "lz4";
+    int queue_max_messages = 100'000;  ///< queue.buffering.max.messages: the bounded queue
+    QueueFullPolicy queue_full = QueueFullPolicy::Block;
+    std::chrono::milliseconds block_timeout{30'000};
+    /// librdkafka retries transient errors itself (message.timeout.ms bounds that). When a
+    /// delivery still fails with a retriable error, agentstream sends the event again up to
+    /// `max_retries` times, waiting retry_backoff × 2^(attempt-1) (capped, with jitter).
+    /// Such a resent event can land after events sent later with the same key.
+    int max_retries = 3;
+    std::chrono::milliseconds retry_backoff{100};
+    std::chrono::milliseconds retry_backoff_max{10'000};
+    std::chrono::milliseconds message_timeout{120'000};  ///< message.timeout.ms
+    std::chrono::milliseconds flush_timeout{30'000};     ///< bound on the flush at destruction
+    /// Empty: the Java client's murmur2 partitioner (librdkafka `murmur2_random`), so a key lands
+    /// on the same partition as with Java producers.
+    Partitioner partitioner;
+};
+
+/// The outcome of one send, reported once, when final.
+struct DeliveryReport {
+    std::string_view topic;
+    std::int32_t partition = -1;
+    std::int64_t offset = -1;
+    bool ok = false;
+    std::string error;  ///< empty when ok
+    int attempts = 1;
+    std::chrono::microseconds latency{0};  ///< from the last send to the broker's ack
+};
+/// Runs on the producer's delivery thread; must not block for long and must not throw.
+using DeliveryCallback = std::function<void(const DeliveryReport&)>;
+
+struct TopicStats {
+    std::uint64_t sent = 0;     ///< acknowledged by the broker
+    std::uint64_t failed = 0;   ///< finally failed
+    std::uint64_t retried = 0;  ///< resends by agentstream after a retriable failure
+    std::uint64_t bytes = 0;    ///< key + value bytes acknowledged
+    std::uint64_t ack_latency_p50_us = 0;
+    std::uint64_t ack_latency_p99_us = 0;
+    std::uint64_t ack_latency_max_us = 0;
+};
+
+/// Thread-safe: send() may be called from any thread. Delivery callbacks run on one internal
+/// thread owned by the producer. The destructor flushes (bounded by flush_timeout) and joins.
+class Producer {
+  public:
+    /// Throws KafkaError if librdkafka rejects the configuration (the message names the key).
+    explicit Producer(ProducerOptions options);
+    ~Producer();
+    Producer(const Producer&) = delete;
+    Producer& operator=(const Producer&) = delete;
+
+    /// Queues one record. Never waits for the broker; may wait for queue room (QueueFullPolicy).
+    /// An empty key is sent as a null key. `partition` overrides the partitioner.
+    Status send(std::string_view topic, std::string_view key, std::string_view value,
+                const Headers& headers = {}, DeliveryCallback on_delivery = {},
+                std::optional<std::int32_t> partition = std::nullopt);
+
+    /// Sends an event as JSON, keyed by its entity, with the catalogue's headers.
+    Status send(std::string_view topic, const event::Event& event,
+                DeliveryCallback on_delivery = {});
+
+    /// Waits until every queued record has its final delivery report, up to `timeout`.
+    /// Returns whether everything was delivered (or failed) in time.
+    bool flush(std::chrono::milliseconds timeout);
+
+    /// Records queued or in flight, including those waiting for a retry.
+    std::int64_t in_flight() const noexcept;
+
+    std::map<std::string, TopicStats> stats() const;
+
+    /// Partition count of a topic as the producer knows it (metadata request if needed).
+    Result<std::int32_t> partition_count(std::string_view topic, std::chrono::milliseconds timeout);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> _impl;
+};
+
+}  // namespace agentstream::kafka

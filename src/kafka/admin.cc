@@ -1,0 +1,284 @@
+#include <agentstream/core/logging.h>
+#include <agentstream/kafka/admin.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "kafka/handle.h"
+
+namespace agentstream::kafka {
+
+using namespace detail;
+
+struct Admin::Impl {
+    ClientOptions options;
+    UniqueHandle rk;
+
+    // Runs one admin request on a private queue and returns its result event.
+    template <class Start>
+    UniqueEvent run(Start&& start, rd_kafka_admin_op_t op, std::chrono::milliseconds timeout,
+                    const std::string& what) {
+        UniqueQueue queue(rd_kafka_queue_new(rk.get()));
+        char error[256];
+        std::unique_ptr<rd_kafka_AdminOptions_t, void (*)(rd_kafka_AdminOptions_t*)> opts(
+            rd_kafka_AdminOptions_new(rk.get(), op), &rd_kafka_AdminOptions_destroy);
+        rd_kafka_AdminOptions_set_request_timeout(opts.get(), static_cast<int>(timeout.count()),
+                                                  error, sizeof error);
+        start(opts.get(), queue.get());
+        UniqueEvent ev(rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count()) + 5000));
+        if (!ev) {
+            throw KafkaError(fmt::format("{}: no answer within {} ms", what, timeout.count()),
+                             RD_KAFKA_RESP_ERR__TIMED_OUT, true);
+        }
+        if (auto err = rd_kafka_event_error(ev.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            throw KafkaError(explain(what, err, rd_kafka_event_error_string(ev.get())), err,
+                             is_retriable(err));
+        }
+        return ev;
+    }
+
+    static std::string explain(const std::string& what, rd_kafka_resp_err_t err,
+                               const char* detail) {
+        std::string text = fmt::format("{}: {}", what, detail ? detail : rd_kafka_err2str(err));
+        if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE) {
+            text +=
+                " (the embedded broker has no admin API: its topics are created when it "
+                "starts, from the pipeline file or `agentstream broker --topic NAME:PARTITIONS`)";
+        }
+        return text;
+    }
+
+    static void check_topic_results(const rd_kafka_topic_result_t** results, size_t n,
+                                    const std::string& what) {
+        for (size_t i = 0; i < n; ++i) {
+            auto err = rd_kafka_topic_result_error(results[i]);
+            if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                throw KafkaError(
+                    explain(fmt::format("{} {}", what, rd_kafka_topic_result_name(results[i])), err,
+                            rd_kafka_topic_result_error_string(results[i])),
+                    err);
+            }
+        }
+    }
+
+    const rd_kafka_metadata_t* metadata(const char* topic, std::chrono::milliseconds timeout) {
+        const rd_kafka_metadata_t* md = nullptr;
+        UniqueTopic rkt;
+        if (topic != nullptr) {
+            rkt.reset(rd_kafka_topic_new(rk.get(), topic, nullptr));
+        }
+        auto err = rd_kafka_metadata(rk.get(), topic == nullptr ? 1 : 0, rkt.get(), &md,
+                                     static_cast<int>(timeout.count()));
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            throw KafkaError(
+                fmt::format("metadata from {}: {}", options.brokers, rd_kafka_err2str(err)), err,
+                true);
+        }
+        return md;
+    }
+};
+
+namespace {
+TopicInfo to_info(const rd_kafka_metadata_topic_t& t) {
+    TopicInfo info;
+    info.name = t.topic;
+    for (int p = 0; p < t.partition_cnt; ++p) {
+        const auto& mp = t.partitions[p];
+        PartitionInfo pi;
+        pi.id = mp.id;
+        pi.leader = mp.leader;
+        pi.replicas.assign(mp.replicas, mp.replicas + mp.replica_cnt);
+        pi.isr.assign(mp.isrs, mp.isrs + mp.isr_cnt);
+        info.partitions.push_back(std::move(pi));
+    }
+    std::sort(info.partitions.begin(), info.partitions.end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
+    return info;
+}
+}  // namespace
+
+Admin::Admin(ClientOptions options) : _impl(std::make_unique<Impl>()) {
+    _impl->options = std::move(options);
+    ConfBuilder conf;
+    conf.route_logs()
+        .set("bootstrap.servers", _impl->options.brokers)
+        .set("client.id", _impl->options.client_id)
+        .set_all(_impl->options.properties);
+    _impl->rk = make_handle(RD_KAFKA_PRODUCER, conf.release());
+}
+
+Admin::~Admin() = default;
+
+void Admin::create_topic(const NewTopic& topic, std::chrono::milliseconds timeout) {
+    std::string what = fmt::format("create topic {}", topic.name);
+    char error[256];
+    std::unique_ptr<rd_kafka_NewTopic_t, void (*)(rd_kafka_NewTopic_t*)> nt(
+        rd_kafka_NewTopic_new(topic.name.c_str(), topic.partitions, topic.replication_factor, error,
+                              sizeof error),
+        &rd_kafka_NewTopic_destroy);
+    if (!nt) {
+        throw KafkaError(fmt::format("{}: {}", what, error));
+    }
+    for (const auto& [k, v] : topic.configs) {
+        rd_kafka_NewTopic_set_config(nt.get(), k.c_str(), v.c_str());
+    }
+    auto ev = _impl->run(
+        [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+            rd_kafka_NewTopic_t* arr[] = {nt.get()};
+            rd_kafka_CreateTopics(_impl->rk.get(), arr, 1, o, q);
+        },
+        RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout, what);
+    size_t n = 0;
+    auto* res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
+    Impl::check_topic_results(res, n, "create topic");
+}
+
+void Admin::delete_topic(const std::string& name, std::chrono::milliseconds timeout) {
+    std::unique_ptr<rd_kafka_DeleteTopic_t, void (*)(rd_kafka_DeleteTopic_t*)> dt(
+        rd_kafka_DeleteTopic_new(name.c_str()), &rd_kafka_DeleteTopic_destroy);
+    auto ev = _impl->run(
+        [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+            rd_kafka_DeleteTopic_t* arr[] = {dt.get()};
+            rd_kafka_DeleteTopics(_impl->rk.get(), arr, 1, o, q);
+        },
+        RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout, fmt::format("delete topic {}", name));
+    size_t n = 0;
+    auto* res =
+        rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &n);
+    Impl::check_topic_results(res, n, "delete topic");
+}
+
+void Admin::create_partitions(const std::string& name, int total,
+                              std::chrono::milliseconds timeout) {
+    char error[256];
+    std::unique_ptr<rd_kafka_NewPartitions_t, void (*)(rd_kafka_NewPartitions_t*)> np(
+        rd_kafka_NewPartitions_new(name.c_str(), static_cast<size_t>(total), error, sizeof error),
+        &rd_kafka_NewPartitions_destroy);
+    if (!np) {
+        throw KafkaError(fmt::format("grow topic {}: {}", name, error));
+    }
+    auto ev = _impl->run(
+        [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+            rd_kafka_NewPartitions_t* arr[] = {np.get()};
+            rd_kafka_CreatePartitions(_impl->rk.get(), arr, 1, o, q);
+        },
+        RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout, fmt::format("grow topic {}", name));
+    size_t n = 0;
+    auto* res = rd_kafka_CreatePartitions_result_topics(
+        rd_kafka_event_CreatePartitions_result(ev.get()), &n);
+    Impl::check_topic_results(res, n, "grow topic");
+}
+
+std::vector<TopicInfo> Admin::list_topics(std::chrono::milliseconds timeout) {
+    const auto* md = _impl->metadata(nullptr, timeout);
+    std::vector<TopicInfo> out;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+        std::string_view name = md->topics[i].topic;
+        if (!name.starts_with("__") && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            out.push_back(to_info(md->topics[i]));
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return out;
+}
+
+TopicInfo Admin::describe_topic(const std::string& name, bool with_configs,
+                                std::chrono::milliseconds timeout) {
+    // Ask through the full topic list so that describing never auto-creates the topic.
+    for (auto& t : list_topics(timeout)) {
+        if (t.name != name) {
+            continue;
+        }
+        if (with_configs) {
+            try {
+                std::unique_ptr<rd_kafka_ConfigResource_t, void (*)(rd_kafka_ConfigResource_t*)>
+                    res(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()),
+                        &rd_kafka_ConfigResource_destroy);
+                auto ev = _impl->run(
+                    [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+                        rd_kafka_ConfigResource_t* arr[] = {res.get()};
+                        rd_kafka_DescribeConfigs(_impl->rk.get(), arr, 1, o, q);
+                    },
+                    RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS,
+                    std::min(timeout, std::chrono::milliseconds(5000)),
+                    fmt::format("describe configs of {}", name));
+                size_t n = 0;
+                auto* results = rd_kafka_DescribeConfigs_result_resources(
+                    rd_kafka_event_DescribeConfigs_result(ev.get()), &n);
+                for (size_t i = 0; i < n; ++i) {
+                    size_t cnt = 0;
+                    auto* entries = rd_kafka_ConfigResource_configs(results[i], &cnt);
+                    for (size_t j = 0; j < cnt; ++j) {
+                        const char* v = rd_kafka_ConfigEntry_value(entries[j]);
+                        t.configs[rd_kafka_ConfigEntry_name(entries[j])] = v ? v : "";
+                    }
+                }
+            } catch (const KafkaError& e) {
+                logger("kafka")->info("{}", e.what());
+            }
+        }
+        return std::move(t);
+    }
+    throw KafkaError(fmt::format("topic {} does not exist", name),
+                     RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+}
+
+std::vector<PartitionLag> Admin::group_lag(const std::string& group,
+                                           const std::vector<std::string>& topics,
+                                           std::chrono::milliseconds timeout) {
+    ConsumerOptions options;
+    options.brokers = _impl->options.brokers;
+    options.client_id = _impl->options.client_id;
+    options.properties = _impl->options.properties;
+    options.group_id = group;
+    ConfBuilder conf;
+    conf.route_logs()
+        .set("bootstrap.servers", options.brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set_all(options.properties);
+    auto consumer = make_handle(RD_KAFKA_CONSUMER, conf.release());
+    std::vector<TopicPartition> parts;
+    for (const auto& name : topics) {
+        auto info = describe_topic(name, false, timeout);
+        for (const auto& p : info.partitions) {
+            parts.push_back({name, p.id});
+        }
+    }
+    auto list = make_list(parts);
+    auto err = rd_kafka_committed(consumer.get(), list.get(), static_cast<int>(timeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw KafkaError(
+            fmt::format("committed offsets of group {}: {}", group, rd_kafka_err2str(err)), err,
+            is_retriable(err));
+    }
+    std::vector<PartitionLag> out;
+    for (int i = 0; i < list->cnt; ++i) {
+        const auto& e = list->elems[i];
+        PartitionLag lag{e.topic, e.partition, e.offset >= 0 ? e.offset : -1, -1, -1};
+        std::int64_t low = -1;
+        std::int64_t high = -1;
+        if (rd_kafka_query_watermark_offsets(consumer.get(), e.topic, e.partition, &low, &high,
+                                             static_cast<int>(timeout.count())) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+            lag.high_watermark = high;
+            lag.lag = lag.position >= 0 ? std::max<std::int64_t>(0, high - lag.position)
+                                        : std::max<std::int64_t>(0, high - low);
+        }
+        out.push_back(std::move(lag));
+    }
+    rd_kafka_consumer_close(consumer.get());
+    return out;
+}
+
+int Admin::broker_count(std::chrono::milliseconds timeout) {
+    const auto* md = _impl->metadata(nullptr, timeout);
+    int n = md->broker_cnt;
+    rd_kafka_metadata_destroy(md);
+    return n;
+}
+
+}  // namespace agentstream::kafka

@@ -1,0 +1,103 @@
+#include "kafka/handle.h"
+
+#include <agentstream/core/logging.h>
+
+#include <fmt/format.h>
+
+namespace agentstream::kafka::detail {
+namespace {
+
+void log_trampoline(const rd_kafka_t* rk, int level, const char* facility, const char* buf) {
+    try {
+        static auto log = logger("kafka");
+        auto lvl = level <= 2   ? spdlog::level::critical
+                   : level == 3 ? spdlog::level::err
+                   : level == 4 ? spdlog::level::warn
+                   : level <= 6 ? spdlog::level::info
+                                : spdlog::level::debug;
+        log->log(lvl, "[{}] {}: {}", rd_kafka_name(rk), facility, buf);
+    } catch (...) {
+        // never let an exception into librdkafka
+    }
+}
+
+}  // namespace
+
+ConfBuilder::ConfBuilder() : _conf(rd_kafka_conf_new()) {}
+
+ConfBuilder& ConfBuilder::set(std::string_view key, std::string_view value) {
+    char error[512];
+    std::string k(key);
+    std::string v(value);
+    if (rd_kafka_conf_set(_conf.get(), k.c_str(), v.c_str(), error, sizeof error) !=
+        RD_KAFKA_CONF_OK) {
+        throw KafkaError(fmt::format("Kafka property {}={}: {}", k, v, error));
+    }
+    return *this;
+}
+
+ConfBuilder& ConfBuilder::set_all(const Properties& properties) {
+    for (const auto& [k, v] : properties) {
+        set(k, v);
+    }
+    return *this;
+}
+
+ConfBuilder& ConfBuilder::route_logs() {
+    rd_kafka_conf_set_log_cb(_conf.get(), &log_trampoline);
+    return *this;
+}
+
+UniqueHandle make_handle(rd_kafka_type_t type, UniqueConf conf) {
+    char error[512];
+    rd_kafka_t* rk = rd_kafka_new(type, conf.get(), error, sizeof error);
+    if (rk == nullptr) {
+        throw KafkaError(fmt::format("cannot create Kafka {}: {}",
+                                     type == RD_KAFKA_PRODUCER ? "producer" : "consumer", error));
+    }
+    conf.release();  // owned by rk now
+    return UniqueHandle(rk);
+}
+
+UniquePartitionList make_list(const std::vector<TopicPartition>& partitions) {
+    UniquePartitionList list(
+        rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+    for (const auto& tp : partitions) {
+        rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+    }
+    return list;
+}
+
+std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* list) {
+    std::vector<TopicPartition> out;
+    if (list == nullptr) {
+        return out;
+    }
+    out.reserve(static_cast<std::size_t>(list->cnt));
+    for (int i = 0; i < list->cnt; ++i) {
+        out.push_back({list->elems[i].topic, list->elems[i].partition});
+    }
+    return out;
+}
+
+bool is_retriable(rd_kafka_resp_err_t err) noexcept {
+    switch (err) {
+        case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+        case RD_KAFKA_RESP_ERR__TIMED_OUT:
+        case RD_KAFKA_RESP_ERR__TRANSPORT:
+        case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+        case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+        case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+        case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+        case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+        case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+        case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+        case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+            return true;
+        default:
+            return false;
+    }
+}
+
+}  // namespace agentstream::kafka::detail

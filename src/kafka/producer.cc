@@ -1,0 +1,404 @@
+#include <agentstream/core/histogram.h>
+#include <agentstream/core/logging.h>
+#include <agentstream/event/codec.h>
+#include <agentstream/event/record.h>
+#include <agentstream/kafka/producer.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <random>
+#include <shared_mutex>
+#include <thread>
+
+#include "kafka/handle.h"
+
+namespace agentstream::kafka {
+
+using namespace detail;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct TopicState {
+    std::string name;
+    UniqueTopic rkt;
+    const Partitioner* partitioner = nullptr;  // the producer's custom partitioner, if any
+    std::atomic<std::uint64_t> sent{0};
+    std::atomic<std::uint64_t> failed{0};
+    std::atomic<std::uint64_t> retried{0};
+    std::atomic<std::uint64_t> bytes{0};
+    Histogram ack_latency;
+};
+
+// Per-record state kept only when needed (a callback to call or a retry in progress).
+struct Pending {
+    DeliveryCallback callback;
+    int attempts = 1;
+};
+
+struct RetryItem {
+    TopicState* topic;
+    std::string key;
+    bool has_key;
+    std::string value;
+    rd_kafka_headers_t* headers;  // owned
+    std::int32_t partition;
+    std::unique_ptr<Pending> pending;
+};
+
+}  // namespace
+
+struct Producer::Impl {
+    ProducerOptions options;
+    UniqueHandle rk;
+    std::shared_ptr<spdlog::logger> log = logger("kafka");
+
+    mutable std::shared_mutex topics_mutex;
+    std::map<std::string, std::unique_ptr<TopicState>, std::less<>> topics;
+
+    std::atomic<std::int64_t> outstanding{0};
+    std::mutex flush_mutex;
+    std::condition_variable flush_cv;
+
+    std::mutex retry_mutex;
+    std::multimap<Clock::time_point, RetryItem> retries;
+    std::mt19937 jitter{std::random_device{}()};
+
+    std::jthread poller;
+
+    TopicState* topic(std::string_view name) {
+        {
+            std::shared_lock lock(topics_mutex);
+            if (auto it = topics.find(name); it != topics.end()) {
+                return it->second.get();
+            }
+        }
+        std::unique_lock lock(topics_mutex);
+        if (auto it = topics.find(name); it != topics.end()) {
+            return it->second.get();
+        }
+        auto state = std::make_unique<TopicState>();
+        state->name = std::string(name);
+        state->partitioner = options.partitioner ? &options.partitioner : nullptr;
+        rd_kafka_topic_conf_t* tconf = rd_kafka_default_topic_conf_dup(rk.get());
+        rd_kafka_topic_conf_set_opaque(tconf, state.get());
+        if (options.partitioner) {
+            rd_kafka_topic_conf_set_partitioner_cb(tconf, &partitioner_trampoline);
+        }
+        state->rkt.reset(rd_kafka_topic_new(rk.get(), state->name.c_str(), tconf));
+        if (!state->rkt) {
+            throw KafkaError(fmt::format("cannot open topic {}: {}", name,
+                                         rd_kafka_err2str(rd_kafka_last_error())));
+        }
+        auto* raw = state.get();
+        topics.emplace(state->name, std::move(state));
+        return raw;
+    }
+
+    static std::int32_t partitioner_trampoline(const rd_kafka_topic_t* rkt, const void* key,
+                                               size_t keylen, std::int32_t partition_cnt,
+                                               void* rkt_opaque, void*) noexcept {
+        auto* state = static_cast<TopicState*>(rkt_opaque);
+        try {
+            auto p = (*state->partitioner)(
+                std::string_view(static_cast<const char*>(key), key ? keylen : 0), partition_cnt);
+            if (p >= 0 && p < partition_cnt && rd_kafka_topic_partition_available(rkt, p)) {
+                return p;
+            }
+            return p >= 0 && p < partition_cnt ? p : RD_KAFKA_PARTITION_UA;
+        } catch (...) {
+            return RD_KAFKA_PARTITION_UA;
+        }
+    }
+
+    // Queues one record; takes ownership of `headers` and `pending` on success.
+    rd_kafka_resp_err_t produce(TopicState* t, std::string_view key, bool has_key,
+                                std::string_view value, rd_kafka_headers_t* headers,
+                                std::int32_t partition, Pending* pending) {
+        auto deadline = Clock::now() + options.block_timeout;
+        auto pause = std::chrono::microseconds(200);
+        while (true) {
+            auto err = rd_kafka_producev(
+                rk.get(), RD_KAFKA_V_RKT(t->rkt.get()), RD_KAFKA_V_PARTITION(partition),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                RD_KAFKA_V_KEY(has_key ? key.data() : nullptr, has_key ? key.size() : 0),
+                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending), RD_KAFKA_V_END);
+            if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
+                options.queue_full == QueueFullPolicy::FailFast || Clock::now() >= deadline) {
+                return err;
+            }
+            std::this_thread::sleep_for(pause);
+            pause = std::min(pause * 2, std::chrono::microseconds(10'000));
+        }
+    }
+
+    void finish_one() {
+        if (outstanding.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            std::lock_guard lock(flush_mutex);
+            flush_cv.notify_all();
+        }
+    }
+
+    static void dr_trampoline(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) noexcept {
+        try {
+            static_cast<Impl*>(opaque)->on_delivery(m);
+        } catch (const std::exception& e) {
+            logger("kafka")->error("delivery callback threw: {}", e.what());
+        } catch (...) {
+            logger("kafka")->error("delivery callback threw");
+        }
+    }
+
+    void on_delivery(const rd_kafka_message_t* m) {
+        auto* state = static_cast<TopicState*>(rd_kafka_topic_opaque(m->rkt));
+        std::unique_ptr<Pending> pending(static_cast<Pending*>(m->_private));
+        int attempts = pending ? pending->attempts : 1;
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && is_retriable(m->err) &&
+            attempts <= options.max_retries) {
+            schedule_retry(state, m, std::move(pending), attempts);
+            return;
+        }
+        DeliveryReport report;
+        report.topic = state->name;
+        report.partition = m->partition;
+        report.offset = m->offset;
+        report.attempts = attempts;
+        report.latency =
+            std::chrono::microseconds(std::max<std::int64_t>(0, rd_kafka_message_latency(m)));
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            report.ok = true;
+            state->sent.fetch_add(1, std::memory_order_relaxed);
+            state->bytes.fetch_add(m->len + m->key_len, std::memory_order_relaxed);
+            state->ack_latency.record(report.latency);
+        } else {
+            report.error = rd_kafka_err2str(m->err);
+            state->failed.fetch_add(1, std::memory_order_relaxed);
+            log->warn("delivery to {} failed after {} attempt(s): {}", state->name, attempts,
+                      report.error);
+        }
+        if (pending && pending->callback) {
+            pending->callback(report);
+        }
+        finish_one();
+    }
+
+    void schedule_retry(TopicState* state, const rd_kafka_message_t* m,
+                        std::unique_ptr<Pending> pending, int attempts) {
+        if (!pending) {
+            pending = std::make_unique<Pending>();
+        }
+        pending->attempts = attempts + 1;
+        auto base = options.retry_backoff * (1LL << std::min(attempts - 1, 20));
+        auto capped = std::min<std::chrono::milliseconds>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(base), options.retry_backoff_max);
+        RetryItem item{state,
+                       m->key ? std::string(static_cast<const char*>(m->key), m->key_len) : "",
+                       m->key != nullptr,
+                       m->payload ? std::string(static_cast<const char*>(m->payload), m->len) : "",
+                       nullptr,
+                       m->partition,
+                       std::move(pending)};
+        rd_kafka_headers_t* hdrs = nullptr;
+        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) {
+            item.headers = rd_kafka_headers_copy(hdrs);
+        }
+        state->retried.fetch_add(1, std::memory_order_relaxed);
+        std::lock_guard lock(retry_mutex);
+        std::uniform_real_distribution<double> dist(0.5, 1.0);
+        auto delay = std::chrono::duration_cast<Clock::duration>(capped * dist(jitter));
+        log->info("delivery to {} failed ({}); resending in {} ms (attempt {})", state->name,
+                  rd_kafka_err2str(m->err),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(),
+                  attempts + 1);
+        retries.emplace(Clock::now() + delay, std::move(item));
+    }
+
+    void run_due_retries() {
+        std::vector<RetryItem> due;
+        {
+            std::lock_guard lock(retry_mutex);
+            auto now = Clock::now();
+            while (!retries.empty() && retries.begin()->first <= now) {
+                due.push_back(std::move(retries.begin()->second));
+                retries.erase(retries.begin());
+            }
+        }
+        for (auto& item : due) {
+            // A resend keeps the partition the first attempt chose, preserving key placement.
+            auto err = rd_kafka_producev(
+                rk.get(), RD_KAFKA_V_RKT(item.topic->rkt.get()),
+                RD_KAFKA_V_PARTITION(item.partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_VALUE(item.value.data(), item.value.size()),
+                RD_KAFKA_V_KEY(item.has_key ? item.key.data() : nullptr, item.key.size()),
+                RD_KAFKA_V_HEADERS(item.headers), RD_KAFKA_V_OPAQUE(item.pending.get()),
+                RD_KAFKA_V_END);
+            if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                item.pending.release();
+                continue;
+            }
+            if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                std::lock_guard lock(retry_mutex);
+                retries.emplace(Clock::now() + std::chrono::milliseconds(50), std::move(item));
+                continue;
+            }
+            if (item.headers != nullptr) {
+                rd_kafka_headers_destroy(item.headers);
+            }
+            item.topic->failed.fetch_add(1, std::memory_order_relaxed);
+            if (item.pending->callback) {
+                DeliveryReport report;
+                report.topic = item.topic->name;
+                report.error = rd_kafka_err2str(err);
+                report.attempts = item.pending->attempts;
+                item.pending->callback(report);
+            }
+            finish_one();
+        }
+    }
+
+    void poll_loop(std::stop_token stop) {
+        while (!stop.stop_requested()) {
+            rd_kafka_poll(rk.get(), 20);
+            run_due_retries();
+        }
+    }
+};
+
+Producer::Producer(ProducerOptions options) : _impl(std::make_unique<Impl>()) {
+    auto& impl = *_impl;
+    impl.options = std::move(options);
+    const auto& o = impl.options;
+    ConfBuilder conf;
+    conf.route_logs()
+        .set("bootstrap.servers", o.brokers)
+        .set("client.id", o.client_id)
+        .set("enable.idempotence", o.idempotence ? "true" : "false")
+        .set("acks", o.acks)
+        .set("linger.ms", std::to_string(o.linger.count()))
+        .set("batch.size", std::to_string(o.batch_size))
+        .set("batch.num.messages", std::to_string(o.batch_messages))
+        .set("compression.codec", o.compression)
+        .set("queue.buffering.max.messages", std::to_string(o.queue_max_messages))
+        .set("message.timeout.ms", std::to_string(o.message_timeout.count()))
+        .set("partitioner", "murmur2_random")
+        .set_all(o.properties);
+    rd_kafka_conf_set_opaque(conf.get(), &impl);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &Impl::dr_trampoline);
+    impl.rk = make_handle(RD_KAFKA_PRODUCER, conf.release());
+    impl.poller = std::jthread([&impl](std::stop_token stop) { impl.poll_loop(stop); });
+}
+
+Producer::~Producer() {
+    if (!flush(_impl->options.flush_timeout)) {
+        _impl->log->error("producer closing with {} event(s) undelivered after {} ms", in_flight(),
+                          _impl->options.flush_timeout.count());
+    }
+    _impl->poller.request_stop();
+    _impl->poller.join();
+    {
+        std::lock_guard lock(_impl->retry_mutex);
+        for (auto& [when, item] : _impl->retries) {
+            if (item.headers != nullptr) {
+                rd_kafka_headers_destroy(item.headers);
+            }
+        }
+        _impl->retries.clear();
+    }
+    _impl->topics.clear();  // topic handles before the client handle
+}
+
+Status Producer::send(std::string_view topic, std::string_view key, std::string_view value,
+                      const Headers& headers, DeliveryCallback on_delivery,
+                      std::optional<std::int32_t> partition) {
+    auto* state = _impl->topic(topic);
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (!headers.empty()) {
+        hdrs = rd_kafka_headers_new(headers.size());
+        for (const auto& [name, v] : headers) {
+            rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), v.data(),
+                                static_cast<ssize_t>(v.size()));
+        }
+    }
+    std::unique_ptr<Pending> pending;
+    if (on_delivery) {
+        pending = std::make_unique<Pending>();
+        pending->callback = std::move(on_delivery);
+    }
+    _impl->outstanding.fetch_add(1, std::memory_order_acq_rel);
+    auto err = _impl->produce(state, key, !key.empty(), value, hdrs,
+                              partition.value_or(RD_KAFKA_PARTITION_UA), pending.get());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (hdrs != nullptr) {
+            rd_kafka_headers_destroy(hdrs);
+        }
+        _impl->finish_one();
+        state->failed.fetch_add(1, std::memory_order_relaxed);
+        return failure(Error{fmt::format("cannot send to {}: {}", topic, rd_kafka_err2str(err))});
+    }
+    pending.release();  // owned by the record until its delivery report
+    return {};
+}
+
+Status Producer::send(std::string_view topic, const event::Event& event,
+                      DeliveryCallback on_delivery) {
+    thread_local std::string buffer;
+    buffer.clear();
+    event::encode(event, buffer);
+    return send(topic, event::record_key(event), buffer, event::record_headers(event),
+                std::move(on_delivery));
+}
+
+bool Producer::flush(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(_impl->flush_mutex);
+    return _impl->flush_cv.wait_for(
+        lock, timeout, [this] { return _impl->outstanding.load(std::memory_order_acquire) <= 0; });
+}
+
+std::int64_t Producer::in_flight() const noexcept {
+    return _impl->outstanding.load(std::memory_order_acquire);
+}
+
+std::map<std::string, TopicStats> Producer::stats() const {
+    std::map<std::string, TopicStats> out;
+    std::shared_lock lock(_impl->topics_mutex);
+    for (const auto& [name, t] : _impl->topics) {
+        TopicStats s;
+        s.sent = t->sent.load();
+        s.failed = t->failed.load();
+        s.retried = t->retried.load();
+        s.bytes = t->bytes.load();
+        s.ack_latency_p50_us = t->ack_latency.quantile(0.5);
+        s.ack_latency_p99_us = t->ack_latency.quantile(0.99);
+        s.ack_latency_max_us = t->ack_latency.max();
+        out.emplace(name, s);
+    }
+    return out;
+}
+
+Result<std::int32_t> Producer::partition_count(std::string_view topic,
+                                               std::chrono::milliseconds timeout) {
+    auto* state = _impl->topic(topic);
+    const rd_kafka_metadata_t* md = nullptr;
+    auto err = rd_kafka_metadata(_impl->rk.get(), 0, state->rkt.get(), &md,
+                                 static_cast<int>(timeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return failure(Error{fmt::format("metadata for {}: {}", topic, rd_kafka_err2str(err))});
+    }
+    std::int32_t count = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR
+                             ? md->topics[0].partition_cnt
+                             : -1;
+    auto topic_err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    rd_kafka_metadata_destroy(md);
+    if (count < 0) {
+        return failure(
+            Error{fmt::format("metadata for {}: {}", topic, rd_kafka_err2str(topic_err))});
+    }
+    return count;
+}
+
+}  // namespace agentstream::kafka
