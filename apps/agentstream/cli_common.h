@@ -44,6 +44,8 @@ void set_pipeline_config(config::Config config);
 
 /// Registers `agentstream event ...`.
 void add_event_commands(CLI::App& app);
+/// Registers produce, consume, topics and broker.
+void add_kafka_commands(CLI::App& app);
 /// Registers `agentstream config ...`.
 void add_config_commands(CLI::App& app);
 

@@ -13,18 +13,13 @@ namespace {
 
 std::string_view type_text(config::ValueType t) {
     switch (t) {
-        case config::ValueType::String:
-            return "string";
-        case config::ValueType::Integer:
-            return "integer";
-        case config::ValueType::Boolean:
-            return "boolean";
-        case config::ValueType::Enum:
-            return "enum";
-        case config::ValueType::LogSpec:
-            return "log level spec";
-        case config::ValueType::PropertyMap:
-            return "map of properties";
+        case config::ValueType::String: return "string";
+        case config::ValueType::Integer: return "integer";
+        case config::ValueType::Boolean: return "boolean";
+        case config::ValueType::Enum: return "enum";
+        case config::ValueType::LogSpec: return "log level spec";
+        case config::ValueType::PropertyMap: return "map of properties";
+        case config::ValueType::TopicMap: return "map of topics";
     }
     return "";
 }

@@ -206,30 +206,21 @@ void event_types() {
 
 std::string_view presence_name(Presence p) {
     switch (p) {
-        case Presence::Required:
-            return "required";
-        case Presence::Optional:
-            return "optional";
-        case Presence::Defaulted:
-            return "defaulted";
+        case Presence::Required: return "required";
+        case Presence::Optional: return "optional";
+        case Presence::Defaulted: return "defaulted";
     }
     return "";
 }
 
 std::string rule_text(const FieldSpec& f) {
     switch (f.rule) {
-        case Rule::None:
-            return "";
-        case Rule::NonEmpty:
-            return "non-empty";
-        case Rule::NonNegative:
-            return ">= 0";
-        case Rule::UnitInterval:
-            return "0 to 1";
-        case Rule::Percentage:
-            return "0 to 100";
-        case Rule::OneOf:
-            return fmt::format("one of {}", fmt::join(f.allowed, ", "));
+        case Rule::None: return "";
+        case Rule::NonEmpty: return "non-empty";
+        case Rule::NonNegative: return ">= 0";
+        case Rule::UnitInterval: return "0 to 1";
+        case Rule::Percentage: return "0 to 100";
+        case Rule::OneOf: return fmt::format("one of {}", fmt::join(f.allowed, ", "));
     }
     return "";
 }

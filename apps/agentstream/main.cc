@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli_common.h"
+#include "connection.h"
 
 using namespace agentstream;
 
@@ -49,7 +50,9 @@ int main(int argc, char** argv) {
         configure_logging(*spec, *format);
     });
 
+    cli::add_kafka_options(app);
     cli::add_event_commands(app);
+    cli::add_kafka_commands(app);
     cli::add_config_commands(app);
 
     try {
@@ -72,6 +75,9 @@ int main(int argc, char** argv) {
     } catch (const config::ConfigError& e) {
         fmt::print(stderr, "agentstream: {}\n", e.what());
         return cli::EXIT_USAGE;
+    } catch (const kafka::KafkaError& e) {
+        fmt::print(stderr, "agentstream: {}\n", e.what());
+        return cli::EXIT_RUNTIME;
     } catch (const cli::RuntimeError& e) {
         fmt::print(stderr, "agentstream: {}\n", e.what());
         return cli::EXIT_RUNTIME;

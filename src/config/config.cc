@@ -19,6 +19,33 @@ using sv = std::string_view;
 constexpr sv LOG_FORMATS[] = {"text", "json"};
 
 constexpr KeySpec KEYS[] = {
+    {"kafka.brokers", ValueType::String, "",
+     "Bootstrap servers of a real Kafka cluster (host:port,...). Empty: start the embedded "
+     "broker. --brokers and AGENTSTREAM_BROKERS override it."},
+    {"kafka.properties", ValueType::PropertyMap, "",
+     "librdkafka properties for every client (SASL, TLS, ...), passed through untouched."},
+    {"kafka.producer", ValueType::PropertyMap, "",
+     "librdkafka properties for producers only, applied after kafka.properties."},
+    {"kafka.consumer", ValueType::PropertyMap, "",
+     "librdkafka properties for consumers only, applied after kafka.properties."},
+    {"embedded.brokers",
+     ValueType::Integer,
+     "1",
+     "Number of brokers of the embedded broker.",
+     {},
+     1,
+     9},
+    {"embedded.partitions",
+     ValueType::Integer,
+     "8",
+     "Partitions of embedded-broker topics that do not say. Each partition keeps only its last "
+     "5 MiB, so more partitions hold a longer backlog.",
+     {},
+     1,
+     1024},
+    {"topics", ValueType::TopicMap, "",
+     "Topics of the deployment: NAME: PARTITIONS, or NAME: {partitions, replication_factor, "
+     "config}. Created on the embedded broker when it starts."},
     {"logging.level", ValueType::LogSpec, "info",
      "Log levels: LEVEL[,MODULE=LEVEL...] with trace, debug, info, warn, error, critical, off. "
      "AGENTSTREAM_LOG_LEVEL and --log-level override it."},
@@ -28,18 +55,13 @@ constexpr KeySpec KEYS[] = {
 
 std::string_view type_name(ValueType t) {
     switch (t) {
-        case ValueType::String:
-            return "a string";
-        case ValueType::Integer:
-            return "an integer";
-        case ValueType::Boolean:
-            return "true or false";
-        case ValueType::Enum:
-            return "one of the listed values";
-        case ValueType::LogSpec:
-            return "a log level spec";
-        case ValueType::PropertyMap:
-            return "a mapping of names to values";
+        case ValueType::String: return "a string";
+        case ValueType::Integer: return "an integer";
+        case ValueType::Boolean: return "true or false";
+        case ValueType::Enum: return "one of the listed values";
+        case ValueType::LogSpec: return "a log level spec";
+        case ValueType::PropertyMap: return "a mapping of names to values";
+        case ValueType::TopicMap: return "a mapping of topic names";
     }
     return "";
 }
@@ -48,6 +70,76 @@ struct Loader {
     std::string file;
     std::map<std::string, std::string, std::less<>>& values;
     std::map<std::string, Properties, std::less<>>& properties;
+    std::map<std::string, std::vector<TopicSpec>, std::less<>>& topics;
+
+    int read_int(const YAML::Node& node, const std::string& what, int min, int max) const {
+        if (!node.IsScalar()) {
+            fail(node, fmt::format("{}: expected an integer", what));
+        }
+        int v = 0;
+        const auto& text = node.Scalar();
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || ptr != text.data() + text.size() || v < min || v > max) {
+            fail(node, fmt::format("{}: expected an integer from {} to {}, got '{}'", what, min,
+                                   max, text));
+        }
+        return v;
+    }
+
+    void read_topics(const KeySpec& spec, const YAML::Node& node) {
+        std::string path(spec.path);
+        if (node.IsNull()) {
+            return;
+        }
+        if (!node.IsMap()) {
+            fail(node, fmt::format("{}: expected {}", path, type_name(spec.type)));
+        }
+        std::vector<TopicSpec> out;
+        for (const auto& entry : node) {
+            TopicSpec t;
+            t.name = entry.first.Scalar();
+            auto where = fmt::format("{}.{}", path, t.name);
+            if (t.name.empty() || t.name.size() > 249 ||
+                t.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789._-") != std::string::npos) {
+                fail(entry.first, fmt::format("{}: a topic name has 1 to 249 characters from "
+                                              "[a-zA-Z0-9._-]",
+                                              where));
+            }
+            const auto& v = entry.second;
+            if (v.IsNull()) {
+                // defaults
+            } else if (v.IsScalar()) {
+                t.partitions = read_int(v, where, 1, 100000);
+            } else if (v.IsMap()) {
+                for (const auto& field : v) {
+                    auto name = field.first.Scalar();
+                    if (name == "partitions") {
+                        t.partitions = read_int(field.second, where + ".partitions", 1, 100000);
+                    } else if (name == "replication_factor") {
+                        t.replication_factor =
+                            read_int(field.second, where + ".replication_factor", 1, 32);
+                    } else if (name == "config") {
+                        if (!field.second.IsMap()) {
+                            fail(field.second, fmt::format("{}.config: expected a mapping", where));
+                        }
+                        for (const auto& c : field.second) {
+                            t.config.emplace_back(c.first.Scalar(), c.second.Scalar());
+                        }
+                    } else {
+                        fail(field.first,
+                             fmt::format("unknown key '{}.{}'; expected one of: partitions, "
+                                         "replication_factor, config",
+                                         where, name));
+                    }
+                }
+            } else {
+                fail(v, fmt::format("{}: expected a partition count or a mapping", where));
+            }
+            out.push_back(std::move(t));
+        }
+        topics[path] = std::move(out);
+    }
 
     [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
         auto mark = node.Mark();
@@ -102,6 +194,10 @@ struct Loader {
 
     void read_value(const KeySpec& spec, const YAML::Node& node) {
         std::string path(spec.path);
+        if (spec.type == ValueType::TopicMap) {
+            read_topics(spec, node);
+            return;
+        }
         if (spec.type == ValueType::PropertyMap) {
             if (node.IsNull()) {
                 return;
@@ -162,8 +258,7 @@ struct Loader {
                 }
                 break;
             }
-            default:
-                break;
+            default: break;
         }
         values[path] = text;
     }
@@ -229,7 +324,7 @@ Config Config::parse(const std::string& yaml, const std::string& name) {
     if (root.IsNull()) {
         return config;  // an empty file: all defaults
     }
-    Loader loader{name, config._values, config._properties};
+    Loader loader{name, config._values, config._properties, config._topics};
     loader.walk(root, "");
     return config;
 }
@@ -258,8 +353,16 @@ const Properties& Config::properties(std::string_view path) const {
     return it != _properties.end() ? it->second : EMPTY;
 }
 
+const std::vector<TopicSpec>& Config::topics(std::string_view path) const {
+    require_key(path, {ValueType::TopicMap});
+    static const std::vector<TopicSpec> EMPTY;
+    auto it = _topics.find(path);
+    return it != _topics.end() ? it->second : EMPTY;
+}
+
 bool Config::is_set(std::string_view path) const {
-    return _values.find(path) != _values.end() || _properties.find(path) != _properties.end();
+    return _values.find(path) != _values.end() || _properties.find(path) != _properties.end() ||
+           _topics.find(path) != _topics.end();
 }
 
 }  // namespace agentstream::config

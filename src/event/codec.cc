@@ -175,8 +175,7 @@ Result<Event, Violations> decode(std::string_view json) {
                         event.set_id(std::string(value.get_string().value_unsafe()));
                     }
                     break;
-                case Envelope::EventType:
-                    break;
+                case Envelope::EventType: break;
                 case Envelope::SchemaVersion:
                     if (!value.is_int64()) {
                         rules::wrong_type(key, "integer", detail::json_type_name(value), errors);
@@ -249,8 +248,7 @@ Result<Event, Violations> decode(std::string_view json) {
                         event.set_metadata(RawJson{simdjson::minify(value)});
                     }
                     break;
-                case Envelope::None:
-                    break;
+                case Envelope::None: break;
             }
             continue;
         }

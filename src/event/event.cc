@@ -37,18 +37,12 @@ Value EventAccess::default_value(const FieldSpec& spec) {
     // Defaults are literal JSON in the catalogue; these are all the shapes it uses.
     auto text = spec.default_json;
     switch (spec.kind) {
-        case FieldKind::Integer:
-            return Value(std::int64_t{std::stoll(std::string(text))});
-        case FieldKind::Number:
-            return Value(std::stod(std::string(text)));
-        case FieldKind::Boolean:
-            return Value(text == "true");
-        case FieldKind::String:
-            return Value(std::string(text.substr(1, text.size() - 2)));
-        case FieldKind::StringList:
-            return Value(StringList{});
-        default:
-            return Value(RawJson{std::string(text)});
+        case FieldKind::Integer: return Value(std::int64_t{std::stoll(std::string(text))});
+        case FieldKind::Number: return Value(std::stod(std::string(text)));
+        case FieldKind::Boolean: return Value(text == "true");
+        case FieldKind::String: return Value(std::string(text.substr(1, text.size() - 2)));
+        case FieldKind::StringList: return Value(StringList{});
+        default: return Value(RawJson{std::string(text)});
     }
 }
 

@@ -9,21 +9,14 @@ using simdjson::dom::element_type;
 
 std::string_view json_type_name(element e) noexcept {
     switch (e.type()) {
-        case element_type::ARRAY:
-            return "array";
-        case element_type::OBJECT:
-            return "object";
+        case element_type::ARRAY: return "array";
+        case element_type::OBJECT: return "object";
         case element_type::INT64:
-        case element_type::UINT64:
-            return "integer";
-        case element_type::DOUBLE:
-            return "number";
-        case element_type::STRING:
-            return "string";
-        case element_type::BOOL:
-            return "boolean";
-        case element_type::NULL_VALUE:
-            return "null";
+        case element_type::UINT64: return "integer";
+        case element_type::DOUBLE: return "number";
+        case element_type::STRING: return "string";
+        case element_type::BOOL: return "boolean";
+        case element_type::NULL_VALUE: return "null";
     }
     return "unknown";
 }

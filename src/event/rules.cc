@@ -34,8 +34,7 @@ void check_number(const FieldSpec& spec, double v, Violations& out) {
                 out_of_range(spec, v, "between 0 and 100", out);
             }
             break;
-        default:
-            break;
+        default: break;
     }
 }
 

@@ -10,18 +10,12 @@ namespace {
 
 std::string_view value_type_name(const Value& v) {
     switch (v.storage().index()) {
-        case 0:
-            return "boolean";
-        case 1:
-            return "integer";
-        case 2:
-            return "number";
-        case 3:
-            return "string";
-        case 4:
-            return "array of strings";
-        default:
-            return "JSON text";
+        case 0: return "boolean";
+        case 1: return "integer";
+        case 2: return "number";
+        case 3: return "string";
+        case 4: return "array of strings";
+        default: return "JSON text";
     }
 }
 
@@ -29,24 +23,14 @@ std::string_view value_type_name(const Value& v) {
 bool check_kind(const FieldSpec& spec, const Value& v, Violations& out) {
     bool ok = false;
     switch (spec.kind) {
-        case FieldKind::String:
-            ok = v.as_string() != nullptr;
-            break;
-        case FieldKind::Integer:
-            ok = v.as_integer() != nullptr;
-            break;
-        case FieldKind::Number:
-            ok = v.as_double() != nullptr;
-            break;
-        case FieldKind::Boolean:
-            ok = v.as_bool() != nullptr;
-            break;
+        case FieldKind::String: ok = v.as_string() != nullptr; break;
+        case FieldKind::Integer: ok = v.as_integer() != nullptr; break;
+        case FieldKind::Number: ok = v.as_double() != nullptr; break;
+        case FieldKind::Boolean: ok = v.as_bool() != nullptr; break;
         case FieldKind::Scalar:
             ok = v.as_integer() != nullptr || v.as_double() != nullptr || v.as_string() != nullptr;
             break;
-        case FieldKind::StringList:
-            ok = v.as_string_list() != nullptr;
-            break;
+        case FieldKind::StringList: ok = v.as_string_list() != nullptr; break;
         case FieldKind::Object:
         case FieldKind::ObjectList:
         case FieldKind::StringMap:

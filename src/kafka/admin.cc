@@ -282,3 +282,17 @@ int Admin::broker_count(std::chrono::milliseconds timeout) {
 }
 
 }  // namespace agentstream::kafka
+
+namespace agentstream::kafka {
+
+std::optional<std::string> Admin::cluster_id(std::chrono::milliseconds timeout) {
+    char* id = rd_kafka_clusterid(_impl->rk.get(), static_cast<int>(timeout.count()));
+    if (id == nullptr) {
+        return std::nullopt;
+    }
+    std::string out(id);
+    rd_kafka_mem_free(_impl->rk.get(), id);
+    return out;
+}
+
+}  // namespace agentstream::kafka

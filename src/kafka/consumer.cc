@@ -396,6 +396,18 @@ std::vector<PartitionLag> lag_of(rd_kafka_t* rk, const std::vector<TopicPartitio
     std::vector<PartitionLag> out;
     auto list = make_list(parts);
     rd_kafka_position(rk, list.get());
+    if (query) {
+        // Nothing read yet from a partition: its position is where the group committed.
+        auto committed = make_list(parts);
+        if (rd_kafka_committed(rk, committed.get(), static_cast<int>(query->count())) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+            for (int i = 0; i < list->cnt; ++i) {
+                if (list->elems[i].offset < 0 && committed->elems[i].offset >= 0) {
+                    list->elems[i].offset = committed->elems[i].offset;
+                }
+            }
+        }
+    }
     for (int i = 0; i < list->cnt; ++i) {
         const auto& e = list->elems[i];
         PartitionLag lag{e.topic, e.partition, e.offset >= 0 ? e.offset : -1, -1, -1};

@@ -93,10 +93,8 @@ bool is_retriable(rd_kafka_resp_err_t err) noexcept {
         case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
         case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
         case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
-        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-            return true;
-        default:
-            return false;
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART: return true;
+        default: return false;
     }
 }
 

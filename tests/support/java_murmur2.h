@@ -24,15 +24,9 @@ inline std::int32_t java_murmur2(std::string_view key) {
     }
     const std::uint32_t tail = length & ~3U;
     switch (length % 4) {
-        case 3:
-            h ^= static_cast<std::uint32_t>(data[tail + 2]) << 16;
-            [[fallthrough]];
-        case 2:
-            h ^= static_cast<std::uint32_t>(data[tail + 1]) << 8;
-            [[fallthrough]];
-        case 1:
-            h ^= data[tail];
-            h *= m;
+        case 3: h ^= static_cast<std::uint32_t>(data[tail + 2]) << 16; [[fallthrough]];
+        case 2: h ^= static_cast<std::uint32_t>(data[tail + 1]) << 8; [[fallthrough]];
+        case 1: h ^= data[tail]; h *= m;
     }
     h ^= h >> 13;
     h *= m;

@@ -9,9 +9,7 @@ using namespace agentstream::event;
 std::string minimal_json(EventType type) {
     std::string_view fields;
     switch (family_of(type)) {
-        case Family::Document:
-            fields = R"("document_id":"doc_001")";
-            break;
+        case Family::Document: fields = R"("document_id":"doc_001")"; break;
         case Family::Task:
             fields = R"("task_id":"task_001","task_type":"document_analysis")";
             break;

@@ -23,6 +23,7 @@ enum class ValueType : std::uint8_t {
     Enum,         ///< a string from `allowed`
     LogSpec,      ///< a log level spec such as `info,kafka=debug`
     PropertyMap,  ///< a mapping of names to scalars, passed through (librdkafka properties)
+    TopicMap,     ///< topic name → partitions, or → {partitions, replication_factor, config}
 };
 
 struct KeySpec {
@@ -57,6 +58,14 @@ class ConfigError : public std::runtime_error {
 
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
+/// A topic the deployment uses: created on the embedded broker at start, checked on real Kafka.
+struct TopicSpec {
+    std::string name;
+    int partitions = 0;  ///< 0: the default (`embedded.partitions`)
+    int replication_factor = 1;
+    Properties config;
+};
+
 /// A loaded, validated pipeline file. Immutable; safe to share between threads.
 class Config {
   public:
@@ -76,6 +85,8 @@ class Config {
     bool boolean(std::string_view path) const;
     /// The entries of a PropertyMap key (empty when unset), in file order.
     const Properties& properties(std::string_view path) const;
+    /// The topics of a TopicMap key, in file order.
+    const std::vector<TopicSpec>& topics(std::string_view path) const;
     /// Whether the file set the key.
     bool is_set(std::string_view path) const;
     /// The file name the configuration came from (empty for the default configuration).
@@ -85,6 +96,7 @@ class Config {
     std::string _source;
     std::map<std::string, std::string, std::less<>> _values;
     std::map<std::string, Properties, std::less<>> _properties;
+    std::map<std::string, std::vector<TopicSpec>, std::less<>> _topics;
 };
 
 }  // namespace agentstream::config

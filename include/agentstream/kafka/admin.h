@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,10 @@ class Admin {
     std::vector<PartitionLag> group_lag(
         const std::string& group, const std::vector<std::string>& topics,
         std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /// The cluster id, or nullopt if the cluster does not answer in time. The embedded broker's
+    /// ids start with `mockCluster`.
+    std::optional<std::string> cluster_id(
+        std::chrono::milliseconds timeout = std::chrono::seconds(5));
     /// Number of brokers in the cluster's metadata (a metadata round trip: a liveness check).
     int broker_count(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

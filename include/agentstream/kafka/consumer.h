@@ -115,7 +115,8 @@ class Consumer {
     std::vector<TopicPartition> assignment() const;
     /// Lag of each assigned partition from cached watermarks (no broker round trip).
     std::vector<PartitionLag> lag() const;
-    /// The high watermark of each assigned partition, asked from the broker.
+    /// Lag of each assigned partition asked from the broker: high watermarks, and the committed
+    /// offset as position of a partition nothing was read from yet. Blocks up to `timeout`.
     std::vector<PartitionLag> query_lag(std::chrono::milliseconds timeout) const;
     ConsumerStats stats() const;
 

@@ -38,26 +38,16 @@ class FamilyTest : public ::testing::TestWithParam<Family> {
 
 ordered_json wrong_kind(FieldKind kind) {
     switch (kind) {
-        case FieldKind::String:
-            return 42;
-        case FieldKind::Integer:
-            return 1.5;
-        case FieldKind::Number:
-            return "1.5";
-        case FieldKind::Boolean:
-            return 1;
-        case FieldKind::Scalar:
-            return ordered_json::array({1});
-        case FieldKind::Object:
-            return ordered_json::array();
-        case FieldKind::StringList:
-            return ordered_json::array({"a", 1});
-        case FieldKind::ObjectList:
-            return ordered_json::array({ordered_json::object(), 1});
-        case FieldKind::StringMap:
-            return ordered_json{{"a", 1}};
-        case FieldKind::NumberMap:
-            return ordered_json{{"a", "x"}};
+        case FieldKind::String: return 42;
+        case FieldKind::Integer: return 1.5;
+        case FieldKind::Number: return "1.5";
+        case FieldKind::Boolean: return 1;
+        case FieldKind::Scalar: return ordered_json::array({1});
+        case FieldKind::Object: return ordered_json::array();
+        case FieldKind::StringList: return ordered_json::array({"a", 1});
+        case FieldKind::ObjectList: return ordered_json::array({ordered_json::object(), 1});
+        case FieldKind::StringMap: return ordered_json{{"a", 1}};
+        case FieldKind::NumberMap: return ordered_json{{"a", "x"}};
     }
     return nullptr;
 }
@@ -136,8 +126,7 @@ TEST_P(FamilyTest, EveryRangeAndEnumIsEnforcedAtItsBoundaries) {
             case Rule::NonEmpty:
                 expect_single(set(""), spec.name, ViolationKind::NotAllowed);
                 break;
-            case Rule::None:
-                break;
+            case Rule::None: break;
         }
     }
 }

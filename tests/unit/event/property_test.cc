@@ -209,15 +209,9 @@ RC_GTEST_PROP(CodecProperty, MutatedValidEventsNeverCrashTheDecoder, ()) {
     for (int i = 0; i < edits; ++i) {
         auto pos = *rc::gen::inRange<std::size_t>(0, json.size());
         switch (*rc::gen::inRange(0, 3)) {
-            case 0:
-                json[pos] = *rc::gen::arbitrary<char>();
-                break;
-            case 1:
-                json.erase(pos, 1);
-                break;
-            default:
-                json.insert(pos, 1, *rc::gen::arbitrary<char>());
-                break;
+            case 0: json[pos] = *rc::gen::arbitrary<char>(); break;
+            case 1: json.erase(pos, 1); break;
+            default: json.insert(pos, 1, *rc::gen::arbitrary<char>()); break;
         }
         if (json.empty()) {
             break;
