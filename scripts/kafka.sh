@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# A real Apache Kafka 4.x broker (KRaft) on loopback, from Maven Central jars, for the e2e tests
+# and benchmarks; also for trying agentstream against real Kafka by hand.
+#
+#   scripts/kafka.sh start [--nodes 1|3]   start and wait until ready; prints the bootstrap address
+#   scripts/kafka.sh stop                  stop and delete its data
+#   scripts/kafka.sh status                is it running?
+#
+# Single node: clients on 127.0.0.1:19092; a second listener on 127.0.0.1:19094 advertises
+# 127.0.0.1:19095, where tests put a fault-injecting TCP proxy. Three nodes: 127.0.0.1:19192,
+# 19292, 19392. State lives in .cache/kafka-run (KAFKA_RUN_DIR overrides). Needs Java 17 and
+# Maven (scripts/setup.sh installs them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)
+libs="$root/.cache/kafka-$version/libs"
+run=${KAFKA_RUN_DIR:-$root/.cache/kafka-run}
+
+fetch() {
+    if [ -f "$libs/.complete" ]; then
+        return
+    fi
+    echo "kafka: fetching Apache Kafka $version from Maven Central" >&2
+    mkdir -p "$libs"
+    mvn -q -B -f scripts/kafka/pom.xml dependency:copy-dependencies \
+        -DoutputDirectory="$libs" -DincludeScope=runtime >&2
+    touch "$libs/.complete"
+}
+
+java_run() {  # java_run MAIN ARGS...
+    java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+        -Dlog4j2.configurationFile="$run/log4j2.properties" -cp "$libs/*" "$@"
+}
+
+write_config() {  # write_config NODE_ID CLIENT_PORT CONTROLLER_PORT VOTERS EXTRA_LISTENERS
+    local id=$1 port=$2 cport=$3 voters=$4 nodes=$5
+    local dir="$run/node$id"
+    mkdir -p "$dir/data"
+    local listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
+    local advertised="PLAINTEXT://127.0.0.1:$port"
+    local map="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    if [ "$nodes" -eq 1 ]; then
+        listeners="$listeners,PROXIED://127.0.0.1:19094"
+        advertised="$advertised,PROXIED://127.0.0.1:19095"
+        map="$map,PROXIED:PLAINTEXT"
+    fi
+    local rf=$(( nodes < 3 ? 1 : 3 ))
+    cat >"$dir/server.properties" <<CONF
+process.roles=broker,controller
+node.id=$id
+controller.quorum.voters=$voters
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listeners=$listeners
+advertised.listeners=$advertised
+listener.security.protocol.map=$map
+log.dirs=$dir/data
+num.partitions=4
+default.replication.factor=$rf
+min.insync.replicas=$(( rf > 1 ? 2 : 1 ))
+offsets.topic.replication.factor=$rf
+offsets.topic.num.partitions=8
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$(( rf > 1 ? 2 : 1 ))
+transaction.state.log.num.partitions=4
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+delete.topic.enable=true
+log.segment.bytes=67108864
+CONF
+}
+
+start() {
+    local nodes=1
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --nodes) nodes=$2; shift 2 ;;
+            *) echo "kafka: unknown option $1" >&2; exit 2 ;;
+        esac
+    done
+    if [ "$nodes" != 1 ] && [ "$nodes" != 3 ]; then
+        echo "kafka: --nodes must be 1 or 3" >&2
+        exit 2
+    fi
+    if status >/dev/null 2>&1; then
+        echo "kafka: already running ($(cat "$run/bootstrap")); scripts/kafka.sh stop first" >&2
+        exit 1
+    fi
+    fetch
+    rm -rf "$run"
+    mkdir -p "$run"
+    cat >"$run/log4j2.properties" <<CONF
+status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = \${sys:kafka.logs.dir:-$run}/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = WARN
+logger.apache.name = org.apache.kafka
+logger.apache.level = WARN
+CONF
+    local voters="" bootstrap=""
+    local ids
+    if [ "$nodes" -eq 1 ]; then ids=(1); else ids=(1 2 3); fi
+    for id in "${ids[@]}"; do
+        local base=$(( nodes == 1 ? 19092 : 19092 + 100 * id ))
+        voters="${voters:+$voters,}$id@127.0.0.1:$((base + 1))"
+        bootstrap="${bootstrap:+$bootstrap,}127.0.0.1:$base"
+    done
+    local cluster
+    cluster=$(java_run kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+    for id in "${ids[@]}"; do
+        local base=$(( nodes == 1 ? 19092 : 19092 + 100 * id ))
+        write_config "$id" "$base" "$((base + 1))" "$voters" "$nodes"
+        java_run kafka.tools.StorageTool format -t "$cluster" -c "$run/node$id/server.properties" \
+            --ignore-formatted >"$run/node$id/format.log" 2>&1
+        (cd "$run/node$id" && nohup bash -c "exec java -Xms256m -Xmx768m -XX:+UseG1GC \
+            -Djava.awt.headless=true -Dkafka.logs.dir='$run/node$id' \
+            -Dlog4j2.configurationFile='$run/log4j2.properties' -cp '$libs/*' \
+            kafka.Kafka '$run/node$id/server.properties'" >"$run/node$id/stdout.log" 2>&1 &
+         echo $! >"$run/node$id/pid")
+    done
+    echo "$bootstrap" >"$run/bootstrap"
+    # Ready when every node answers metadata and lists all brokers.
+    local deadline=$(( $(date +%s) + 120 ))
+    while true; do
+        local seen
+        seen=$(kcat -b "$bootstrap" -L -m 5 2>/dev/null | sed -n 's/^ *\([0-9]*\) brokers:.*/\1/p' | head -1)
+        if [ "${seen:-0}" -ge "$nodes" ]; then
+            break
+        fi
+        for id in "${ids[@]}"; do
+            if ! kill -0 "$(cat "$run/node$id/pid")" 2>/dev/null; then
+                echo "kafka: node $id exited; its log:" >&2
+                tail -30 "$run/node$id/stdout.log" "$run/node$id/server.log" >&2 2>/dev/null || true
+                exit 1
+            fi
+        done
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            echo "kafka: not ready after 120 s; see $run/node*/server.log" >&2
+            exit 1
+        fi
+        sleep 0.5
+    done
+    echo "$bootstrap"
+}
+
+stop() {
+    if [ -d "$run" ]; then
+        for pidfile in "$run"/node*/pid; do
+            [ -f "$pidfile" ] || continue
+            local pid
+            pid=$(cat "$pidfile")
+            kill "$pid" 2>/dev/null || true
+        done
+        for pidfile in "$run"/node*/pid; do
+            [ -f "$pidfile" ] || continue
+            local pid
+            pid=$(cat "$pidfile")
+            for _ in $(seq 1 100); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -9 "$pid" 2>/dev/null || true
+        done
+        rm -rf "$run"
+    fi
+    echo "kafka: stopped" >&2
+}
+
+status() {
+    [ -f "$run/bootstrap" ] || { echo "kafka: not running"; return 1; }
+    for pidfile in "$run"/node*/pid; do
+        kill -0 "$(cat "$pidfile")" 2>/dev/null || { echo "kafka: a node is down"; return 1; }
+    done
+    echo "kafka: running at $(cat "$run/bootstrap")"
+}
+
+case ${1:-} in
+    start) shift; start "$@" ;;
+    stop) stop ;;
+    status) status ;;
+    fetch) fetch ;;
+    *) echo "usage: scripts/kafka.sh start [--nodes 1|3] | stop | status | fetch" >&2; exit 2 ;;
+esac
