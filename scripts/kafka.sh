@@ -89,6 +89,13 @@ start() {
         echo "kafka: already running ($(cat "$run/bootstrap")); scripts/kafka.sh stop first" >&2
         exit 1
     fi
+    local port
+    for port in $( [ "$nodes" -eq 1 ] && echo 19092 19093 19094 || echo 19192 19193 19292 19293 19392 19393); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "kafka: port $port is already in use (another Kafka?); stop it first" >&2
+            exit 1
+        fi
+    done
     fetch
     rm -rf "$run"
     mkdir -p "$run"

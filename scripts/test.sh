@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs the whole test suite:
 #   1. formatting check (clang-format),
-#   2. release build with warnings as errors; unit, cli and integration tests,
+#   2. release build with warnings as errors; unit, cli and integration tests (embedded broker),
+#      then e2e tests against a real Apache Kafka 4.x broker started from Maven Central jars,
 #   3. ASan + UBSan build; unit and cli tests under the sanitizers,
 #   4. a smoke run of each benchmark binary (they must run; speed is judged in docs/benchmarks.md).
 # Idempotent; exits non-zero on the first failing stage.
@@ -21,8 +22,20 @@ clang-format --dry-run --Werror $files
 stage "build (RelWithDebInfo, -Werror)"
 scripts/build.sh build
 
-stage "tests"
-(cd build && ctest --output-on-failure -j2 --timeout 600)
+stage "unit, cli and integration tests"
+(cd build && ctest --output-on-failure -j2 --timeout 600 -L 'unit|cli|integration')
+
+stage "real Apache Kafka"
+export KAFKA_RUN_DIR=$PWD/.cache/kafka-run-test
+scripts/kafka.sh stop 2>/dev/null || true
+trap 'scripts/kafka.sh stop 2>/dev/null || true' EXIT
+AGENTSTREAM_E2E_BROKERS=$(scripts/kafka.sh start | tail -1)
+export AGENTSTREAM_E2E_BROKERS
+echo "kafka at $AGENTSTREAM_E2E_BROKERS"
+
+stage "e2e tests against real Kafka"
+(cd build && ctest --output-on-failure --timeout 600 -L e2e)
+scripts/kafka.sh stop
 
 stage "build (ASan + UBSan)"
 scripts/build.sh build-asan -DAGENTSTREAM_SANITIZE=ON -DAGENTSTREAM_BUILD_BENCH=OFF
