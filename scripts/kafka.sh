@@ -128,11 +128,12 @@ CONF
         write_config "$id" "$base" "$((base + 1))" "$voters" "$nodes"
         java_run kafka.tools.StorageTool format -t "$cluster" -c "$run/node$id/server.properties" \
             --ignore-formatted >"$run/node$id/format.log" 2>&1
-        (cd "$run/node$id" && nohup bash -c "exec java -Xms256m -Xmx768m -XX:+UseG1GC \
-            -Djava.awt.headless=true -Dkafka.logs.dir='$run/node$id' \
-            -Dlog4j2.configurationFile='$run/log4j2.properties' -cp '$libs/*' \
-            kafka.Kafka '$run/node$id/server.properties'" >"$run/node$id/stdout.log" 2>&1 &
-         echo $! >"$run/node$id/pid")
+        # Fully detached from our stdout, so that `$(scripts/kafka.sh start)` returns.
+        nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+            -Dkafka.logs.dir="$run/node$id" -Dlog4j2.configurationFile="$run/log4j2.properties" \
+            -cp "$libs/*" kafka.Kafka "$run/node$id/server.properties" \
+            >"$run/node$id/stdout.log" 2>&1 </dev/null &
+        echo $! >"$run/node$id/pid"
     done
     echo "$bootstrap" >"$run/bootstrap"
     # Ready when every node answers metadata and lists all brokers.
