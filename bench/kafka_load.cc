@@ -79,8 +79,9 @@ std::vector<event::Event> make_events(int n) {
                     {{"execution_time_ms", 800 + i % 311}}));
                 break;
             case 2:
-                out.push_back(event::EventFactory::analytics("response_time", 120.5 + i % 97,
-                                                             "gauge", "api", "collector"));
+                out.push_back(
+                    event::EventFactory::analytics("response_time", 120.5 + i % 97, "gauge",
+                                                   "api-" + std::to_string(i % 500), "collector"));
                 break;
             default:
                 out.push_back(event::EventFactory::system_health("kafka", "healthy", "monitor",
@@ -176,8 +177,27 @@ kafka::Properties consumer_props() {
     return {{"fetch.wait.max.ms", "10"}, {"session.timeout.ms", "6000"}};
 }
 
+// Consumers are timed from their first event to their last (steady state): start-up (group
+// coordinator lookup, first fetch) is reported by neither.
+struct Window {
+    Clock::time_point t0;
+    double c0 = 0;
+    bool started = false;
+    Sample result{};
+    void first() {
+        if (!started) {
+            started = true;
+            t0 = Clock::now();
+            c0 = cpu_now();
+        }
+    }
+    Sample end() const {
+        return {std::chrono::duration<double>(Clock::now() - t0).count(), cpu_now() - c0};
+    }
+};
+
 std::uint64_t raw_consume(const std::string& brokers, const std::string& topic, int partitions,
-                          std::uint64_t expected) {
+                          std::uint64_t expected, Window& window) {
     char err[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     auto set = [&](const char* k, const std::string& v) {
@@ -207,6 +227,7 @@ std::uint64_t raw_consume(const std::string& brokers, const std::string& topic, 
             continue;
         }
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            window.first();
             ++n;
             rd_kafka_topic_partition_list_t* one = rd_kafka_topic_partition_list_new(1);
             rd_kafka_topic_partition_list_add(one, rd_kafka_topic_name(m->rkt), m->partition)
@@ -216,13 +237,14 @@ std::uint64_t raw_consume(const std::string& brokers, const std::string& topic, 
         }
         rd_kafka_message_destroy(m);
     }
+    window.result = window.end();
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return n;
 }
 
 std::uint64_t agentstream_consume(const std::string& brokers, const std::string& topic,
-                                  int partitions, std::uint64_t expected) {
+                                  int partitions, std::uint64_t expected, Window& window) {
     kafka::ConsumerOptions o;
     o.brokers = brokers;
     o.group_id = "as-" + topic;
@@ -235,13 +257,38 @@ std::uint64_t agentstream_consume(const std::string& brokers, const std::string&
     c.assign(parts);
     std::uint64_t n = 0;
     auto deadline = Clock::now() + 120s;
-    while (n < expected && Clock::now() < deadline) {
+    while (n + c.stats().lost < expected && Clock::now() < deadline) {
         if (auto m = c.poll(100ms)) {
+            window.first();
             ++n;
             c.store_offset(*m);
         }
     }
+    window.result = window.end();
+    if (c.stats().lost > 0) {
+        fmt::print(stderr, "agentstream consume: {} event(s) lost to the broker's retention\n",
+                   c.stats().lost);
+    }
     return n;
+}
+
+// Events the broker still holds: sum of high - low watermarks.
+std::uint64_t retained_count(const std::string& brokers, const std::string& topic, int partitions) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    std::uint64_t total = 0;
+    for (int p = 0; p < partitions; ++p) {
+        std::int64_t lo = 0;
+        std::int64_t hi = 0;
+        if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, 10000) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+            total += static_cast<std::uint64_t>(hi - lo);
+        }
+    }
+    rd_kafka_destroy(rk);
+    return total;
 }
 
 double median(std::vector<double> v) {
@@ -314,13 +361,27 @@ int main(int argc, char** argv) {
         record("produce agentstream (Event, encode included)",
                measure([&] { agentstream_produce_events(brokers, t3, all_events); }),
                records.size());
+        auto retained = retained_count(brokers, t1, partitions);
+        if (retained != records.size()) {
+            fmt::print(stderr, "topic {}: the broker kept {} of {} events (retention)\n", t1,
+                       retained, records.size());
+        }
         std::uint64_t got = 0;
-        auto s = measure([&] { got = raw_consume(brokers, t1, partitions, records.size()); });
+        Window raw_window;
+        Sample s{};
+        {
+            got = raw_consume(brokers, t1, partitions, retained, raw_window);
+            s = raw_window.result;
+        }
         record("consume raw librdkafka", s, got);
-        s = measure([&] { got = agentstream_consume(brokers, t1, partitions, records.size()); });
+        Window as_window;
+        {
+            got = agentstream_consume(brokers, t1, partitions, retained, as_window);
+            s = as_window.result;
+        }
         record("consume agentstream", s, got);
-        if (got != records.size()) {
-            fmt::print(stderr, "agentstream consume read {} of {}\n", got, records.size());
+        if (got != retained) {
+            fmt::print(stderr, "agentstream consume read {} of {}\n", got, retained);
         }
     }
     fmt::print(

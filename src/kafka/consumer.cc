@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include "kafka/handle.h"
@@ -113,6 +114,7 @@ struct Consumer::Impl {
     std::shared_ptr<spdlog::logger> log = logger("kafka");
     bool closed = false;
     bool subscribed = false;
+    std::map<TopicPartition, std::int64_t> manual_start;  // assign(): where each partition began
 
     std::atomic<std::uint64_t> consumed{0};
     std::atomic<std::uint64_t> lost{0};
@@ -236,6 +238,11 @@ struct Consumer::Impl {
                 auto& el = all->elems[i];
                 if (el.partition == m->partition && std::strcmp(el.topic, topic) == 0) {
                     el.offset = target;
+                    manual_start[{el.topic, el.partition}] = target;
+                } else if (el.offset < 0) {
+                    // Nothing read from it yet: back to where it started.
+                    auto it = manual_start.find({el.topic, el.partition});
+                    el.offset = it != manual_start.end() ? it->second : RD_KAFKA_OFFSET_STORED;
                 }
             }
             if (auto err = rd_kafka_assign(rk.get(), all.get())) {
@@ -307,12 +314,23 @@ void Consumer::subscribe(const std::vector<std::string>& topics) {
 
 void Consumer::assign(const std::vector<TopicPartition>& partitions) {
     auto list = make_list(partitions);
-    if (_impl->options.group_id.empty()) {
-        auto start = _impl->options.start_from == StartFrom::Earliest ? RD_KAFKA_OFFSET_BEGINNING
-                                                                      : RD_KAFKA_OFFSET_END;
-        for (int i = 0; i < list->cnt; ++i) {
-            list->elems[i].offset = start;
+    // Resolve where each partition starts now (committed offset, else start_from), so that an
+    // offset reset later can put the other partitions back where they were.
+    auto start = _impl->options.start_from == StartFrom::Earliest ? RD_KAFKA_OFFSET_BEGINNING
+                                                                  : RD_KAFKA_OFFSET_END;
+    if (!_impl->options.group_id.empty()) {
+        auto err = rd_kafka_committed(_impl->rk.get(), list.get(), 10000);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            throw KafkaError(fmt::format("committed offsets for assign: {}", rd_kafka_err2str(err)),
+                             err, is_retriable(err));
         }
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+        auto& e = list->elems[i];
+        if (_impl->options.group_id.empty() || e.offset < 0) {
+            e.offset = start;
+        }
+        _impl->manual_start[{e.topic, e.partition}] = e.offset;
     }
     auto err = rd_kafka_assign(_impl->rk.get(), list.get());
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
