@@ -2,27 +2,10 @@
 # The `agentstream event` commands, driven as a user would: exit codes, output, messages.
 set -u
 A=${AGENTSTREAM:?set AGENTSTREAM to the agentstream binary}
-failures=0
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../support/check.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-check() {  # check NAME EXPECTED_RC ACTUAL_RC
-    if [ "$2" != "$3" ]; then
-        echo "FAIL: $1: exit code $3, expected $2"
-        failures=$((failures + 1))
-    else
-        echo "ok: $1"
-    fi
-}
-contains() {  # contains NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then
-        echo "ok: $1"
-    else
-        echo "FAIL: $1: '$3' not in output:"
-        sed 's/^/    /' "$2"
-        failures=$((failures + 1))
-    fi
-}
 
 # The issue's two acceptance commands.
 $A event new document.uploaded --set document_id=d1 --set document_name=a.pdf --set source=cli \
@@ -123,8 +106,4 @@ check "good config passes check" 0 $?
 $A --config "$tmp/good.yaml" event types >"$tmp/out" 2>&1
 check "good config used" 0 $?
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all checks passed"
+finish
