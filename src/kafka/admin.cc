@@ -101,10 +101,7 @@ TopicInfo to_info(const rd_kafka_metadata_topic_t& t) {
 Admin::Admin(ClientOptions options) : _impl(std::make_unique<Impl>()) {
     _impl->options = std::move(options);
     ConfBuilder conf;
-    conf.route_logs()
-        .set("bootstrap.servers", _impl->options.brokers)
-        .set("client.id", _impl->options.client_id)
-        .set_all(_impl->options.properties);
+    conf.client(_impl->options).set_all(_impl->options.properties);
     _impl->rk = make_handle(RD_KAFKA_PRODUCER, conf.release());
 }
 

@@ -261,9 +261,7 @@ Consumer::Consumer(ConsumerOptions options) : _impl(std::make_unique<Impl>()) {
     impl.options = std::move(options);
     const auto& o = impl.options;
     ConfBuilder conf;
-    conf.route_logs()
-        .set("bootstrap.servers", o.brokers)
-        .set("client.id", o.client_id)
+    conf.client(o)
         .set("enable.auto.offset.store", "false")
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", std::to_string(o.auto_commit_interval.count()))

@@ -48,6 +48,12 @@ ConfBuilder& ConfBuilder::route_logs() {
     return *this;
 }
 
+ConfBuilder& ConfBuilder::client(const ClientOptions& options) {
+    return route_logs()
+        .set("bootstrap.servers", options.brokers)
+        .set("client.id", options.client_id);
+}
+
 UniqueHandle make_handle(rd_kafka_type_t type, UniqueConf conf) {
     char error[512];
     rd_kafka_t* rk = rd_kafka_new(type, conf.get(), error, sizeof error);

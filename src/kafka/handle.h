@@ -56,6 +56,8 @@ class ConfBuilder {
     ConfBuilder& set_all(const Properties& properties);
     /// Routes librdkafka's log lines into agentstream's `kafka` logger.
     ConfBuilder& route_logs();
+    /// What every client sets first: log routing, bootstrap.servers and client.id.
+    ConfBuilder& client(const ClientOptions& options);
     rd_kafka_conf_t* get() const noexcept { return _conf.get(); }
     UniqueConf release() noexcept { return std::move(_conf); }
 

@@ -285,9 +285,7 @@ Producer::Producer(ProducerOptions options) : _impl(std::make_unique<Impl>()) {
     impl.options = std::move(options);
     const auto& o = impl.options;
     ConfBuilder conf;
-    conf.route_logs()
-        .set("bootstrap.servers", o.brokers)
-        .set("client.id", o.client_id)
+    conf.client(o)
         .set("enable.idempotence", o.idempotence ? "true" : "false")
         .set("acks", o.acks)
         .set("linger.ms", std::to_string(o.linger.count()))
