@@ -37,6 +37,9 @@ stage "e2e tests against real Kafka"
 (cd build && ctest --output-on-failure --timeout 600 -L e2e)
 scripts/kafka.sh stop
 
+stage "failover on a 3-node Kafka cluster"
+(cd build && ctest --output-on-failure --timeout 600 -L failover)
+
 stage "build (ASan + UBSan)"
 scripts/build.sh build-asan -DAGENTSTREAM_SANITIZE=ON -DAGENTSTREAM_BUILD_BENCH=OFF
 

@@ -68,6 +68,12 @@ struct Producer::Impl {
     std::multimap<Clock::time_point, RetryItem> retries;
     std::mt19937 jitter{std::random_device{}()};
 
+    // Delivery reports are served by whichever thread holds this token: a thread in send()
+    // takes it when free (so records are mostly freed on the thread that allocated them, as
+    // with a plain librdkafka loop), the delivery thread otherwise. Callbacks never overlap.
+    std::atomic<bool> serving{false};
+    std::atomic<std::uint64_t> served_by_senders{0};  // changes while senders keep up
+
     std::jthread poller;
 
     TopicState* topic(std::string_view name) {
@@ -119,7 +125,7 @@ struct Producer::Impl {
     rd_kafka_resp_err_t produce(TopicState* t, std::string_view key, bool has_key,
                                 std::string_view value, rd_kafka_headers_t* headers,
                                 std::int32_t partition, Pending* pending) {
-        auto deadline = Clock::now() + options.block_timeout;
+        std::optional<Clock::time_point> deadline;
         auto pause = std::chrono::microseconds(200);
         while (true) {
             auto err = rd_kafka_producev(
@@ -129,8 +135,17 @@ struct Producer::Impl {
                 RD_KAFKA_V_KEY(has_key ? key.data() : nullptr, has_key ? key.size() : 0),
                 RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending), RD_KAFKA_V_END);
             if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
-                options.queue_full == QueueFullPolicy::FailFast || Clock::now() >= deadline) {
+                options.queue_full == QueueFullPolicy::FailFast) {
                 return err;
+            }
+            auto now = Clock::now();
+            if (!deadline) {
+                deadline = now + options.block_timeout;
+            } else if (now >= *deadline) {
+                return err;
+            }
+            if (serve(0) > 0) {
+                continue;  // delivery reports freed room
             }
             std::this_thread::sleep_for(pause);
             pause = std::min(pause * 2, std::chrono::microseconds(10'000));
@@ -261,14 +276,38 @@ struct Producer::Impl {
         }
     }
 
+    // Serves the delivery reports queued so far if no other thread is serving them; returns
+    // how many were served (0 when another thread holds the token). A delivery callback that
+    // calls send() finds the token taken and does not recurse.
+    int serve(int timeout_ms) {
+        if (serving.load(std::memory_order_relaxed) ||
+            serving.exchange(true, std::memory_order_acquire)) {
+            return 0;
+        }
+        int served = rd_kafka_poll(rk.get(), timeout_ms);
+        serving.store(false, std::memory_order_release);
+        return served;
+    }
+
     // Serves delivery reports without ever blocking inside librdkafka: a thread parked in
     // rd_kafka_poll() makes librdkafka signal a condition variable for every report it queues,
     // which under load costs more than the reports themselves. Polling without a timeout and
     // napping only when idle (1 ms, growing to 10 ms) keeps the per-event cost flat.
+    //
+    // While senders serve reports themselves, this thread leaves the queue to them and only
+    // runs resends: taking the token between two sends would free their records here again.
     void poll_loop(std::stop_token stop) {
         auto nap = std::chrono::microseconds(1000);
+        std::uint64_t senders_seen = served_by_senders.load(std::memory_order_relaxed);
         while (!stop.stop_requested()) {
-            int served = rd_kafka_poll(rk.get(), 0);
+            auto senders_now = served_by_senders.load(std::memory_order_relaxed);
+            if (senders_now != senders_seen) {
+                senders_seen = senders_now;
+                run_due_retries();
+                std::this_thread::sleep_for(std::chrono::microseconds(1000));
+                continue;
+            }
+            int served = serve(0);
             run_due_retries();
             if (served > 0) {
                 nap = std::chrono::microseconds(1000);
@@ -350,6 +389,9 @@ Status Producer::send(std::string_view topic, std::string_view key, std::string_
         return failure(Error{fmt::format("cannot send to {}: {}", topic, rd_kafka_err2str(err))});
     }
     pending.release();  // owned by the record until its delivery report
+    if (_impl->serve(0) > 0) {
+        _impl->served_by_senders.fetch_add(1, std::memory_order_relaxed);
+    }
     return {};
 }
 

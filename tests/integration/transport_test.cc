@@ -409,6 +409,54 @@ TEST(Transport, RetriableDeliveryFailuresAreResentWithBackoff) {
     EXPECT_GE(producer.stats().at("resend").retried, 1U);
 }
 
+// Delivery reports are served by whichever thread is free to (a sending thread or the
+// producer's own): callbacks must still never overlap, each runs once, and a callback may send.
+TEST(Transport, DeliveryCallbacksRunOnceNeverOverlapAndMaySend) {
+    EmbeddedBroker broker;
+    broker.create_topic("dr", 4);
+    broker.create_topic("dr-follow", 1);
+    Producer producer(producer_options(broker));
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 5000;
+    std::atomic<int> active{0};
+    std::atomic<int> overlaps{0};
+    std::atomic<int> reports{0};
+    std::atomic<int> failed{0};
+    std::atomic<int> follow_reports{0};
+    auto follow = [&](const kafka::DeliveryReport& r) {
+        follow_reports.fetch_add(1);
+        failed.fetch_add(r.ok ? 0 : 1);
+    };
+    auto on_report = [&](const kafka::DeliveryReport& r) {
+        if (active.fetch_add(1) != 0) {
+            overlaps.fetch_add(1);
+        }
+        failed.fetch_add(r.ok ? 0 : 1);
+        if (reports.fetch_add(1) % 1000 == 0) {
+            EXPECT_TRUE(producer.send("dr-follow", "f", "{}", {}, follow).ok());
+        }
+        active.fetch_sub(1);
+    };
+    std::vector<std::thread> senders;
+    for (int t = 0; t < kThreads; ++t) {
+        senders.emplace_back([&, t] {
+            for (int i = 0; i < kPerThread; ++i) {
+                auto key = std::to_string(t * kPerThread + i);
+                EXPECT_TRUE(producer.send("dr", key, "{}", {}, on_report).ok());
+            }
+        });
+    }
+    for (auto& s : senders) {
+        s.join();
+    }
+    ASSERT_TRUE(producer.flush(30s));
+    EXPECT_EQ(reports.load(), kThreads * kPerThread);
+    EXPECT_EQ(overlaps.load(), 0);
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_EQ(follow_reports.load(), kThreads * kPerThread / 1000);
+    EXPECT_EQ(producer.stats().at("dr").sent, static_cast<std::uint64_t>(kThreads * kPerThread));
+}
+
 TEST(Admin, ListsAndDescribesTopicsOfTheEmbeddedBroker) {
     EmbeddedBroker broker({.brokers = 3});
     broker.create_topic("alpha", 3, 3);

@@ -63,7 +63,9 @@ struct DeliveryReport {
     int attempts = 1;
     std::chrono::microseconds latency{0};  ///< from the last send to the broker's ack
 };
-/// Runs on the producer's delivery thread; must not block for long and must not throw.
+/// Runs on the producer's delivery thread or, when it is free to, on a thread inside send()
+/// (records are then freed by the thread that allocated them, which keeps malloc uncontended).
+/// Callbacks never run concurrently; one may call send(). Must not block for long or throw.
 using DeliveryCallback = std::function<void(const DeliveryReport&)>;
 
 struct TopicStats {
@@ -76,8 +78,9 @@ struct TopicStats {
     std::uint64_t ack_latency_max_us = 0;
 };
 
-/// Thread-safe: send() may be called from any thread. Delivery callbacks run on one internal
-/// thread owned by the producer. The destructor flushes (bounded by flush_timeout) and joins.
+/// Thread-safe: send() may be called from any thread. Delivery callbacks run one at a time, on
+/// the producer's delivery thread or inside a send() (see DeliveryCallback). The destructor flushes
+/// (bounded by flush_timeout) and joins.
 class Producer {
   public:
     /// Throws KafkaError if librdkafka rejects the configuration (the message names the key).
