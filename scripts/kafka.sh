@@ -11,6 +11,7 @@
 # 19292, 19392. State lives in .cache/kafka-run (KAFKA_RUN_DIR overrides). Needs Java 17 and
 # Maven (scripts/setup.sh installs them).
 set -euo pipefail
+trap 'echo "kafka: failed (exit $?) at scripts/kafka.sh:$LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 root=$(pwd)
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)
@@ -122,12 +123,21 @@ CONF
         bootstrap="${bootstrap:+$bootstrap,}127.0.0.1:$base"
     done
     local cluster
-    cluster=$(java_run kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+    if ! cluster=$(java_run kafka.tools.StorageTool random-uuid 2>"$run/random-uuid.log" | tail -1) ||
+        [ -z "$cluster" ]; then
+        echo "kafka: could not make a cluster id:" >&2
+        cat "$run/random-uuid.log" >&2
+        exit 1
+    fi
     for id in "${ids[@]}"; do
         local base=$(( nodes == 1 ? 19092 : 19092 + 100 * id ))
         write_config "$id" "$base" "$((base + 1))" "$voters" "$nodes"
-        java_run kafka.tools.StorageTool format -t "$cluster" -c "$run/node$id/server.properties" \
-            --ignore-formatted >"$run/node$id/format.log" 2>&1
+        if ! java_run kafka.tools.StorageTool format -t "$cluster" \
+            -c "$run/node$id/server.properties" --ignore-formatted >"$run/node$id/format.log" 2>&1; then
+            echo "kafka: formatting node $id's storage failed:" >&2
+            cat "$run/node$id/format.log" >&2
+            exit 1
+        fi
         # Fully detached from our stdout, so that `$(scripts/kafka.sh start)` returns.
         nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
             -Dkafka.logs.dir="$run/node$id" -Dlog4j2.configurationFile="$run/log4j2.properties" \

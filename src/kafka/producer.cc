@@ -360,18 +360,38 @@ Producer::~Producer() {
     _impl->topics.clear();  // topic handles before the client handle
 }
 
+namespace {
+template <class H>
+rd_kafka_headers_t* to_rd_headers(const H& headers) {
+    if (headers.empty()) {
+        return nullptr;
+    }
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
+    for (const auto& [name, v] : headers) {
+        rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), v.data(),
+                            static_cast<ssize_t>(v.size()));
+    }
+    return hdrs;
+}
+}  // namespace
+
 Status Producer::send(std::string_view topic, std::string_view key, std::string_view value,
                       const Headers& headers, DeliveryCallback on_delivery,
                       std::optional<std::int32_t> partition) {
+    return send_with(topic, key, value, to_rd_headers(headers), std::move(on_delivery), partition);
+}
+
+Status Producer::forward(std::string_view topic, std::string_view key, std::string_view value,
+                         const HeaderViews& headers, DeliveryCallback on_delivery,
+                         std::optional<std::int32_t> partition) {
+    return send_with(topic, key, value, to_rd_headers(headers), std::move(on_delivery), partition);
+}
+
+Status Producer::send_with(std::string_view topic, std::string_view key, std::string_view value,
+                           void* rd_headers, DeliveryCallback on_delivery,
+                           std::optional<std::int32_t> partition) {
     auto* state = _impl->topic(topic);
-    rd_kafka_headers_t* hdrs = nullptr;
-    if (!headers.empty()) {
-        hdrs = rd_kafka_headers_new(headers.size());
-        for (const auto& [name, v] : headers) {
-            rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), v.data(),
-                                static_cast<ssize_t>(v.size()));
-        }
-    }
+    auto* hdrs = static_cast<rd_kafka_headers_t*>(rd_headers);
     std::unique_ptr<Pending> pending;
     if (on_delivery) {
         pending = std::make_unique<Pending>();

@@ -20,6 +20,7 @@ namespace agentstream::kafka {
 enum class StartFrom { Earliest, Latest };
 
 /// One record, owning its bytes. Cheap to move; views are valid while the Message lives.
+/// Destroy it before its Consumer: librdkafka's handle waits for every record it handed out.
 class Message {
   public:
     Message(Message&&) noexcept;

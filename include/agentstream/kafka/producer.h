@@ -95,6 +95,12 @@ class Producer {
                 const Headers& headers = {}, DeliveryCallback on_delivery = {},
                 std::optional<std::int32_t> partition = std::nullopt);
 
+    /// send() with headers as views: forwards a consumed record's key, value and headers
+    /// without copying them first.
+    Status forward(std::string_view topic, std::string_view key, std::string_view value,
+                   const HeaderViews& headers, DeliveryCallback on_delivery = {},
+                   std::optional<std::int32_t> partition = std::nullopt);
+
     /// Sends an event as JSON, keyed by its entity, with the catalogue's headers.
     Status send(std::string_view topic, const event::Event& event,
                 DeliveryCallback on_delivery = {});
@@ -112,6 +118,10 @@ class Producer {
     Result<std::int32_t> partition_count(std::string_view topic, std::chrono::milliseconds timeout);
 
   private:
+    // Takes ownership of `rd_headers` (an rd_kafka_headers_t*, may be null).
+    Status send_with(std::string_view topic, std::string_view key, std::string_view value,
+                     void* rd_headers, DeliveryCallback on_delivery,
+                     std::optional<std::int32_t> partition);
     struct Impl;
     std::unique_ptr<Impl> _impl;
 };

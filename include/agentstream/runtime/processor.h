@@ -1,0 +1,154 @@
+// StreamProcessor: consume topics in a group, hand each valid event to user code, produce its
+// outputs, commit the input only when its outputs are acknowledged (at-least-once), and send
+// what cannot be processed, byte for byte, to a dead-letter topic with the reason.
+#pragma once
+
+#include <agentstream/event/event.h>
+#include <agentstream/event/types.h>
+#include <agentstream/kafka/consumer.h>
+#include <agentstream/kafka/options.h>
+#include <agentstream/runtime/retry.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agentstream::runtime {
+
+/// Thrown by a handler when trying again may succeed (a dependency timed out, ...): the event is
+/// retried in process with backoff (RetryPolicy), then dead-lettered.
+class RetriableError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Thrown by a handler when the event can never be processed. Any other exception a handler
+/// throws is treated the same way: the event goes to the dead-letter topic at once.
+class PermanentError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class Guarantee {
+    AtLeastOnce,  ///< commit after outputs are acknowledged; a crash may repeat, never lose
+    ExactlyOnce,  ///< Kafka transactions; real Kafka only (the embedded broker is refused)
+};
+
+struct ProcessorOptions {
+    /// Names the processor in logs, metrics and dead-letter headers.
+    std::string name = "processor";
+    /// Consumer group; empty: `agentstream-<name>`.
+    std::string group_id;
+    std::vector<std::string> inputs;
+    /// Brokers, client id and librdkafka properties for both clients.
+    kafka::ClientOptions client;
+    kafka::Properties producer_properties;  ///< applied after `client.properties`
+    kafka::Properties consumer_properties;  ///< applied after `client.properties`
+    kafka::StartFrom start_from = kafka::StartFrom::Earliest;
+    Guarantee guarantee = Guarantee::AtLeastOnce;
+    RetryPolicy retry;
+    /// Empty: `<input topic>.dlq` for each input.
+    std::string dead_letter_topic;
+    /// Events received and not yet committable (handler running, outputs unacknowledged). At
+    /// the limit, the processor pauses its partitions (staying in the group) until half drain.
+    std::size_t max_in_flight = 10'000;
+    /// On stop(): how long to wait for in-flight events before committing what completed.
+    std::chrono::milliseconds shutdown_timeout{30'000};
+    /// On a rebalance: how long to wait for the revoked partitions' in-flight events.
+    std::chrono::milliseconds revoke_timeout{10'000};
+};
+
+/// Given to a handler: where its outputs go. Outputs are sent only after the handler returns
+/// successfully, so a retried handler never produces twice.
+class Context {
+  public:
+    /// Sends `event` to `topic` (JSON, keyed by its entity, with the catalogue's headers).
+    void emit(std::string_view topic, const event::Event& event);
+    /// Sends the input record unchanged (key, value bytes, headers) to `topic`.
+    void forward(std::string_view topic);
+    /// The record being processed.
+    const kafka::Message& record() const noexcept { return *_record; }
+    /// 1 on the first attempt, 2 on the first retry, ...
+    int attempt() const noexcept { return _attempt; }
+
+    struct Output {
+        std::string topic;
+        bool forward = false;
+        std::string key;    ///< emit only
+        std::string value;  ///< emit only
+        kafka::Headers headers;
+    };
+
+  private:
+    friend class StreamProcessor;
+    Context(const kafka::Message& record, int attempt) : _record(&record), _attempt(attempt) {}
+    const kafka::Message* _record;
+    int _attempt;
+    std::vector<Output> _outputs;
+};
+
+using Handler = std::function<void(const event::Event&, Context&)>;
+
+/// A snapshot of a processor's counters; cheap to take from any thread.
+struct ProcessorMetrics {
+    std::uint64_t consumed = 0;       ///< records received
+    std::uint64_t processed = 0;      ///< handled, outputs acknowledged, committable
+    std::uint64_t unhandled = 0;      ///< valid events no handler wanted (acknowledged)
+    std::uint64_t produced = 0;       ///< outputs acknowledged by the broker
+    std::uint64_t failed = 0;         ///< records that could not be processed (any reason)
+    std::uint64_t retried = 0;        ///< handler retries
+    std::uint64_t dead_lettered = 0;  ///< dead letters acknowledged by the broker
+    std::uint64_t in_flight = 0;      ///< received, not yet committable
+    std::uint64_t max_in_flight_seen = 0;
+    std::uint64_t backpressure_pauses = 0;  ///< times the partitions were paused for room
+    std::uint64_t rebalances = 0;
+    std::uint64_t lost = 0;  ///< deleted by the broker before they were read (retention)
+    /// From receiving a record to it being committable, in microseconds.
+    std::uint64_t latency_p50_us = 0, latency_p95_us = 0, latency_p99_us = 0;
+    /// From the event's own timestamp to it being committable, in microseconds.
+    std::uint64_t e2e_p50_us = 0, e2e_p95_us = 0, e2e_p99_us = 0;
+    std::int64_t lag = -1;  ///< sum over assigned partitions, from cached watermarks
+};
+
+/// The design's StreamProcessor. Register handlers with on() (or override process()), then
+/// run() on a thread of your own; stop() from anywhere (also from a signal handler) ends it:
+/// fetching stops, in-flight events drain (up to shutdown_timeout), offsets are committed and
+/// the group is left.
+class StreamProcessor {
+  public:
+    /// Throws std::invalid_argument for unusable options (no inputs, max_in_flight 0).
+    explicit StreamProcessor(ProcessorOptions options);
+    virtual ~StreamProcessor();
+    StreamProcessor(const StreamProcessor&) = delete;
+    StreamProcessor& operator=(const StreamProcessor&) = delete;
+
+    /// Adds a handler for an exact type (`task.completed`) or a wildcard (`document.*`, `*`).
+    /// Every matching handler runs, in registration order. Throws std::invalid_argument for a
+    /// bad pattern.
+    StreamProcessor& on(std::string_view pattern, Handler handler);
+    StreamProcessor& on(event::EventType type, Handler handler);
+
+    /// Runs until stop(). Throws kafka::KafkaError when the clients cannot be created.
+    void run();
+    /// Asks run() to finish. Async-signal-safe.
+    void stop() noexcept;
+
+    ProcessorMetrics metrics() const;
+    const ProcessorOptions& options() const noexcept;
+
+  protected:
+    /// Called for each valid event. The default runs the handlers registered with on() and
+    /// returns false if none matched. Throw RetriableError / PermanentError to fail.
+    virtual bool process(const event::Event& event, Context& context);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> _impl;
+};
+
+}  // namespace agentstream::runtime

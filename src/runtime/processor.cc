@@ -1,0 +1,545 @@
+#include <agentstream/core/histogram.h>
+#include <agentstream/core/logging.h>
+#include <agentstream/core/time.h>
+#include <agentstream/event/codec.h>
+#include <agentstream/event/record.h>
+#include <agentstream/kafka/producer.h>
+#include <agentstream/runtime/dead_letter.h>
+#include <agentstream/runtime/processor.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "runtime/offset_tracker.h"
+
+namespace agentstream::runtime {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// ---- Context ----
+
+void Context::emit(std::string_view topic, const event::Event& event) {
+    Output out;
+    out.topic = std::string(topic);
+    out.key = event::record_key(event);
+    event::encode(event, out.value);
+    out.headers = event::record_headers(event);
+    _outputs.push_back(std::move(out));
+}
+
+void Context::forward(std::string_view topic) {
+    Output out;
+    out.topic = std::string(topic);
+    out.forward = true;
+    _outputs.push_back(std::move(out));
+}
+
+// ---- StreamProcessor ----
+
+namespace {
+
+// One received record until it is committable. Shared with the delivery callbacks of its
+// outputs (or of its dead letter).
+struct InFlight {
+    kafka::Message record;
+    std::uint64_t generation = 0;  // of its partition's assignment
+    Clock::time_point received;
+    std::optional<Timestamp> event_time;
+    int attempts = 1;
+    bool dead_letter = false;  // what is pending is its dead letter, not outputs
+    Failure failure;           // when dead_letter
+    std::atomic<int> pending{0};
+    std::atomic<bool> failed{false};
+    std::mutex error_mutex;
+    std::string error;  // first delivery error
+
+    explicit InFlight(kafka::Message m) : record(std::move(m)) {}
+};
+
+struct PartitionState {
+    detail::OffsetTracker tracker;
+    std::uint64_t generation = 0;
+};
+
+}  // namespace
+
+struct StreamProcessor::Impl {
+    StreamProcessor* self = nullptr;
+    ProcessorOptions options;
+    std::string group_id;
+    std::shared_ptr<spdlog::logger> log = logger("runtime");
+    std::vector<std::pair<event::TypePattern, Handler>> handlers;
+
+    std::unique_ptr<kafka::Producer> producer;
+    std::unique_ptr<kafka::Consumer> consumer;             // kept (closed) until destruction
+    std::atomic<kafka::Consumer*> consumer_view{nullptr};  // for metrics() on other threads
+
+    std::atomic<bool> stopping{false};
+    std::map<kafka::TopicPartition, PartitionState> partitions;  // loop thread only
+    std::uint64_t next_generation = 1;
+    bool paused = false;
+
+    std::mutex completions_mutex;
+    std::vector<std::shared_ptr<InFlight>> completions;
+    // Dead letters whose write failed, sent again after a pause (loop thread only).
+    std::vector<std::pair<Clock::time_point, std::shared_ptr<InFlight>>> dead_letter_retries;
+
+    std::mt19937_64 rng{std::random_device{}()};
+
+    // Metrics.
+    std::atomic<std::uint64_t> consumed{0}, processed{0}, unhandled{0}, produced{0}, failed{0},
+        retried{0}, dead_lettered{0}, in_flight{0}, max_in_flight_seen{0}, backpressure_pauses{0};
+    Histogram latency;
+    Histogram e2e;
+
+    std::string dead_letter_topic(std::string_view source) const {
+        return options.dead_letter_topic.empty() ? dead_letter_topic_for(source)
+                                                 : options.dead_letter_topic;
+    }
+
+    // ---- completion ----
+
+    void push_completion(std::shared_ptr<InFlight> f) {
+        std::lock_guard lock(completions_mutex);
+        completions.push_back(std::move(f));
+    }
+
+    kafka::DeliveryCallback on_output(const std::shared_ptr<InFlight>& f) {
+        return [this, f](const kafka::DeliveryReport& r) {
+            if (r.ok) {
+                if (!f->dead_letter) {
+                    produced.fetch_add(1, std::memory_order_relaxed);
+                }
+            } else if (!f->failed.exchange(true)) {
+                std::lock_guard lock(f->error_mutex);
+                f->error = fmt::format("delivery to {} failed: {}", r.topic, r.error);
+            }
+            if (f->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                push_completion(f);
+            }
+        };
+    }
+
+    // Marks a record done in its partition and stores the new committable offset.
+    void complete(const InFlight& f) {
+        kafka::TopicPartition tp{std::string(f.record.topic()), f.record.partition()};
+        auto it = partitions.find(tp);
+        if (it == partitions.end() || it->second.generation != f.generation) {
+            return;  // revoked meanwhile: its new owner redelivers it
+        }
+        auto before = it->second.tracker.size();
+        auto next = it->second.tracker.complete(f.record.offset());
+        in_flight.fetch_sub(before - it->second.tracker.size(), std::memory_order_relaxed);
+        if (next) {
+            consumer->store_offset(tp, *next);
+        }
+        auto now = Clock::now();
+        latency.record(std::chrono::duration_cast<std::chrono::microseconds>(now - f.received));
+        if (f.event_time) {
+            auto age = now_utc() - *f.event_time;
+            e2e.record(std::max(age, std::chrono::microseconds(0)));
+        }
+    }
+
+    void drain_completions() {
+        std::vector<std::shared_ptr<InFlight>> done;
+        {
+            std::lock_guard lock(completions_mutex);
+            done.swap(completions);
+        }
+        for (auto& f : done) {
+            if (f->failed.load()) {
+                std::string error;
+                {
+                    std::lock_guard lock(f->error_mutex);
+                    error = f->error;
+                }
+                f->failed = false;
+                if (f->dead_letter) {
+                    log->error("{}: dead letter for {}/{}@{} not written ({}); retrying in 1 s",
+                               options.name, f->record.topic(), f->record.partition(),
+                               f->record.offset(), error);
+                    dead_letter_retries.emplace_back(Clock::now() + 1s, f);
+                } else {
+                    failed.fetch_add(1, std::memory_order_relaxed);
+                    send_dead_letter(f, {ErrorClass::Delivery, error, f->attempts});
+                }
+                continue;
+            }
+            if (f->dead_letter) {
+                dead_lettered.fetch_add(1, std::memory_order_relaxed);
+            } else {
+                processed.fetch_add(1, std::memory_order_relaxed);
+            }
+            complete(*f);
+        }
+        if (!dead_letter_retries.empty()) {
+            auto now = Clock::now();
+            std::vector<std::shared_ptr<InFlight>> due;
+            std::erase_if(dead_letter_retries, [&](auto& item) {
+                if (item.first > now) {
+                    return false;
+                }
+                due.push_back(std::move(item.second));
+                return true;
+            });
+            for (auto& f : due) {
+                send_dead_letter(f, f->failure);
+            }
+        }
+    }
+
+    // ---- sending ----
+
+    void send_dead_letter(const std::shared_ptr<InFlight>& f, Failure failure) {
+        f->dead_letter = true;
+        f->failure = std::move(failure);
+        f->pending = 1;
+        auto headers = dead_letter_headers(f->record, f->failure, options.name);
+        auto topic = dead_letter_topic(f->record.topic());
+        const auto& r = f->record;
+        auto status = producer->send(topic, r.has_key() ? r.key() : std::string_view(), r.value(),
+                                     headers, on_output(f));
+        if (!status.ok()) {
+            // Not queued: no callback will come; try again later.
+            log->error("{}: cannot queue dead letter to {}: {}; retrying in 1 s", options.name,
+                       topic, status.error().message);
+            dead_letter_retries.emplace_back(Clock::now() + 1s, f);
+        }
+    }
+
+    void send_outputs(const std::shared_ptr<InFlight>& f, std::vector<Context::Output>& outputs) {
+        f->pending = static_cast<int>(outputs.size()) + 1;  // +1 until all are queued
+        const auto& r = f->record;
+        for (auto& out : outputs) {
+            Status status;
+            if (out.forward) {
+                status = producer->forward(out.topic, r.has_key() ? r.key() : std::string_view(),
+                                           r.value(), r.headers(), on_output(f));
+            } else {
+                status = producer->send(out.topic, out.key, out.value, out.headers, on_output(f));
+            }
+            if (!status.ok()) {
+                if (!f->failed.exchange(true)) {
+                    std::lock_guard lock(f->error_mutex);
+                    f->error = status.error().message;
+                }
+                f->pending.fetch_sub(1, std::memory_order_acq_rel);
+            }
+        }
+        if (f->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            push_completion(f);
+        }
+    }
+
+    // ---- one record ----
+
+    void handle(kafka::Message message) {
+        consumed.fetch_add(1, std::memory_order_relaxed);
+        kafka::TopicPartition tp{std::string(message.topic()), message.partition()};
+        auto it = partitions.find(tp);
+        if (it == partitions.end()) {
+            // Assigned outside a rebalance callback (should not happen): track from here.
+            it = partitions.emplace(tp, PartitionState{{}, next_generation++}).first;
+        }
+        it->second.tracker.add(message.offset());
+        auto now_in_flight = in_flight.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (now_in_flight > max_in_flight_seen.load(std::memory_order_relaxed)) {
+            max_in_flight_seen.store(now_in_flight, std::memory_order_relaxed);
+        }
+        auto f = std::make_shared<InFlight>(std::move(message));
+        f->generation = it->second.generation;
+        f->received = Clock::now();
+        const auto& r = f->record;
+
+        if (r.is_null()) {
+            return reject(f, ErrorClass::NullValue, "the record has no value");
+        }
+        if (r.value().size() > event::MAX_EVENT_BYTES) {
+            return reject(f, ErrorClass::Oversized,
+                          fmt::format("{} bytes, more than the {} an event may have",
+                                      r.value().size(), event::MAX_EVENT_BYTES));
+        }
+        auto decoded = event::decode(r.value());
+        if (!decoded) {
+            bool malformed = std::any_of(
+                decoded.error().begin(), decoded.error().end(),
+                [](const auto& v) { return v.kind == event::ViolationKind::Malformed; });
+            return reject(f, malformed ? ErrorClass::Undecodable : ErrorClass::Invalid,
+                          event::describe(decoded.error()));
+        }
+        const event::Event& ev = *decoded;
+        f->event_time = ev.timestamp();
+
+        auto first_failure = Clock::now();
+        for (int attempt = 1;; ++attempt) {
+            Context ctx(r, attempt);
+            ErrorClass error_class = ErrorClass::Permanent;
+            std::string error;
+            try {
+                bool wanted = self->process(ev, ctx);
+                f->attempts = attempt;
+                if (!wanted) {
+                    unhandled.fetch_add(1, std::memory_order_relaxed);
+                    complete(*f);
+                    return;
+                }
+                if (ctx._outputs.empty()) {
+                    processed.fetch_add(1, std::memory_order_relaxed);
+                    complete(*f);
+                    return;
+                }
+                send_outputs(f, ctx._outputs);
+                return;
+            } catch (const RetriableError& e) {
+                error_class = ErrorClass::Retriable;
+                error = e.what();
+            } catch (const std::exception& e) {
+                error = e.what();
+            } catch (...) {
+                error = "unknown exception";
+            }
+            if (attempt == 1) {
+                first_failure = Clock::now();
+            }
+            std::uniform_real_distribution<double> uniform(0.0, 1.0);
+            auto decision = decide(options.retry, error_class, attempt, first_failure, Clock::now(),
+                                   uniform(rng));
+            if (!decision.retry || stopping.load()) {
+                f->attempts = attempt;
+                if (stopping.load() && decision.retry) {
+                    // Shutting down: leave it uncommitted; it is redelivered after a restart.
+                    log->info("{}: stopping; {}/{}@{} left for redelivery", options.name, r.topic(),
+                              r.partition(), r.offset());
+                    return;
+                }
+                return reject(f, error_class, error);
+            }
+            retried.fetch_add(1, std::memory_order_relaxed);
+            log->debug("{}: {}/{}@{} failed ({}); retry {} in {} ms", options.name, r.topic(),
+                       r.partition(), r.offset(), error, attempt, decision.delay.count());
+            sleep_unless_stopping(decision.delay);
+        }
+    }
+
+    void reject(const std::shared_ptr<InFlight>& f, ErrorClass error_class, std::string message) {
+        failed.fetch_add(1, std::memory_order_relaxed);
+        log->warn("{}: {}/{}@{} to dead letters ({}): {}", options.name, f->record.topic(),
+                  f->record.partition(), f->record.offset(), to_string(error_class), message);
+        send_dead_letter(f, {error_class, std::move(message), f->attempts});
+    }
+
+    void sleep_unless_stopping(std::chrono::milliseconds delay) {
+        auto until = Clock::now() + delay;
+        while (!stopping.load() && Clock::now() < until) {
+            std::this_thread::sleep_for(
+                std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(20)));
+        }
+    }
+
+    // ---- flow control and rebalances ----
+
+    void apply_backpressure() {
+        auto n = in_flight.load(std::memory_order_relaxed);
+        if (!paused && n >= options.max_in_flight) {
+            paused = true;
+            backpressure_pauses.fetch_add(1, std::memory_order_relaxed);
+            log->debug("{}: {} events in flight; pausing", options.name, n);
+            consumer->pause(consumer->assignment());
+        } else if (paused && n <= options.max_in_flight / 2) {
+            paused = false;
+            consumer->resume(consumer->assignment());
+        }
+    }
+
+    void on_assigned(const std::vector<kafka::TopicPartition>& list) {
+        for (const auto& tp : list) {
+            partitions[tp] = PartitionState{{}, next_generation++};
+        }
+        if (paused) {
+            consumer->pause(list);
+        }
+    }
+
+    // Waits (bounded) for the revoked partitions' in-flight records, stores what completed,
+    // and forgets the rest: the consumer commits right after, and the new owner redelivers.
+    void on_revoked(const std::vector<kafka::TopicPartition>& list) {
+        auto deadline = Clock::now() + options.revoke_timeout;
+        auto busy = [&] {
+            for (const auto& tp : list) {
+                auto it = partitions.find(tp);
+                if (it != partitions.end() && !it->second.tracker.empty()) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        while (true) {
+            drain_completions();
+            if (!busy() || Clock::now() >= deadline) {
+                break;
+            }
+            std::this_thread::sleep_for(2ms);
+        }
+        for (const auto& tp : list) {
+            auto it = partitions.find(tp);
+            if (it == partitions.end()) {
+                continue;
+            }
+            if (!it->second.tracker.empty()) {
+                log->warn("{}: {}/{} revoked with {} event(s) unfinished; they will be redelivered",
+                          options.name, tp.topic, tp.partition, it->second.tracker.size());
+                in_flight.fetch_sub(it->second.tracker.size(), std::memory_order_relaxed);
+            }
+            partitions.erase(it);
+        }
+    }
+
+    void shutdown() {
+        log->info("{}: stopping: draining {} in-flight event(s)", options.name, in_flight.load());
+        auto deadline = Clock::now() + options.shutdown_timeout;
+        consumer->pause(consumer->assignment());
+        while (Clock::now() < deadline) {
+            drain_completions();
+            if (producer->in_flight() == 0 && dead_letter_retries.empty()) {
+                break;
+            }
+            std::this_thread::sleep_for(5ms);
+        }
+        drain_completions();
+        if (in_flight.load() != 0) {
+            log->warn("{}: {} event(s) not finished at shutdown; they will be redelivered",
+                      options.name, in_flight.load());
+        }
+        consumer->close();  // commits the stored offsets, leaves the group
+        producer.reset();   // flushes what is left (bounded)
+        partitions.clear();
+        log->info("{}: stopped", options.name);
+    }
+};
+
+StreamProcessor::StreamProcessor(ProcessorOptions options) : _impl(std::make_unique<Impl>()) {
+    if (options.inputs.empty()) {
+        throw std::invalid_argument("a processor needs at least one input topic");
+    }
+    if (options.max_in_flight == 0) {
+        throw std::invalid_argument("max_in_flight must be at least 1");
+    }
+    if (options.retry.max_attempts < 1) {
+        throw std::invalid_argument("retry.max_attempts must be at least 1");
+    }
+    _impl->self = this;
+    _impl->group_id = options.group_id.empty() ? "agentstream-" + options.name : options.group_id;
+    _impl->options = std::move(options);
+}
+
+StreamProcessor::~StreamProcessor() = default;
+
+StreamProcessor& StreamProcessor::on(std::string_view pattern, Handler handler) {
+    _impl->handlers.emplace_back(event::TypePattern(pattern), std::move(handler));
+    return *this;
+}
+
+StreamProcessor& StreamProcessor::on(event::EventType type, Handler handler) {
+    return on(event::to_string(type), std::move(handler));
+}
+
+bool StreamProcessor::process(const event::Event& event, Context& context) {
+    bool any = false;
+    for (const auto& [pattern, handler] : _impl->handlers) {
+        if (pattern.matches(event.type())) {
+            any = true;
+            handler(event, context);
+        }
+    }
+    return any;
+}
+
+void StreamProcessor::run() {
+    auto& impl = *_impl;
+    const auto& o = impl.options;
+    if (o.guarantee == Guarantee::ExactlyOnce) {
+        throw std::invalid_argument("exactly-once is not available yet in this build");
+    }
+    kafka::ProducerOptions po;
+    static_cast<kafka::ClientOptions&>(po) = o.client;
+    po.properties.insert(po.properties.end(), o.producer_properties.begin(),
+                         o.producer_properties.end());
+    impl.producer = std::make_unique<kafka::Producer>(std::move(po));
+
+    kafka::ConsumerOptions co;
+    static_cast<kafka::ClientOptions&>(co) = o.client;
+    co.properties.insert(co.properties.end(), o.consumer_properties.begin(),
+                         o.consumer_properties.end());
+    co.group_id = impl.group_id;
+    co.start_from = o.start_from;
+    co.on_assigned = [&impl](const auto& list) { impl.on_assigned(list); };
+    co.on_revoked = [&impl](const auto& list) { impl.on_revoked(list); };
+    impl.consumer = std::make_unique<kafka::Consumer>(std::move(co));
+    impl.consumer_view.store(impl.consumer.get());
+    impl.consumer->subscribe(o.inputs);
+    impl.log->info("{}: consuming {} in group {}", o.name, fmt::join(o.inputs, ", "),
+                   impl.group_id);
+
+    while (!impl.stopping.load()) {
+        impl.drain_completions();
+        impl.apply_backpressure();
+        auto message = impl.consumer->poll(impl.paused ? 10ms : 100ms);
+        if (message) {
+            impl.handle(std::move(*message));
+        }
+    }
+    impl.shutdown();
+}
+
+void StreamProcessor::stop() noexcept {
+    _impl->stopping.store(true);
+}
+
+ProcessorMetrics StreamProcessor::metrics() const {
+    const auto& i = *_impl;
+    ProcessorMetrics m;
+    m.consumed = i.consumed.load();
+    m.processed = i.processed.load();
+    m.unhandled = i.unhandled.load();
+    m.produced = i.produced.load();
+    m.failed = i.failed.load();
+    m.retried = i.retried.load();
+    m.dead_lettered = i.dead_lettered.load();
+    m.in_flight = i.in_flight.load();
+    m.max_in_flight_seen = i.max_in_flight_seen.load();
+    m.backpressure_pauses = i.backpressure_pauses.load();
+    m.latency_p50_us = i.latency.quantile(0.5);
+    m.latency_p95_us = i.latency.quantile(0.95);
+    m.latency_p99_us = i.latency.quantile(0.99);
+    m.e2e_p50_us = i.e2e.quantile(0.5);
+    m.e2e_p95_us = i.e2e.quantile(0.95);
+    m.e2e_p99_us = i.e2e.quantile(0.99);
+    if (auto* c = i.consumer_view.load()) {
+        auto stats = c->stats();
+        m.rebalances = stats.rebalances;
+        m.lost = stats.lost;
+        std::int64_t lag = 0;
+        bool known = false;
+        for (const auto& p : c->lag()) {
+            if (p.lag >= 0) {
+                lag += p.lag;
+                known = true;
+            }
+        }
+        m.lag = known ? lag : -1;
+    }
+    return m;
+}
+
+const ProcessorOptions& StreamProcessor::options() const noexcept {
+    return _impl->options;
+}
+
+}  // namespace agentstream::runtime

@@ -1,0 +1,253 @@
+// StreamProcessor against the embedded broker: dead letters, retries, backpressure, shutdown.
+#include <agentstream/broker/embedded_broker.h>
+#include <agentstream/event/codec.h>
+#include <agentstream/kafka/admin.h>
+#include <agentstream/kafka/consumer.h>
+#include <agentstream/kafka/producer.h>
+#include <agentstream/runtime/dead_letter.h>
+#include <agentstream/runtime/processor.h>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include "support/transport_helpers.h"
+
+namespace agentstream {
+namespace {
+
+using namespace std::chrono_literals;
+using broker::EmbeddedBroker;
+using runtime::Context;
+using runtime::ErrorClass;
+using runtime::ProcessorOptions;
+using runtime::StreamProcessor;
+
+ProcessorOptions processor_options(const EmbeddedBroker& b, std::vector<std::string> inputs) {
+    ProcessorOptions o;
+    o.name = "test-processor";
+    o.inputs = std::move(inputs);
+    o.client.brokers = b.bootstrap_servers();
+    o.producer_properties = EmbeddedBroker::producer_tuning();
+    o.producer_properties.emplace_back("message.max.bytes", "4000000");
+    o.consumer_properties = EmbeddedBroker::consumer_tuning();
+    o.retry.initial_backoff = 5ms;
+    o.retry.max_backoff = 20ms;
+    o.retry.max_attempts = 3;
+    return o;
+}
+
+// Runs a processor on a thread until `done()` holds (or a deadline), then stops it.
+template <class Done>
+bool run_until(StreamProcessor& p, Done done, std::chrono::seconds limit = 120s) {
+    std::thread t([&] { p.run(); });
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    bool ok = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done()) {
+            ok = true;
+            break;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    p.stop();
+    t.join();
+    return ok;
+}
+
+// Visits every record of a topic (all partitions, from the start) until `expected` were seen
+// or nothing came for 10 s, then a little longer to catch extra records (duplicates). Returns
+// the count. (Records are visited, not returned: a Message must not outlive its consumer.)
+template <class Visit>
+std::size_t read_all(const EmbeddedBroker& b, const std::string& topic, int partitions,
+                     std::size_t expected, Visit visit) {
+    kafka::ConsumerOptions o;
+    o.brokers = b.bootstrap_servers();
+    o.properties = EmbeddedBroker::consumer_tuning();
+    kafka::Consumer c(o);
+    std::vector<kafka::TopicPartition> tps;
+    for (int p = 0; p < partitions; ++p) {
+        tps.push_back({topic, p});
+    }
+    c.assign(tps);
+    std::size_t n = 0;
+    auto quiet_until = std::chrono::steady_clock::now() + 10s;
+    while (n < expected && std::chrono::steady_clock::now() < quiet_until) {
+        if (auto m = c.poll(100ms)) {
+            visit(*m);
+            ++n;
+            quiet_until = std::chrono::steady_clock::now() + 10s;
+        }
+    }
+    auto extra_until = std::chrono::steady_clock::now() + 500ms;
+    while (std::chrono::steady_clock::now() < extra_until) {
+        if (auto m = c.poll(50ms)) {
+            visit(*m);
+            ++n;
+        }
+    }
+    return n;
+}
+
+std::int64_t number_of(const event::Event& e) {
+    for (const auto& [name, raw] : e.extra_fields()) {
+        if (name == "n") {
+            return std::stoll(raw.text);
+        }
+    }
+    return -1;
+}
+
+TEST(Runtime, PoisonEventsGoToDeadLettersAndEveryGoodOneIsProcessed) {
+    EmbeddedBroker broker;
+    broker.create_topic("in", 4);
+    broker.create_topic("out", 4);
+    broker.create_topic("in.dlq", 1);
+
+    constexpr int kGood = 50'000;
+    // Poison records by kind, and what the dead letter must say.
+    std::map<std::string, ErrorClass> poison;  // value -> class (values are unique)
+    std::map<std::string, int> expected_attempts;
+    kafka::Producer producer([&] {
+        kafka::ProducerOptions o;
+        o.brokers = broker.bootstrap_servers();
+        o.properties = EmbeddedBroker::producer_tuning();
+        o.properties.emplace_back("message.max.bytes", "4000000");
+        return o;
+    }());
+    int null_values = 0;
+    int extra_records = 0;  // records that are not numbered task events
+    int failing_tasks = 0;  // task events the handler never succeeds on
+    std::int64_t seq = 0;
+    for (int i = 0; i < kGood; ++i) {
+        auto e = testing::numbered_event(i % 97, i, seq++);
+        if (i % 2000 == 1) {
+            // A handler that fails permanently for this one, and one that needs a retry.
+            e.set_extra("fail", event::RawJson{"\"permanent\""});
+            poison[event::encode(e)] = ErrorClass::Permanent;
+            ++failing_tasks;
+            expected_attempts[event::encode(e)] = 1;
+        } else if (i % 2000 == 2) {
+            e.set_extra("fail", event::RawJson{"\"always-retriable\""});
+            poison[event::encode(e)] = ErrorClass::Retriable;
+            ++failing_tasks;
+            expected_attempts[event::encode(e)] = 3;
+        } else if (i % 2000 == 3) {
+            e.set_extra("fail", event::RawJson{"\"once-retriable\""});  // succeeds on retry
+        }
+        ASSERT_TRUE(producer.send("in", e).ok());
+        if (i % 2500 == 0) {
+            auto bad_json = fmt::format("{{\"event_type\": \"task.started\", broken {}", i);
+            poison[bad_json] = ErrorClass::Undecodable;
+            ASSERT_TRUE(producer.send("in", "k", bad_json).ok());
+            auto invalid = event::encode(testing::numbered_event(1, -1, 0));
+            invalid.replace(invalid.find("\"task_id\""), 9, "\"no_task\"");
+            invalid.insert(1, fmt::format("\"x\":{},", i));  // unique
+            poison[invalid] = ErrorClass::Invalid;
+            ASSERT_TRUE(producer.send("in", "k", invalid).ok());
+            extra_records += 2;
+        }
+        if (i % 10'000 == 5) {
+            ASSERT_TRUE(producer.send("in", "null-" + std::to_string(i), std::string_view()).ok());
+            ++null_values;
+            std::string big(event::MAX_EVENT_BYTES + 10, ' ');
+            big.replace(0, 20, fmt::format("{{\"big\": {:>10}", i));
+            poison[big] = ErrorClass::Oversized;
+            ASSERT_TRUE(producer.send("in", "big", big).ok());
+            extra_records += 2;
+        }
+    }
+    ASSERT_TRUE(producer.flush(60s));
+    const auto poison_count = poison.size() + static_cast<std::size_t>(null_values);
+    const auto good_out = static_cast<std::size_t>(kGood - failing_tasks);
+
+    StreamProcessor processor(processor_options(broker, {"in"}));
+    std::mutex seen_mutex;
+    std::map<std::int64_t, int> attempts_seen;
+    processor.on("task.*", [&](const event::Event& e, Context& ctx) {
+        auto fail = e.extra_fields();
+        std::string mode;
+        for (const auto& [name, raw] : fail) {
+            if (name == "fail") {
+                mode = raw.text;
+            }
+        }
+        if (mode == "\"permanent\"") {
+            throw runtime::PermanentError("cannot handle this one");
+        }
+        if (mode == "\"always-retriable\"") {
+            throw runtime::RetriableError("dependency unavailable");
+        }
+        if (mode == "\"once-retriable\"" && ctx.attempt() == 1) {
+            throw runtime::RetriableError("transient");
+        }
+        ctx.forward("out");
+    });
+    const auto total = static_cast<std::uint64_t>(kGood + extra_records);
+    ASSERT_TRUE(run_until(processor, [&] {
+        auto m = processor.metrics();
+        return m.processed + m.dead_lettered >= total && m.in_flight == 0;
+    }));
+    auto m = processor.metrics();
+    EXPECT_EQ(m.consumed, total);
+    EXPECT_EQ(m.dead_lettered, poison_count);
+    EXPECT_EQ(m.failed, poison_count);
+    EXPECT_EQ(m.processed, total - poison_count);
+    EXPECT_GE(m.retried, 25U * 2 + 25U);  // 2 retries per always-retriable, 1 per once
+    EXPECT_EQ(m.produced, good_out);
+
+    // Every good event is in the output, once.
+    std::set<std::int64_t> numbers;
+    auto out = read_all(broker, "out", 4, good_out, [&](const kafka::Message& r) {
+        auto e = event::decode(r.value());
+        ASSERT_TRUE(e);
+        numbers.insert(number_of(*e));
+    });
+    EXPECT_EQ(out, good_out);
+    EXPECT_EQ(numbers.size(), good_out);
+
+    // Every poison record is in the dead-letter topic, byte for byte, with its reason.
+    int nulls_seen = 0;
+    auto dead = read_all(broker, "in.dlq", 1, poison_count, [&](const kafka::Message& r) {
+        auto d = runtime::read_dead_letter(r);
+        EXPECT_EQ(d.source_topic, "in");
+        EXPECT_GE(d.source_partition, 0);
+        EXPECT_GE(d.source_offset, 0);
+        EXPECT_EQ(d.processor, "test-processor");
+        EXPECT_FALSE(d.failed_at.empty());
+        EXPECT_FALSE(d.message.empty());
+        ASSERT_TRUE(d.error_class);
+        if (r.is_null()) {
+            EXPECT_EQ(*d.error_class, ErrorClass::NullValue);
+            ++nulls_seen;
+            return;
+        }
+        auto it = poison.find(std::string(r.value()));
+        ASSERT_NE(it, poison.end()) << "unexpected dead letter: " << r.value().substr(0, 80);
+        EXPECT_EQ(*d.error_class, it->second) << d.message;
+        if (auto a = expected_attempts.find(it->first); a != expected_attempts.end()) {
+            EXPECT_EQ(d.attempts, a->second);
+        }
+        if (it->second == ErrorClass::Permanent || it->second == ErrorClass::Retriable) {
+            // The original headers travel with it.
+            EXPECT_EQ(r.header("event_type"), "task.started");
+        }
+    });
+    EXPECT_EQ(dead, poison_count);
+    EXPECT_EQ(nulls_seen, null_values);
+
+    // Everything was committed: the group has no lag.
+    kafka::Admin admin({.brokers = broker.bootstrap_servers()});
+    auto lag = admin.group_lag("agentstream-test-processor", {"in"});
+    ASSERT_EQ(lag.size(), 4U);
+    for (const auto& p : lag) {
+        EXPECT_EQ(p.lag, 0) << p.topic << "/" << p.partition;
+    }
+}
+
+}  // namespace
+}  // namespace agentstream
