@@ -46,6 +46,8 @@ void set_pipeline_config(config::Config config);
 void add_event_commands(CLI::App& app);
 /// Registers produce, consume, topics and broker.
 void add_kafka_commands(CLI::App& app);
+/// Registers process, dlq and offsets.
+void add_runtime_commands(CLI::App& app);
 /// Registers `agentstream config ...`.
 void add_config_commands(CLI::App& app);
 

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     cli::add_kafka_options(app);
     cli::add_event_commands(app);
     cli::add_kafka_commands(app);
+    cli::add_runtime_commands(app);
     cli::add_config_commands(app);
 
     try {

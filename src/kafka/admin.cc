@@ -223,6 +223,205 @@ TopicInfo Admin::describe_topic(const std::string& name, bool with_configs,
                      RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
 }
 
+std::vector<PartitionLag> Admin::group_offsets(const std::string& group,
+                                               std::chrono::milliseconds timeout) {
+    std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t,
+                    void (*)(rd_kafka_ListConsumerGroupOffsets_t*)>
+        request(rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr),
+                &rd_kafka_ListConsumerGroupOffsets_destroy);
+    auto* raw = request.get();
+    auto ev = _impl->run(
+        [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+            rd_kafka_ListConsumerGroupOffsets(_impl->rk.get(), &raw, 1, opts, q);
+        },
+        RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout,
+        fmt::format("committed offsets of group {}", group));
+    const auto* result = rd_kafka_event_ListConsumerGroupOffsets_result(ev.get());
+    size_t n = 0;
+    const auto** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(result, &n);
+    std::vector<PartitionLag> out;
+    if (n == 0) {
+        return out;
+    }
+    auto all_topics = [&] {
+        // The embedded broker answers "all committed offsets" with nothing: ask per topic.
+        std::vector<std::string> names;
+        for (const auto& t : list_topics(timeout)) {
+            names.push_back(t.name);
+        }
+        std::vector<PartitionLag> rows;
+        for (auto& row : group_lag(group, names, timeout)) {
+            if (row.position >= 0) {
+                rows.push_back(std::move(row));
+            }
+        }
+        return rows;
+    };
+    if (const auto* err = rd_kafka_group_result_error(groups[0]); err != nullptr) {
+        throw KafkaError(
+            fmt::format("committed offsets of group {}: {}", group, rd_kafka_error_string(err)),
+            rd_kafka_error_code(err));
+    }
+    const auto* parts = rd_kafka_group_result_partitions(groups[0]);
+    if (parts == nullptr || parts->cnt == 0) {
+        return all_topics();
+    }
+    for (int i = 0; i < parts->cnt; ++i) {
+        const auto& e = parts->elems[i];
+        PartitionLag lag{e.topic, e.partition, e.offset >= 0 ? e.offset : -1, -1, -1};
+        std::int64_t low = -1;
+        std::int64_t high = -1;
+        if (rd_kafka_query_watermark_offsets(_impl->rk.get(), e.topic, e.partition, &low, &high,
+                                             static_cast<int>(timeout.count())) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+            lag.high_watermark = high;
+            lag.lag = lag.position >= 0 ? std::max<std::int64_t>(0, high - lag.position)
+                                        : std::max<std::int64_t>(0, high - low);
+        }
+        out.push_back(std::move(lag));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
+    });
+    return out;
+}
+
+std::vector<PartitionLag> Admin::reset_group_offsets(const std::string& group,
+                                                     const std::string& topic,
+                                                     const OffsetTarget& target,
+                                                     std::chrono::milliseconds timeout) {
+    ConfBuilder conf;
+    conf.route_logs()
+        .set("bootstrap.servers", _impl->options.brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set_all(_impl->options.properties);
+    auto consumer = make_handle(RD_KAFKA_CONSUMER, conf.release());
+    auto info = describe_topic(topic, false, timeout);
+    std::vector<TopicPartition> parts;
+    for (const auto& p : info.partitions) {
+        parts.push_back({topic, p.id});
+    }
+    auto list = make_list(parts);
+    if (target.kind == OffsetTarget::Kind::Time) {
+        auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(target.time.time_since_epoch())
+                .count();
+        for (int i = 0; i < list->cnt; ++i) {
+            list->elems[i].offset = ms;
+        }
+        auto err = rd_kafka_offsets_for_times(consumer.get(), list.get(),
+                                              static_cast<int>(timeout.count()));
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            throw KafkaError(
+                fmt::format("offsets of {} at the given time: {}", topic, rd_kafka_err2str(err)),
+                err);
+        }
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+        auto& e = list->elems[i];
+        std::int64_t low = 0;
+        std::int64_t high = 0;
+        auto err = rd_kafka_query_watermark_offsets(consumer.get(), e.topic, e.partition, &low,
+                                                    &high, static_cast<int>(timeout.count()));
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            throw KafkaError(
+                fmt::format("watermarks of {}/{}: {}", e.topic, e.partition, rd_kafka_err2str(err)),
+                err);
+        }
+        switch (target.kind) {
+            case OffsetTarget::Kind::Earliest: e.offset = low; break;
+            case OffsetTarget::Kind::Latest: e.offset = high; break;
+            case OffsetTarget::Kind::Offset: e.offset = std::clamp(target.offset, low, high); break;
+            case OffsetTarget::Kind::Time:
+                // No record at or after the time: the end.
+                e.offset = e.offset < 0 ? high : std::clamp<std::int64_t>(e.offset, low, high);
+                break;
+        }
+    }
+    auto id = cluster_id(timeout);
+    if (id && id->starts_with("mockCluster")) {
+        // The embedded broker refuses commits from outside the group (real Kafka accepts them
+        // for an empty group): join it as its only member and commit from inside.
+        rd_kafka_consumer_close(consumer.get());
+        std::vector<PartitionLag> offsets;
+        for (int i = 0; i < list->cnt; ++i) {
+            offsets.push_back(
+                {list->elems[i].topic, list->elems[i].partition, list->elems[i].offset, -1, -1});
+        }
+        return reset_as_member(group, offsets, timeout);
+    }
+    auto err = rd_kafka_commit(consumer.get(), list.get(), 0);
+    if (err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID || err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+        err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) {
+        throw KafkaError(fmt::format("group {} has active members ({}): stop its consumers, "
+                                     "then reset its offsets",
+                                     group, rd_kafka_err2str(err)),
+                         err);
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw KafkaError(
+            fmt::format("committing offsets for group {}: {}", group, rd_kafka_err2str(err)), err);
+    }
+    std::vector<PartitionLag> out;
+    for (int i = 0; i < list->cnt; ++i) {
+        const auto& e = list->elems[i];
+        if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            throw KafkaError(fmt::format("group {} has active members or refused the offset of "
+                                         "{}/{} ({}): stop its consumers first",
+                                         group, e.topic, e.partition, rd_kafka_err2str(e.err)),
+                             e.err);
+        }
+        out.push_back({e.topic, e.partition, e.offset, -1, -1});
+    }
+    rd_kafka_consumer_close(consumer.get());
+    return out;
+}
+
+std::vector<PartitionLag> Admin::reset_as_member(const std::string& group,
+                                                 const std::vector<PartitionLag>& offsets,
+                                                 std::chrono::milliseconds timeout) {
+    ConsumerOptions options;
+    options.brokers = _impl->options.brokers;
+    options.client_id = _impl->options.client_id;
+    options.properties = _impl->options.properties;
+    options.properties.emplace_back("session.timeout.ms", "6000");
+    options.properties.emplace_back("heartbeat.interval.ms", "1000");
+    options.group_id = group;
+    std::vector<TopicPartition> wanted;
+    for (const auto& o : offsets) {
+        wanted.push_back({o.topic, o.partition});
+    }
+    std::sort(wanted.begin(), wanted.end());
+    Consumer consumer(options);
+    consumer.subscribe({wanted.front().topic});
+    auto deadline = std::chrono::steady_clock::now() + timeout + std::chrono::seconds(10);
+    while (true) {
+        consumer.poll(std::chrono::milliseconds(100));  // drives the join; records are ignored
+        auto have = consumer.assignment();
+        std::sort(have.begin(), have.end());
+        if (have == wanted) {
+            break;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            consumer.close();
+            throw KafkaError(
+                fmt::format("group {} has active members (they hold some of {}'s "
+                            "partitions): stop its consumers, then reset its offsets",
+                            group, wanted.front().topic));
+        }
+    }
+    for (const auto& o : offsets) {
+        consumer.store_offset({o.topic, o.partition}, o.position);
+    }
+    if (!consumer.commit(true)) {
+        consumer.close();
+        throw KafkaError(fmt::format("committing offsets for group {} failed", group));
+    }
+    consumer.close();
+    return offsets;
+}
+
 std::vector<PartitionLag> Admin::group_lag(const std::string& group,
                                            const std::vector<std::string>& topics,
                                            std::chrono::milliseconds timeout) {

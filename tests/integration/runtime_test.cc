@@ -249,5 +249,106 @@ TEST(Runtime, PoisonEventsGoToDeadLettersAndEveryGoodOneIsProcessed) {
     }
 }
 
+void produce_numbered(const EmbeddedBroker& b, const std::string& topic, int n) {
+    kafka::ProducerOptions o;
+    o.brokers = b.bootstrap_servers();
+    o.properties = EmbeddedBroker::producer_tuning();
+    kafka::Producer producer(o);
+    for (int i = 0; i < n; ++i) {
+        ASSERT_TRUE(producer.send(topic, testing::numbered_event(i % 101, i, i)).ok());
+    }
+    ASSERT_TRUE(producer.flush(60s));
+}
+
+std::set<std::int64_t> numbers_in(const EmbeddedBroker& b, const std::string& topic, int partitions,
+                                  std::size_t expected, std::size_t* records) {
+    std::set<std::int64_t> numbers;
+    *records = read_all(b, topic, partitions, expected, [&](const kafka::Message& r) {
+        auto e = event::decode(r.value());
+        ASSERT_TRUE(e);
+        numbers.insert(number_of(*e));
+    });
+    return numbers;
+}
+
+// A slow output (every broker answer 100 ms late) pauses the input instead of buffering: in-flight
+// events never exceed the bound, the group does not rebalance, nothing is lost.
+TEST(Runtime, SlowOutputPausesInputWithinTheInFlightBound) {
+    EmbeddedBroker broker;
+    broker.create_topic("slow-in", 2);
+    broker.create_topic("slow-out", 2);
+    constexpr int kEvents = 4000;
+    produce_numbered(broker, "slow-in", kEvents);
+    broker.set_round_trip(1, 100ms);
+    auto o = processor_options(broker, {"slow-in"});
+    o.name = "slow";
+    o.max_in_flight = 200;
+    StreamProcessor processor(o);
+    processor.on("*", [](const event::Event&, Context& ctx) { ctx.forward("slow-out"); });
+    std::uint64_t rebalances_while_running = 0;
+    ASSERT_TRUE(run_until(processor, [&] {
+        auto m = processor.metrics();
+        rebalances_while_running = m.rebalances;
+        return m.processed == kEvents && m.in_flight == 0;
+    }));
+    auto m = processor.metrics();
+    EXPECT_LE(m.max_in_flight_seen, 200U);
+    EXPECT_GE(m.backpressure_pauses, 1U);
+    EXPECT_EQ(rebalances_while_running, 1U) << "only the first assignment";
+    broker.set_round_trip(1, 0ms);
+    std::size_t records = 0;
+    auto numbers = numbers_in(broker, "slow-out", 2, kEvents, &records);
+    EXPECT_EQ(numbers.size(), static_cast<std::size_t>(kEvents));
+    EXPECT_EQ(records, static_cast<std::size_t>(kEvents));
+}
+
+// Two instances of one processor share the partitions; when one stops mid-stream the other
+// takes its partitions over and every event reaches the output (at least once).
+TEST(Runtime, TwoInstancesShareTheWorkAndTheSurvivorTakesOver) {
+    EmbeddedBroker broker;
+    broker.create_topic("shared-in", 6);
+    broker.create_topic("shared-out", 6);
+    constexpr int kEvents = 30'000;
+    auto o = processor_options(broker, {"shared-in"});
+    o.name = "shared";
+    StreamProcessor a(o);
+    StreamProcessor b(o);
+    for (auto* p : {&a, &b}) {
+        p->on("*", [](const event::Event&, Context& ctx) {
+            std::this_thread::sleep_for(std::chrono::microseconds(50));  // keep both busy
+            ctx.forward("shared-out");
+        });
+    }
+    std::thread ta([&] { a.run(); });
+    std::thread tb([&] { b.run(); });
+    produce_numbered(broker, "shared-in", kEvents);
+    // Stop `a` once both have done some of the work.
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           (a.metrics().processed < 2000 || b.metrics().processed < 2000)) {
+        std::this_thread::sleep_for(10ms);
+    }
+    a.stop();
+    ta.join();
+    while (std::chrono::steady_clock::now() < deadline + 60s &&
+           a.metrics().processed + b.metrics().processed < kEvents) {
+        std::this_thread::sleep_for(20ms);
+    }
+    // Wait for b to drain what it has.
+    while (std::chrono::steady_clock::now() < deadline + 60s && b.metrics().in_flight != 0) {
+        std::this_thread::sleep_for(20ms);
+    }
+    b.stop();
+    tb.join();
+    EXPECT_GE(a.metrics().processed, 2000U);
+    EXPECT_GE(b.metrics().processed, 2000U);
+    EXPECT_GE(a.metrics().processed + b.metrics().processed, static_cast<std::uint64_t>(kEvents));
+    std::size_t records = 0;
+    auto numbers = numbers_in(broker, "shared-out", 6, kEvents, &records);
+    EXPECT_EQ(numbers.size(), static_cast<std::size_t>(kEvents));
+    // A clean hand-over commits before revoking: no event was processed twice.
+    EXPECT_EQ(records, static_cast<std::size_t>(kEvents));
+}
+
 }  // namespace
 }  // namespace agentstream

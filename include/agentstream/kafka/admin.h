@@ -65,6 +65,25 @@ class Admin {
     std::vector<PartitionLag> group_lag(
         const std::string& group, const std::vector<std::string>& topics,
         std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /// Committed offset, high watermark and lag of every partition `group` has committed
+    /// offsets for (all its topics). Throws KafkaError when the broker cannot list them.
+    std::vector<PartitionLag> group_offsets(
+        const std::string& group, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+    /// Where `reset_group_offsets` moves a group: the oldest or newest record, an offset, or the
+    /// first record at or after a time.
+    struct OffsetTarget {
+        enum class Kind { Earliest, Latest, Offset, Time } kind = Kind::Earliest;
+        std::int64_t offset = 0;                     ///< Kind::Offset (clamped to the partition)
+        std::chrono::system_clock::time_point time;  ///< Kind::Time
+    };
+    /// Sets `group`'s committed offsets for every partition of `topic`; the group must have no
+    /// active members (stop its consumers first: the broker refuses otherwise, and the error
+    /// says so). Returns the new committed offsets.
+    std::vector<PartitionLag> reset_group_offsets(
+        const std::string& group, const std::string& topic, const OffsetTarget& target,
+        std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
     /// The cluster id, or nullopt if the cluster does not answer in time. The embedded broker's
     /// ids start with `mockCluster`.
     std::optional<std::string> cluster_id(
@@ -73,6 +92,10 @@ class Admin {
     int broker_count(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   private:
+    // Commits `offsets` (topic, partition, position) from inside the group, as its only member.
+    std::vector<PartitionLag> reset_as_member(const std::string& group,
+                                              const std::vector<PartitionLag>& offsets,
+                                              std::chrono::milliseconds timeout);
     struct Impl;
     std::unique_ptr<Impl> _impl;
 };

@@ -1,0 +1,476 @@
+// agentstream process | dlq list | dlq replay | offsets show | offsets reset
+#include <agentstream/core/logging.h>
+#include <agentstream/core/time.h>
+#include <agentstream/event/codec.h>
+#include <agentstream/runtime/dead_letter.h>
+#include <agentstream/runtime/processor.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <map>
+#include <thread>
+
+#include "cli_common.h"
+#include "connection.h"
+
+namespace agentstream::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// ---- process ----
+
+struct ProcessArgs {
+    std::vector<std::string> inputs;
+    std::string to;
+    std::string name = "process";
+    std::string group;
+    std::string type;
+    std::string dlq;
+    std::size_t max_in_flight = 10'000;
+    bool from_latest = false;
+    double until_idle_s = 0;
+    double shutdown_timeout_s = 30;
+    int max_attempts = 4;
+};
+
+void process(const ProcessArgs& args) {
+    if (args.to.empty()) {
+        throw UsageError("process needs an output topic", "Add --to TOPIC");
+    }
+    for (const auto& in : args.inputs) {
+        if (in == args.to) {
+            throw UsageError(fmt::format("input and output are the same topic ({}): every event "
+                                         "would be processed again and again",
+                                         in),
+                             "Choose another --to topic");
+        }
+    }
+    std::optional<event::TypePattern> pattern;
+    if (!args.type.empty()) {
+        try {
+            pattern.emplace(args.type);
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(e.what(), "Examples: --type document.uploaded, --type 'task.*'");
+        }
+    }
+    install_stop_handlers();
+    std::vector<TopicNeed> needs;
+    for (const auto& t : args.inputs) {
+        needs.push_back({t, 0});
+        needs.push_back({args.dlq.empty() ? runtime::dead_letter_topic_for(t) : args.dlq, 0});
+    }
+    needs.push_back({args.to, 0});
+    auto connection = Connection::open(needs);
+    runtime::ProcessorOptions o;
+    o.name = args.name;
+    o.group_id = args.group;
+    o.inputs = args.inputs;
+    auto po = connection.producer_options();
+    auto co = connection.consumer_options("");
+    o.client.brokers = connection.brokers();
+    o.producer_properties = po.properties;
+    o.consumer_properties = co.properties;
+    o.start_from = args.from_latest ? kafka::StartFrom::Latest : kafka::StartFrom::Earliest;
+    o.dead_letter_topic = args.dlq;
+    o.max_in_flight = args.max_in_flight;
+    o.retry.max_attempts = args.max_attempts;
+    o.shutdown_timeout =
+        std::chrono::milliseconds(static_cast<std::int64_t>(args.shutdown_timeout_s * 1000));
+    runtime::StreamProcessor processor(o);
+    processor.on(pattern ? pattern->text() : "*",
+                 [to = args.to](const event::Event&, runtime::Context& ctx) { ctx.forward(to); });
+    std::exception_ptr failure;
+    std::thread worker([&] {
+        try {
+            processor.run();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    });
+    auto last_progress = std::chrono::steady_clock::now();
+    std::uint64_t last_consumed = 0;
+    while (!stop_requested() && !failure) {
+        std::this_thread::sleep_for(50ms);
+        auto m = processor.metrics();
+        // Idle time counts once the group gave this process its partitions.
+        if (m.consumed != last_consumed || m.in_flight != 0 || m.rebalances == 0) {
+            last_consumed = m.consumed;
+            last_progress = std::chrono::steady_clock::now();
+        } else if (args.until_idle_s > 0 && std::chrono::steady_clock::now() - last_progress >
+                                                std::chrono::milliseconds(static_cast<std::int64_t>(
+                                                    args.until_idle_s * 1000))) {
+            break;
+        }
+    }
+    processor.stop();
+    worker.join();
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    auto m = processor.metrics();
+    fmt::print(stderr,
+               "agentstream: {}: consumed {}, processed {}, skipped {} (other types), "
+               "dead-lettered {}, retried {}, lost {}\n",
+               args.name, m.consumed, m.processed, m.unhandled, m.dead_lettered, m.retried, m.lost);
+    if (m.lost > 0 || m.dead_lettered > 0) {
+        exit_code() = EXIT_RUNTIME;
+    }
+}
+
+// ---- dlq ----
+
+// Visits every record of a topic from the start to its end at the time of the call.
+template <class Visit>
+void read_topic(const Connection& connection, const std::string& topic, Visit visit) {
+    kafka::Admin admin(connection.admin_options());
+    auto info = admin.describe_topic(topic, false);
+    auto options = connection.consumer_options("");
+    kafka::Consumer consumer(options);
+    std::vector<kafka::TopicPartition> parts;
+    for (const auto& p : info.partitions) {
+        parts.push_back({topic, p.id});
+    }
+    consumer.assign(parts);
+    std::map<std::int32_t, std::int64_t> ends;
+    for (const auto& lag : consumer.query_lag(10s)) {
+        if (lag.high_watermark > 0) {
+            ends[lag.partition] = lag.high_watermark;
+        }
+    }
+    auto idle_until = std::chrono::steady_clock::now() + 10s;
+    while (!ends.empty() && !stop_requested() && std::chrono::steady_clock::now() < idle_until) {
+        auto m = consumer.poll(100ms);
+        if (!m) {
+            continue;
+        }
+        idle_until = std::chrono::steady_clock::now() + 10s;
+        auto it = ends.find(m->partition());
+        if (it == ends.end() || m->offset() >= it->second) {
+            continue;
+        }
+        visit(*m);
+        if (m->offset() + 1 >= it->second) {
+            ends.erase(it);
+        }
+    }
+    if (!ends.empty() && !stop_requested()) {
+        throw RuntimeError(
+            fmt::format("{}: stopped before the end of {} partition(s): nothing "
+                        "arrived for 10 s (records deleted by retention?)",
+                        topic, ends.size()));
+    }
+}
+
+// --where KEY=VALUE filters on dead-letter fields.
+struct Where {
+    std::string key;
+    std::string value;
+};
+
+std::vector<Where> parse_where(const std::vector<std::string>& items) {
+    static const std::vector<std::string> keys = {"class", "source-topic", "source-partition",
+                                                  "processor", "type"};
+    std::vector<Where> out;
+    for (const auto& item : items) {
+        auto eq = item.find('=');
+        auto key = item.substr(0, eq);
+        if (eq == std::string::npos || std::find(keys.begin(), keys.end(), key) == keys.end()) {
+            throw UsageError(fmt::format("--where {}: expected KEY=VALUE with KEY one of class, "
+                                         "source-topic, source-partition, processor, type",
+                                         item),
+                             "Example: --where class=invalid --where source-topic=documents");
+        }
+        out.push_back({key, item.substr(eq + 1)});
+    }
+    return out;
+}
+
+bool matches(const std::vector<Where>& where, const runtime::DeadLetter& d,
+             const kafka::Message& m) {
+    for (const auto& w : where) {
+        std::string actual;
+        if (w.key == "class") {
+            actual = d.error_class_text;
+        } else if (w.key == "source-topic") {
+            actual = d.source_topic;
+        } else if (w.key == "source-partition") {
+            actual = std::to_string(d.source_partition);
+        } else if (w.key == "processor") {
+            actual = d.processor;
+        } else if (w.key == "type") {
+            actual = std::string(m.header("event_type").value_or(""));
+        }
+        if (actual != w.value) {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct DlqListArgs {
+    std::string topic;
+    std::vector<std::string> where;
+    bool json = false;
+};
+
+void dlq_list(const DlqListArgs& args) {
+    auto where = parse_where(args.where);
+    auto connection = Connection::open({{args.topic, 0}}, true);
+    std::map<std::string, std::uint64_t> by_class;
+    std::uint64_t shown = 0;
+    if (!args.json) {
+        fmt::print("{:>9} {:>8}  {:<11} {:<28} {:>8}  {:<16} {:<27} {}\n", "PARTITION", "OFFSET",
+                   "CLASS", "SOURCE", "ATTEMPTS", "PROCESSOR", "FAILED AT", "REASON");
+    }
+    read_topic(connection, args.topic, [&](const kafka::Message& m) {
+        auto d = runtime::read_dead_letter(m);
+        if (!matches(where, d, m)) {
+            return;
+        }
+        ++shown;
+        ++by_class[d.error_class_text.empty() ? "(no reason)" : d.error_class_text];
+        auto source = fmt::format("{}/{}@{}", d.source_topic, d.source_partition, d.source_offset);
+        if (args.json) {
+            nlohmann::json j = {
+                {"partition", m.partition()},        {"offset", m.offset()},
+                {"error_class", d.error_class_text}, {"error_message", d.message},
+                {"source_topic", d.source_topic},    {"source_partition", d.source_partition},
+                {"source_offset", d.source_offset},  {"attempts", d.attempts},
+                {"processor", d.processor},          {"failed_at", d.failed_at},
+                {"key", std::string(m.key())}};
+            if (m.is_null()) {
+                j["value"] = nullptr;
+            } else {
+                j["value"] = std::string(m.value());
+            }
+            fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        } else {
+            fmt::print("{:>9} {:>8}  {:<11} {:<28} {:>8}  {:<16} {:<27} {}\n", m.partition(),
+                       m.offset(), d.error_class_text, source, d.attempts, d.processor, d.failed_at,
+                       d.message);
+        }
+    });
+    std::fflush(stdout);
+    std::string summary;
+    for (const auto& [c, n] : by_class) {
+        summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", n, c);
+    }
+    fmt::print(stderr, "agentstream: {} dead letter(s) in {}{}{}\n", shown, args.topic,
+               summary.empty() ? "" : ": ", summary);
+}
+
+struct DlqReplayArgs {
+    std::string topic;
+    std::string to;
+    std::vector<std::string> where;
+    bool dry_run = false;
+};
+
+void dlq_replay(const DlqReplayArgs& args) {
+    auto where = parse_where(args.where);
+    std::vector<TopicNeed> needs = {{args.topic, 0}};
+    if (!args.to.empty()) {
+        needs.push_back({args.to, 0});
+    }
+    auto connection = Connection::open(needs, true);
+    std::optional<kafka::Producer> producer;
+    if (!args.dry_run) {
+        producer.emplace(connection.producer_options());
+    }
+    std::uint64_t replayed = 0;
+    std::uint64_t skipped = 0;
+    std::atomic<std::uint64_t> failed{0};
+    std::map<std::string, std::uint64_t> by_destination;
+    std::string now = format_rfc3339(now_utc());
+    read_topic(connection, args.topic, [&](const kafka::Message& m) {
+        auto d = runtime::read_dead_letter(m);
+        if (!matches(where, d, m)) {
+            ++skipped;
+            return;
+        }
+        auto destination = args.to.empty() ? d.source_topic : args.to;
+        if (destination.empty()) {
+            throw RuntimeError(
+                fmt::format("{}/{}@{} has no {} header: say where to replay it with --to TOPIC",
+                            args.topic, m.partition(), m.offset(), runtime::DLQ_SOURCE_TOPIC));
+        }
+        ++replayed;
+        ++by_destination[destination];
+        if (args.dry_run) {
+            return;
+        }
+        kafka::Headers headers;
+        for (const auto& [name, value] : m.headers()) {
+            if (!name.starts_with("x-agentstream-")) {
+                headers.emplace_back(std::string(name), std::string(value));
+            }
+        }
+        headers.emplace_back(runtime::REPLAYED_FROM,
+                             fmt::format("{}/{}/{}", args.topic, m.partition(), m.offset()));
+        headers.emplace_back(runtime::REPLAYED_AT, now);
+        auto status =
+            producer->send(destination, m.has_key() ? m.key() : std::string_view(),
+                           m.is_null() ? std::string_view() : m.value(), headers,
+                           [&failed](const kafka::DeliveryReport& r) { failed += r.ok ? 0 : 1; });
+        if (!status.ok()) {
+            throw RuntimeError(status.error().message);
+        }
+    });
+    if (producer && !producer->flush(60s)) {
+        throw RuntimeError("replayed events were not all acknowledged within 60 s");
+    }
+    std::string summary;
+    for (const auto& [t, n] : by_destination) {
+        summary += fmt::format("{}{} to {}", summary.empty() ? "" : ", ", n, t);
+    }
+    fmt::print(stderr, "agentstream: {} {} dead letter(s){}{}; {} not matching\n",
+               args.dry_run ? "would replay" : "replayed", replayed - failed.load(),
+               summary.empty() ? "" : ": ", summary, skipped);
+    if (failed > 0) {
+        fmt::print(stderr, "agentstream: {} could not be delivered\n", failed.load());
+        exit_code() = EXIT_RUNTIME;
+    }
+}
+
+// ---- offsets ----
+
+void offsets_show(const std::string& group, const std::vector<std::string>& topics) {
+    auto connection = Connection::open({}, true);
+    kafka::Admin admin(connection.admin_options());
+    auto rows = topics.empty() ? admin.group_offsets(group) : admin.group_lag(group, topics);
+    if (rows.empty()) {
+        fmt::print(stderr, "agentstream: group {} has no committed offsets\n", group);
+        return;
+    }
+    fmt::print("{:<32} {:>9} {:>12} {:>12} {:>10}\n", "TOPIC", "PARTITION", "COMMITTED", "END",
+               "LAG");
+    std::int64_t total = 0;
+    for (const auto& r : rows) {
+        fmt::print("{:<32} {:>9} {:>12} {:>12} {:>10}\n", r.topic, r.partition,
+                   r.position >= 0 ? std::to_string(r.position) : "-",
+                   r.high_watermark >= 0 ? std::to_string(r.high_watermark) : "?",
+                   r.lag >= 0 ? std::to_string(r.lag) : "?");
+        total += std::max<std::int64_t>(0, r.lag);
+    }
+    fmt::print("{:<32} {:>9} {:>12} {:>12} {:>10}\n", "total", "", "", "", total);
+}
+
+kafka::Admin::OffsetTarget parse_target(const std::string& text) {
+    using Kind = kafka::Admin::OffsetTarget::Kind;
+    kafka::Admin::OffsetTarget t;
+    if (text == "earliest") {
+        t.kind = Kind::Earliest;
+        return t;
+    }
+    if (text == "latest") {
+        t.kind = Kind::Latest;
+        return t;
+    }
+    std::int64_t offset = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), offset);
+    if (ec == std::errc() && end == text.data() + text.size() && offset >= 0) {
+        t.kind = Kind::Offset;
+        t.offset = offset;
+        return t;
+    }
+    if (auto ts = parse_rfc3339(text)) {
+        t.kind = Kind::Time;
+        t.time = std::chrono::system_clock::time_point(
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                ts->time_since_epoch()));
+        return t;
+    }
+    throw UsageError(
+        fmt::format("--to {}: expected earliest, latest, an offset or a date-time", text),
+        "Examples: --to earliest, --to 1200, --to 2026-11-27T08:00:00Z");
+}
+
+void offsets_reset(const std::string& group, const std::string& topic, const std::string& to) {
+    auto target = parse_target(to);
+    auto connection = Connection::open({}, true);
+    kafka::Admin admin(connection.admin_options());
+    auto rows = admin.reset_group_offsets(group, topic, target);
+    for (const auto& r : rows) {
+        fmt::print("{} {} {}\n", r.topic, r.partition, r.position);
+    }
+    fmt::print(stderr, "agentstream: group {} now starts {} at the offsets above\n", group, topic);
+}
+
+}  // namespace
+
+void add_runtime_commands(CLI::App& app) {
+    auto p = std::make_shared<ProcessArgs>();
+    auto* process_cmd = app.add_subcommand(
+        "process",
+        "Run a pass-through processor: valid events of the inputs (optionally of one type) go "
+        "to --to, the rest to dead letters; at-least-once; Ctrl-C stops cleanly");
+    process_cmd->add_option("TOPIC", p->inputs, "Input topics")->required();
+    process_cmd->add_option("--to", p->to, "Output topic")->required();
+    process_cmd->add_option("--name", p->name, "Processor name (logs, dead-letter headers)");
+    process_cmd->add_option("-g,--group", p->group, "Consumer group (default agentstream-NAME)");
+    process_cmd->add_option("-t,--type", p->type,
+                            "Only forward events of this type pattern; others are skipped");
+    process_cmd->add_option("--dlq", p->dlq, "Dead-letter topic (default INPUT.dlq)");
+    process_cmd
+        ->add_option("--max-in-flight", p->max_in_flight,
+                     "Events in flight before the input is paused")
+        ->check(CLI::PositiveNumber);
+    process_cmd->add_flag("--from-latest", p->from_latest,
+                          "A new group starts at the end instead of the oldest event");
+    process_cmd->add_option("--until-idle", p->until_idle_s,
+                            "Stop after this many seconds with nothing to do (default: run until "
+                            "interrupted)");
+    process_cmd->add_option("--shutdown-timeout", p->shutdown_timeout_s,
+                            "Seconds to drain in-flight events on stop");
+    process_cmd->add_option("--max-attempts", p->max_attempts, "Handler attempts per event")
+        ->check(CLI::PositiveNumber);
+    process_cmd->callback([p] { process(*p); });
+
+    auto* dlq = app.add_subcommand("dlq", "Inspect and replay dead letters");
+    dlq->require_subcommand(1);
+    auto l = std::make_shared<DlqListArgs>();
+    auto* list = dlq->add_subcommand("list", "Show dead letters with their reasons");
+    list->add_option("TOPIC", l->topic, "Dead-letter topic (e.g. documents.dlq)")->required();
+    list->add_option("-w,--where", l->where,
+                     "Only KEY=VALUE (class, source-topic, source-partition, processor, type)");
+    list->add_flag("--json", l->json, "JSON Lines with the original value");
+    list->callback([l] { dlq_list(*l); });
+    auto r = std::make_shared<DlqReplayArgs>();
+    auto* replay = dlq->add_subcommand(
+        "replay",
+        "Send dead letters back (to their source topic, or --to) with provenance headers");
+    replay->add_option("TOPIC", r->topic, "Dead-letter topic")->required();
+    replay->add_option("--to", r->to, "Destination (default: each one's source topic)");
+    replay->add_option("-w,--where", r->where,
+                       "Only KEY=VALUE (class, source-topic, source-partition, processor, type)");
+    replay->add_flag("--dry-run", r->dry_run, "Count what would be replayed; send nothing");
+    replay->callback([r] { dlq_replay(*r); });
+
+    auto* offsets = app.add_subcommand("offsets", "Show and reset consumer-group offsets");
+    offsets->require_subcommand(1);
+    auto show_group = std::make_shared<std::string>();
+    auto show_topics = std::make_shared<std::vector<std::string>>();
+    auto* show = offsets->add_subcommand("show", "Committed offsets and lag of a group");
+    show->add_option("-g,--group", *show_group, "Consumer group")->required();
+    show->add_option("--topic", *show_topics, "Only these topics (repeatable)");
+    show->callback([show_group, show_topics] { offsets_show(*show_group, *show_topics); });
+    auto reset_group = std::make_shared<std::string>();
+    auto reset_topic = std::make_shared<std::string>();
+    auto reset_to = std::make_shared<std::string>();
+    auto* reset = offsets->add_subcommand(
+        "reset", "Move a stopped group's offsets on a topic (to re-process or skip history)");
+    reset->add_option("-g,--group", *reset_group, "Consumer group (no consumer may be running)")
+        ->required();
+    reset->add_option("--topic", *reset_topic, "Topic")->required();
+    reset->add_option("--to", *reset_to, "earliest | latest | OFFSET | DATETIME (RFC 3339)")
+        ->required();
+    reset->callback([reset_group, reset_topic, reset_to] {
+        offsets_reset(*reset_group, *reset_topic, *reset_to);
+    });
+}
+
+}  // namespace agentstream::cli
