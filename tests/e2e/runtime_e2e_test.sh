@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The processing runtime on real Kafka: a processor killed with SIGKILL mid-stream and
+# restarted loses nothing (at-least-once; duplicates counted and reported); two processes in
+# one group share the partitions and together process everything; offsets reset re-processes
+# history and is refused while the group is active.
+set -u
+A=${AGENTSTREAM:?}
+B=${AGENTSTREAM_E2E_BROKERS:?AGENTSTREAM_E2E_BROKERS is not set: run through scripts/test.sh}
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../support/check.sh"
+tmp=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+run=$$-$RANDOM
+export AGENTSTREAM_BROKERS="$B"
+
+# chunk FILE FIRST COUNT: numbered task events (event ids e-FIRST ...), 300 keys.
+$A event new task.started --set task_id=T --set task_type=load >"$tmp/one.json"
+chunk() {
+    awk -v first="$2" -v n="$3" '{ for (i = first; i < first + n; i++) { line = $0;
+        sub(/"event_id":"[^"]*"/, "\"event_id\":\"e-" i "\"", line);
+        sub(/"task_id":"T"/, "\"task_id\":\"t-" (i % 300) "\"", line); print line } }' \
+        "$tmp/one.json" >"$1"
+}
+ids_in() {  # ids_in TOPIC: the event ids in a topic, one per line
+    kcat -b "$B" -C -t "$1" -o beginning -e -q 2>/dev/null | sed -E 's/.*"event_id":"([^"]*)".*/\1/'
+}
+
+# --- kill -9 mid-stream, three times ---
+IN=rt-in-$run OUT=rt-out-$run G=rt-group-$run
+$A topics create "$IN" -p 6 >/dev/null && $A topics create "$OUT" -p 6 >/dev/null &&
+    $A topics create "$IN.dlq" -p 1 >/dev/null
+check "topics created" 0 $?
+CHUNK=20000
+start_processor() {  # sets p
+    $A process "$IN" --to "$OUT" --group "$G" --name kill9 >>"$tmp/p.out" 2>>"$tmp/p.err" &
+    p=$!
+    pids+=($p)
+}
+start_processor
+for k in 0 1 2 3 4 5; do
+    chunk "$tmp/c$k.jsonl" $((k * CHUNK)) $CHUNK
+    $A produce "$IN" -f "$tmp/c$k.jsonl" >/dev/null 2>&1
+    if [ $k -ge 1 ] && [ $k -le 3 ]; then
+        sleep 0.$((RANDOM % 5 + 3))
+        kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+        start_processor
+    fi
+done
+# Let the last one finish, then stop it cleanly.
+N=$((6 * CHUNK))
+for _ in $(seq 1 120); do
+    [ "$(kcat -b "$B" -C -t "$OUT" -o beginning -e -q 2>/dev/null | wc -l)" -ge $N ] && break
+    sleep 1
+done
+sleep 2
+kill -TERM "$p"
+wait "$p"
+check "the last processor stops cleanly on SIGTERM" 0 $?
+ids_in "$OUT" | sort >"$tmp/out.ids"
+total=$(wc -l <"$tmp/out.ids")
+distinct=$(sort -u "$tmp/out.ids" | wc -l)
+check "every input event is in the output (after 3 kill -9s)" $N "$distinct"
+echo "   (output records: $total, duplicates from the kills: $((total - distinct)))"
+$A offsets show --group "$G" --topic "$IN" >"$tmp/offsets.txt" 2>&1
+contains "all committed after the clean stop" "$tmp/offsets.txt" \
+    "$(printf '%-32s %9s %12s %12s %10s' total '' '' '' 0)"
+
+# --- two processes share the partitions ---
+IN2=rt2-in-$run OUT2=rt2-out-$run G2=rt2-group-$run
+$A topics create "$IN2" -p 6 >/dev/null && $A topics create "$OUT2" -p 6 >/dev/null &&
+    $A topics create "$IN2.dlq" -p 1 >/dev/null
+$A process "$IN2" --to "$OUT2" --group "$G2" --name one >"$tmp/one.out" 2>"$tmp/one.err" &
+p1=$!
+pids+=($p1)
+$A process "$IN2" --to "$OUT2" --group "$G2" --name two >"$tmp/two.out" 2>"$tmp/two.err" &
+p2=$!
+pids+=($p2)
+sleep 6  # both joined
+chunk "$tmp/s.jsonl" 0 40000
+$A produce "$IN2" -f "$tmp/s.jsonl" >/dev/null 2>&1
+for _ in $(seq 1 60); do
+    [ "$(kcat -b "$B" -C -t "$OUT2" -o beginning -e -q 2>/dev/null | wc -l)" -ge 40000 ] && break
+    sleep 1
+done
+$A offsets reset --group "$G2" --topic "$IN2" --to earliest >/dev/null 2>"$tmp/busy.err"
+check "offsets reset refused while the group is active" 1 $?
+contains "and says to stop the consumers" "$tmp/busy.err" "stop its consumers"
+kill -TERM $p1 $p2
+wait $p1
+check "first stops cleanly" 0 $?
+wait $p2
+check "second stops cleanly" 0 $?
+c1=$(sed -nE 's/.*one: consumed ([0-9]+),.*/\1/p' "$tmp/one.err")
+c2=$(sed -nE 's/.*two: consumed ([0-9]+),.*/\1/p' "$tmp/two.err")
+check "both did part of the work" yes "$([ "${c1:-0}" -gt 0 ] && [ "${c2:-0}" -gt 0 ] && echo yes || echo "no ($c1/$c2)")"
+check "together they consumed every event once" 40000 $((${c1:-0} + ${c2:-0}))
+check "every event in the output" 40000 "$(ids_in "$OUT2" | sort -u | wc -l)"
+
+# --- offsets reset re-processes history ---
+$A offsets reset --group "$G2" --topic "$IN2" --to earliest >/dev/null 2>"$tmp/reset.err"
+check "offsets reset on the stopped group" 0 $?
+$A offsets show --group "$G2" --topic "$IN2" >"$tmp/o2.txt" 2>&1
+contains "everything to do again" "$tmp/o2.txt" "$(printf '%-32s %9s %12s %12s %10s' total '' '' '' 40000)"
+$A process "$IN2" --to "$OUT2" --group "$G2" --name again --until-idle 5 >/dev/null 2>"$tmp/again.err"
+contains "re-processed" "$tmp/again.err" "again: consumed 40000, processed 40000"
+finish
