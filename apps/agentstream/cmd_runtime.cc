@@ -35,6 +35,8 @@ struct ProcessArgs {
     double until_idle_s = 0;
     double shutdown_timeout_s = 30;
     int max_attempts = 4;
+    bool exactly_once = false;
+    std::string transactional_id;
 };
 
 void process(const ProcessArgs& args) {
@@ -78,6 +80,17 @@ void process(const ProcessArgs& args) {
     o.dead_letter_topic = args.dlq;
     o.max_in_flight = args.max_in_flight;
     o.retry.max_attempts = args.max_attempts;
+    if (args.exactly_once) {
+        if (connection.embedded()) {
+            throw UsageError(
+                "--exactly-once needs a real Kafka cluster: the embedded broker does not "
+                "implement transactions faithfully",
+                "Give --brokers HOST:PORT (scripts/kafka.sh start runs one), or drop "
+                "--exactly-once for at-least-once");
+        }
+        o.guarantee = runtime::Guarantee::ExactlyOnce;
+        o.transactional_id = args.transactional_id;
+    }
     o.shutdown_timeout =
         std::chrono::milliseconds(static_cast<std::int64_t>(args.shutdown_timeout_s * 1000));
     runtime::StreamProcessor processor(o);
@@ -114,8 +127,11 @@ void process(const ProcessArgs& args) {
     auto m = processor.metrics();
     fmt::print(stderr,
                "agentstream: {}: consumed {}, processed {}, skipped {} (other types), "
-               "dead-lettered {}, retried {}, lost {}\n",
-               args.name, m.consumed, m.processed, m.unhandled, m.dead_lettered, m.retried, m.lost);
+               "dead-lettered {}, retried {}, lost {}{}\n",
+               args.name, m.consumed, m.processed, m.unhandled, m.dead_lettered, m.retried, m.lost,
+               args.exactly_once ? fmt::format(", transactions {} ({} aborted)", m.transactions,
+                                               m.aborted_transactions)
+                                 : std::string());
     if (m.lost > 0 || m.dead_lettered > 0) {
         exit_code() = EXIT_RUNTIME;
     }
@@ -428,6 +444,12 @@ void add_runtime_commands(CLI::App& app) {
                             "Seconds to drain in-flight events on stop");
     process_cmd->add_option("--max-attempts", p->max_attempts, "Handler attempts per event")
         ->check(CLI::PositiveNumber);
+    process_cmd->add_flag("--exactly-once", p->exactly_once,
+                          "Kafka transactions: outputs and input offsets commit together "
+                          "(real Kafka only)");
+    process_cmd->add_option("--transactional-id", p->transactional_id,
+                            "With --exactly-once: this instance's id, stable across its restarts "
+                            "and different from other instances' (default GROUP-NAME)");
     process_cmd->callback([p] { process(*p); });
 
     auto* dlq = app.add_subcommand("dlq", "Inspect and replay dead letters");

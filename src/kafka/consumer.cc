@@ -160,7 +160,8 @@ struct Consumer::Impl {
         if (options.on_revoked) {
             options.on_revoked(list);
         }
-        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk.get())) {
+        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && options.commits &&
+            !rd_kafka_assignment_lost(rk.get())) {
             commit_now(false);
         }
         if (coop) {
@@ -270,9 +271,13 @@ Consumer::Consumer(ConsumerOptions options) : _impl(std::make_unique<Impl>()) {
         .set("session.timeout.ms", std::to_string(o.session_timeout.count()))
         .set("heartbeat.interval.ms", std::to_string(o.heartbeat_interval.count()))
         .set("fetch.wait.max.ms", std::to_string(o.fetch_wait_max.count()))
-        .set("enable.partition.eof", "false");
+        .set("enable.partition.eof", "false")
+        .set("isolation.level", o.isolation_level);
     if (!o.group_id.empty()) {
         conf.set("group.id", o.group_id);
+        if (!o.commits) {
+            conf.set("enable.auto.commit", "false");
+        }
     } else {
         // librdkafka's consumer needs a group id even for assign(); this one is never used to
         // commit (auto commit off, no stored offsets committed).
@@ -458,12 +463,51 @@ ConsumerStats Consumer::stats() const {
             i.commit_failures.load(), i.errors.load()};
 }
 
+void Consumer::seek(const TopicPartition& tp, std::int64_t offset,
+                    std::chrono::milliseconds timeout) {
+    UniquePartitionList list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = offset;
+    UniqueError err(
+        rd_kafka_seek_partitions(_impl->rk.get(), list.get(), static_cast<int>(timeout.count())));
+    if (err) {
+        throw KafkaError(fmt::format("seek {}/{} to {}: {}", tp.topic, tp.partition, offset,
+                                     rd_kafka_error_string(err.get())));
+    }
+    if (list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw KafkaError(fmt::format("seek {}/{} to {}: {}", tp.topic, tp.partition, offset,
+                                     rd_kafka_err2str(list->elems[0].err)));
+    }
+}
+
+GroupMetadata::GroupMetadata(GroupMetadata&& other) noexcept
+    : _p(std::exchange(other._p, nullptr)) {}
+GroupMetadata& GroupMetadata::operator=(GroupMetadata&& other) noexcept {
+    if (this != &other) {
+        if (_p != nullptr) {
+            rd_kafka_consumer_group_metadata_destroy(
+                static_cast<rd_kafka_consumer_group_metadata_t*>(_p));
+        }
+        _p = std::exchange(other._p, nullptr);
+    }
+    return *this;
+}
+GroupMetadata::~GroupMetadata() {
+    if (_p != nullptr) {
+        rd_kafka_consumer_group_metadata_destroy(
+            static_cast<rd_kafka_consumer_group_metadata_t*>(_p));
+    }
+}
+
+GroupMetadata Consumer::group_metadata() const {
+    return GroupMetadata(rd_kafka_consumer_group_metadata(_impl->rk.get()));
+}
+
 void Consumer::close() {
     if (_impl->closed) {
         return;
     }
     _impl->closed = true;
-    if (!_impl->options.group_id.empty()) {
+    if (!_impl->options.group_id.empty() && _impl->options.commits) {
         _impl->commit_now(false);
     }
     auto err = rd_kafka_consumer_close(_impl->rk.get());

@@ -322,6 +322,9 @@ struct Producer::Impl {
 Producer::Producer(ProducerOptions options) : _impl(std::make_unique<Impl>()) {
     auto& impl = *_impl;
     impl.options = std::move(options);
+    if (!impl.options.transactional_id.empty()) {
+        impl.options.max_retries = 0;  // a resend would land outside its transaction
+    }
     const auto& o = impl.options;
     ConfBuilder conf;
     conf.client(o)
@@ -333,8 +336,14 @@ Producer::Producer(ProducerOptions options) : _impl(std::make_unique<Impl>()) {
         .set("compression.codec", o.compression)
         .set("queue.buffering.max.messages", std::to_string(o.queue_max_messages))
         .set("message.timeout.ms", std::to_string(o.message_timeout.count()))
-        .set("partitioner", "murmur2_random")
-        .set_all(o.properties);
+        .set("partitioner", "murmur2_random");
+    if (!o.transactional_id.empty()) {
+        conf.set("transactional.id", o.transactional_id)
+            .set("transaction.timeout.ms", std::to_string(o.transaction_timeout.count()))
+            .set("message.timeout.ms",
+                 std::to_string(std::min(o.message_timeout, o.transaction_timeout).count()));
+    }
+    conf.set_all(o.properties);
     rd_kafka_conf_set_opaque(conf.get(), &impl);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), &Impl::dr_trampoline);
     impl.rk = make_handle(RD_KAFKA_PRODUCER, conf.release());
@@ -449,6 +458,58 @@ std::map<std::string, TopicStats> Producer::stats() const {
         out.emplace(name, s);
     }
     return out;
+}
+
+namespace {
+Producer::TxnStatus txn_result(rd_kafka_error_t* raw, std::string_view what) {
+    if (raw == nullptr) {
+        return {};
+    }
+    UniqueError err(raw);
+    Producer::TransactionError e;
+    e.message = fmt::format("{}: {}", what, rd_kafka_error_string(err.get()));
+    e.retriable = rd_kafka_error_is_retriable(err.get()) != 0;
+    e.abort_needed = rd_kafka_error_txn_requires_abort(err.get()) != 0;
+    e.fatal = rd_kafka_error_is_fatal(err.get()) != 0;
+    return failure(std::move(e));
+}
+}  // namespace
+
+Producer::TxnStatus Producer::init_transactions(std::chrono::milliseconds timeout) {
+    return txn_result(
+        rd_kafka_init_transactions(_impl->rk.get(), static_cast<int>(timeout.count())),
+        "init transactions");
+}
+
+Producer::TxnStatus Producer::begin_transaction() {
+    return txn_result(rd_kafka_begin_transaction(_impl->rk.get()), "begin transaction");
+}
+
+Producer::TxnStatus Producer::send_offsets_to_transaction(
+    const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets, const GroupMetadata& group,
+    std::chrono::milliseconds timeout) {
+    UniquePartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+    for (const auto& [tp, next] : offsets) {
+        rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+            next;
+    }
+    return txn_result(rd_kafka_send_offsets_to_transaction(
+                          _impl->rk.get(), list.get(),
+                          static_cast<const rd_kafka_consumer_group_metadata_t*>(group.native()),
+                          static_cast<int>(timeout.count())),
+                      "send offsets to transaction");
+}
+
+Producer::TxnStatus Producer::commit_transaction(std::chrono::milliseconds timeout) {
+    return txn_result(
+        rd_kafka_commit_transaction(_impl->rk.get(), static_cast<int>(timeout.count())),
+        "commit transaction");
+}
+
+Producer::TxnStatus Producer::abort_transaction(std::chrono::milliseconds timeout) {
+    return txn_result(
+        rd_kafka_abort_transaction(_impl->rk.get(), static_cast<int>(timeout.count())),
+        "abort transaction");
 }
 
 Result<std::int32_t> Producer::partition_count(std::string_view topic,

@@ -3,6 +3,7 @@
 #include <agentstream/core/time.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/record.h>
+#include <agentstream/kafka/admin.h>
 #include <agentstream/kafka/producer.h>
 #include <agentstream/runtime/dead_letter.h>
 #include <agentstream/runtime/processor.h>
@@ -94,7 +95,15 @@ struct StreamProcessor::Impl {
 
     // Metrics.
     std::atomic<std::uint64_t> consumed{0}, processed{0}, unhandled{0}, produced{0}, failed{0},
-        retried{0}, dead_lettered{0}, in_flight{0}, max_in_flight_seen{0}, backpressure_pauses{0};
+        retried{0}, dead_lettered{0}, in_flight{0}, max_in_flight_seen{0}, backpressure_pauses{0},
+        transactions{0}, aborted_transactions{0};
+
+    // Exactly-once: the open transaction's input range per partition.
+    bool txn_open = false;
+    Clock::time_point txn_opened;
+    std::size_t txn_events = 0;
+    std::map<kafka::TopicPartition, std::pair<std::int64_t, std::int64_t>>
+        txn_range;  // first, next
     Histogram latency;
     Histogram e2e;
 
@@ -358,6 +367,111 @@ struct StreamProcessor::Impl {
         }
     }
 
+    // ---- exactly-once ----
+
+    void begin_transaction() {
+        auto status = producer->begin_transaction();
+        if (!status.ok()) {
+            throw kafka::KafkaError(status.error().message);
+        }
+        txn_open = true;
+        txn_opened = Clock::now();
+        txn_events = 0;
+    }
+
+    // Commits the open transaction with the consumed offsets. On failure aborts it and rewinds
+    // the inputs to where it began; a fatal error (fenced by a newer instance) throws.
+    void commit_transaction() {
+        if (!txn_open) {
+            return;
+        }
+        txn_open = false;
+        std::vector<std::pair<kafka::TopicPartition, std::int64_t>> offsets;
+        for (const auto& [tp, range] : txn_range) {
+            offsets.emplace_back(tp, range.second);
+        }
+        kafka::Producer::TxnStatus status;
+        if (!offsets.empty()) {
+            status =
+                producer->send_offsets_to_transaction(offsets, consumer->group_metadata(), 30s);
+        }
+        for (int attempt = 0; status.ok(); ++attempt) {
+            status = producer->commit_transaction(60s);
+            if (status.ok() || !status.error().retriable || attempt >= 3) {
+                break;
+            }
+        }
+        if (status.ok()) {
+            transactions.fetch_add(1, std::memory_order_relaxed);
+            drain_completions();
+            txn_range.clear();
+            return;
+        }
+        const auto& e = status.error();
+        if (e.fatal) {
+            throw kafka::KafkaError(fmt::format("{}: {}", options.name, e.message));
+        }
+        log->warn("{}: {}; aborting and reading {} partition(s) again", options.name, e.message,
+                  txn_range.size());
+        abort_and_rewind();
+    }
+
+    void abort_and_rewind() {
+        auto status = producer->abort_transaction(60s);
+        if (!status.ok() && status.error().fatal) {
+            throw kafka::KafkaError(fmt::format("{}: {}", options.name, status.error().message));
+        }
+        aborted_transactions.fetch_add(1, std::memory_order_relaxed);
+        {
+            std::lock_guard lock(completions_mutex);
+            completions.clear();
+        }
+        dead_letter_retries.clear();
+        for (const auto& [tp, range] : txn_range) {
+            auto it = partitions.find(tp);
+            if (it == partitions.end()) {
+                continue;  // no longer ours
+            }
+            in_flight.fetch_sub(it->second.tracker.size(), std::memory_order_relaxed);
+            it->second = PartitionState{{}, next_generation++};
+            try {
+                consumer->seek(tp, range.first);
+            } catch (const kafka::KafkaError& e) {
+                // Being revoked: its new owner starts from the committed offset anyway.
+                log->warn("{}: {}", options.name, e.what());
+            }
+        }
+        txn_range.clear();
+    }
+
+    void handle_transactional(kafka::Message message) {
+        if (!txn_open) {
+            begin_transaction();
+        }
+        kafka::TopicPartition tp{std::string(message.topic()), message.partition()};
+        auto [it, inserted] = txn_range.try_emplace(tp, message.offset(), message.offset() + 1);
+        if (!inserted) {
+            it->second.second = message.offset() + 1;
+        }
+        ++txn_events;
+        handle(std::move(message));
+    }
+
+    void run_exactly_once() {
+        while (!stopping.load()) {
+            drain_completions();
+            auto message = consumer->poll(txn_open ? 5ms : 100ms);
+            if (message) {
+                handle_transactional(std::move(*message));
+            }
+            if (txn_open && (txn_events >= options.transaction_max_events ||
+                             Clock::now() - txn_opened >= options.transaction_interval)) {
+                commit_transaction();
+            }
+        }
+        commit_transaction();
+    }
+
     void on_assigned(const std::vector<kafka::TopicPartition>& list) {
         for (const auto& tp : list) {
             partitions[tp] = PartitionState{{}, next_generation++};
@@ -370,6 +484,10 @@ struct StreamProcessor::Impl {
     // Waits (bounded) for the revoked partitions' in-flight records, stores what completed,
     // and forgets the rest: the consumer commits right after, and the new owner redelivers.
     void on_revoked(const std::vector<kafka::TopicPartition>& list) {
+        if (options.guarantee == Guarantee::ExactlyOnce) {
+            // Their offsets go with the open transaction: commit it before they go.
+            commit_transaction();
+        }
         auto deadline = Clock::now() + options.revoke_timeout;
         auto busy = [&] {
             for (const auto& tp : list) {
@@ -464,20 +582,38 @@ bool StreamProcessor::process(const event::Event& event, Context& context) {
 void StreamProcessor::run() {
     auto& impl = *_impl;
     const auto& o = impl.options;
-    if (o.guarantee == Guarantee::ExactlyOnce) {
-        throw std::invalid_argument("exactly-once is not available yet in this build");
+    const bool eos = o.guarantee == Guarantee::ExactlyOnce;
+    if (eos) {
+        auto id = kafka::Admin(o.client).cluster_id(10s);
+        if (id && id->starts_with("mockCluster")) {
+            throw std::invalid_argument(
+                "exactly-once needs a real Kafka cluster: the embedded broker does not implement "
+                "transactions faithfully (read_committed consumers see aborted records, offsets "
+                "sent to a transaction are not stored); use --brokers, or at-least-once");
+        }
     }
     kafka::ProducerOptions po;
     static_cast<kafka::ClientOptions&>(po) = o.client;
     po.properties.insert(po.properties.end(), o.producer_properties.begin(),
                          o.producer_properties.end());
+    if (eos) {
+        po.transactional_id =
+            o.transactional_id.empty() ? impl.group_id + "-" + o.name : o.transactional_id;
+    }
     impl.producer = std::make_unique<kafka::Producer>(std::move(po));
+    if (eos) {
+        auto status = impl.producer->init_transactions(60s);
+        if (!status.ok()) {
+            throw kafka::KafkaError(status.error().message);
+        }
+    }
 
     kafka::ConsumerOptions co;
     static_cast<kafka::ClientOptions&>(co) = o.client;
     co.properties.insert(co.properties.end(), o.consumer_properties.begin(),
                          o.consumer_properties.end());
     co.group_id = impl.group_id;
+    co.commits = !eos;  // exactly-once: offsets are committed by the transactions
     co.start_from = o.start_from;
     co.on_assigned = [&impl](const auto& list) { impl.on_assigned(list); };
     co.on_revoked = [&impl](const auto& list) { impl.on_revoked(list); };
@@ -487,12 +623,16 @@ void StreamProcessor::run() {
     impl.log->info("{}: consuming {} in group {}", o.name, fmt::join(o.inputs, ", "),
                    impl.group_id);
 
-    while (!impl.stopping.load()) {
-        impl.drain_completions();
-        impl.apply_backpressure();
-        auto message = impl.consumer->poll(impl.paused ? 10ms : 100ms);
-        if (message) {
-            impl.handle(std::move(*message));
+    if (eos) {
+        impl.run_exactly_once();
+    } else {
+        while (!impl.stopping.load()) {
+            impl.drain_completions();
+            impl.apply_backpressure();
+            auto message = impl.consumer->poll(impl.paused ? 10ms : 100ms);
+            if (message) {
+                impl.handle(std::move(*message));
+            }
         }
     }
     impl.shutdown();
@@ -515,6 +655,8 @@ ProcessorMetrics StreamProcessor::metrics() const {
     m.in_flight = i.in_flight.load();
     m.max_in_flight_seen = i.max_in_flight_seen.load();
     m.backpressure_pauses = i.backpressure_pauses.load();
+    m.transactions = i.transactions.load();
+    m.aborted_transactions = i.aborted_transactions.load();
     m.latency_p50_us = i.latency.quantile(0.5);
     m.latency_p95_us = i.latency.quantile(0.95);
     m.latency_p99_us = i.latency.quantile(0.99);

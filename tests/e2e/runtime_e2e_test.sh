@@ -13,6 +13,15 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 run=$$-$RANDOM
 export AGENTSTREAM_BROKERS="$B"
+# A killed member leaves the group after 6 s instead of the default 45 s.
+FAST=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
+wait_assigned() {  # wait_assigned LOG N: until the N-th "assigned" line (a processor got work)
+    for _ in $(seq 1 300); do
+        [ "$(grep -c 'assigned' "$1" 2>/dev/null)" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+    echo "no assignment in $1" >&2
+}
 
 # chunk FILE FIRST COUNT: numbered task events (event ids e-FIRST ...), 300 keys.
 $A event new task.started --set task_id=T --set task_type=load >"$tmp/one.json"
@@ -31,22 +40,29 @@ IN=rt-in-$run OUT=rt-out-$run G=rt-group-$run
 $A topics create "$IN" -p 6 >/dev/null && $A topics create "$OUT" -p 6 >/dev/null &&
     $A topics create "$IN.dlq" -p 1 >/dev/null
 check "topics created" 0 $?
-CHUNK=20000
+CHUNK=30000
+starts=0
 start_processor() {  # sets p
-    $A process "$IN" --to "$OUT" --group "$G" --name kill9 >>"$tmp/p.out" 2>>"$tmp/p.err" &
+    starts=$((starts + 1))
+    $A "${FAST[@]}" process "$IN" --to "$OUT" --group "$G" --name kill9 >>"$tmp/p.out" 2>>"$tmp/p.err" &
     p=$!
     pids+=($p)
 }
 start_processor
 for k in 0 1 2 3 4 5; do
     chunk "$tmp/c$k.jsonl" $((k * CHUNK)) $CHUNK
-    $A produce "$IN" -f "$tmp/c$k.jsonl" >/dev/null 2>&1
+    $A produce "$IN" -f "$tmp/c$k.jsonl" >/dev/null 2>&1 &
+    producer=$!
     if [ $k -ge 1 ] && [ $k -le 3 ]; then
-        sleep 0.$((RANDOM % 5 + 3))
+        # While events arrive and are processed.
+        wait_assigned "$tmp/p.err" $starts
+        sleep 0.$((RANDOM % 3 + 1))
+        check "processor alive before kill $k" 0 "$(kill -0 "$p" 2>/dev/null; echo $?)"
         kill -9 "$p" 2>/dev/null
         wait "$p" 2>/dev/null
         start_processor
     fi
+    wait $producer
 done
 # Let the last one finish, then stop it cleanly.
 N=$((6 * CHUNK))
@@ -66,6 +82,51 @@ echo "   (output records: $total, duplicates from the kills: $((total - distinct
 $A offsets show --group "$G" --topic "$IN" >"$tmp/offsets.txt" 2>&1
 contains "all committed after the clean stop" "$tmp/offsets.txt" \
     "$(printf '%-32s %9s %12s %12s %10s' total '' '' '' 0)"
+
+# --- exactly-once: kill -9 mid-transaction three times; read_committed sees each event once ---
+IN3=eos-in-$run OUT3=eos-out-$run G3=eos-group-$run
+$A topics create "$IN3" -p 6 >/dev/null && $A topics create "$OUT3" -p 6 >/dev/null &&
+    $A topics create "$IN3.dlq" -p 1 >/dev/null
+start_eos() {  # sets p
+    eos_starts=$((eos_starts + 1))
+    $A "${FAST[@]}" process "$IN3" --to "$OUT3" --group "$G3" --name eos --exactly-once \
+        --transactional-id "eos-$run-0" >>"$tmp/eos.out" 2>>"$tmp/eos.err" &
+    p=$!
+    pids+=($p)
+}
+eos_starts=0
+start_eos
+for k in 0 1 2 3 4 5; do
+    chunk "$tmp/e$k.jsonl" $((k * CHUNK)) $CHUNK
+    $A produce "$IN3" -f "$tmp/e$k.jsonl" >/dev/null 2>&1 &
+    producer=$!
+    if [ $k -ge 1 ] && [ $k -le 3 ]; then
+        wait_assigned "$tmp/eos.err" $eos_starts
+        sleep 0.$((RANDOM % 3 + 1))
+        check "exactly-once processor alive before kill $k" 0 "$(kill -0 "$p" 2>/dev/null; echo $?)"
+        kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+        start_eos
+    fi
+    wait $producer
+done
+committed() { kcat -b "$B" -C -t "$OUT3" -o beginning -e -q -X isolation.level=read_committed 2>/dev/null; }
+for _ in $(seq 1 120); do
+    [ "$(committed | wc -l)" -ge $N ] && break
+    sleep 1
+done
+sleep 2
+kill -TERM "$p"
+wait "$p"
+check "the exactly-once processor stops cleanly" 0 $?
+committed | sed -E 's/.*"event_id":"([^"]*)".*/\1/' | sort >"$tmp/eos.ids"
+check "read_committed: no event lost" $N "$(sort -u "$tmp/eos.ids" | wc -l)"
+check "read_committed: no event twice" 0 "$(uniq -d "$tmp/eos.ids" | wc -l)"
+raw=$(kcat -b "$B" -C -t "$OUT3" -o beginning -e -q -X isolation.level=read_uncommitted 2>/dev/null | wc -l)
+echo "   (records in the log, aborted ones included: $raw; committed: $N)"
+check "some kills aborted open transactions (their records are in the log, uncommitted)" yes \
+    "$([ "$raw" -gt $N ] && echo yes || echo "no: $raw")"
+contains "transactions counted" "$tmp/eos.err" "transactions "
 
 # --- two processes share the partitions ---
 IN2=rt2-in-$run OUT2=rt2-out-$run G2=rt2-group-$run

@@ -82,6 +82,26 @@ struct ConsumerOptions : ClientOptions {
     /// commits stored offsets right after this callback).
     PartitionsCallback on_assigned;
     PartitionsCallback on_revoked;
+    /// false: the consumer never commits (no auto commit, none on revoke or close); offsets are
+    /// committed elsewhere, e.g. through a producer's transaction (exactly-once).
+    bool commits = true;
+    /// `read_committed` (see only committed transactions) or `read_uncommitted`.
+    std::string isolation_level = "read_committed";
+};
+
+/// A consumer's group generation and member id, for Producer::send_offsets_to_transaction.
+class GroupMetadata {
+  public:
+    GroupMetadata(GroupMetadata&&) noexcept;
+    GroupMetadata& operator=(GroupMetadata&&) noexcept;
+    ~GroupMetadata();
+    /// librdkafka's rd_kafka_consumer_group_metadata_t.
+    void* native() const noexcept { return _p; }
+
+  private:
+    friend class Consumer;
+    explicit GroupMetadata(void* p) noexcept : _p(p) {}
+    void* _p;
 };
 
 /// Not thread-safe: one thread polls (and receives the callbacks); stats() and lag() may be
@@ -110,6 +130,12 @@ class Consumer {
     void store_offset(const TopicPartition& tp, std::int64_t next_offset);
     /// Commits stored offsets now. Returns false (and counts) on failure.
     bool commit(bool synchronous = true);
+
+    /// Moves the fetch position of assigned partitions (the next record read is at `offset`).
+    void seek(const TopicPartition& tp, std::int64_t offset,
+              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /// The group membership, for offsets sent to a transaction.
+    GroupMetadata group_metadata() const;
 
     void pause(const std::vector<TopicPartition>& partitions);
     void resume(const std::vector<TopicPartition>& partitions);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <agentstream/core/result.h>
+#include <agentstream/kafka/consumer.h>
 #include <agentstream/kafka/options.h>
 
 #include <chrono>
@@ -48,6 +49,12 @@ struct ProducerOptions : ClientOptions {
     std::chrono::milliseconds retry_backoff_max{10'000};
     std::chrono::milliseconds message_timeout{120'000};  ///< message.timeout.ms
     std::chrono::milliseconds flush_timeout{30'000};     ///< bound on the flush at destruction
+    /// Non-empty: a transactional producer (transactional.id). Call init_transactions() once,
+    /// then send inside begin_transaction() ... commit_transaction(). Keep the id stable across
+    /// restarts of the same instance: the next init_transactions() then aborts what a crashed
+    /// predecessor left open, at once instead of after transaction_timeout.
+    std::string transactional_id;
+    std::chrono::milliseconds transaction_timeout{10'000};  ///< transaction.timeout.ms
     /// Empty: the Java client's murmur2 partitioner (librdkafka `murmur2_random`), so a key lands
     /// on the same partition as with Java producers.
     Partitioner partitioner;
@@ -113,6 +120,25 @@ class Producer {
     std::int64_t in_flight() const noexcept;
 
     std::map<std::string, TopicStats> stats() const;
+
+    // ---- transactions (transactional_id set) ----
+
+    /// What went wrong in a transactional call, and what the caller must do about it.
+    struct TransactionError {
+        std::string message;
+        bool retriable = false;     ///< the same call may be repeated
+        bool abort_needed = false;  ///< abort_transaction(), rewind the inputs, go on
+        bool fatal = false;         ///< this producer is unusable (e.g. fenced by a newer one)
+    };
+    using TxnStatus = Result<void, TransactionError>;
+    TxnStatus init_transactions(std::chrono::milliseconds timeout);
+    TxnStatus begin_transaction();
+    /// Adds consumed offsets (next offset to read per partition) to the open transaction.
+    TxnStatus send_offsets_to_transaction(
+        const std::vector<std::pair<TopicPartition, std::int64_t>>& offsets,
+        const GroupMetadata& group, std::chrono::milliseconds timeout);
+    TxnStatus commit_transaction(std::chrono::milliseconds timeout);
+    TxnStatus abort_transaction(std::chrono::milliseconds timeout);
 
     /// Partition count of a topic as the producer knows it (metadata request if needed).
     Result<std::int32_t> partition_count(std::string_view topic, std::chrono::milliseconds timeout);

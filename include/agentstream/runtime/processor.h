@@ -51,6 +51,13 @@ struct ProcessorOptions {
     kafka::Properties consumer_properties;  ///< applied after `client.properties`
     kafka::StartFrom start_from = kafka::StartFrom::Earliest;
     Guarantee guarantee = Guarantee::AtLeastOnce;
+    /// Exactly-once: the producer's transactional.id; empty: `<group>-<name>`. Each running
+    /// instance needs its own, stable across its restarts (a restarted instance then aborts
+    /// what its crashed predecessor left open at once).
+    std::string transactional_id;
+    /// Exactly-once: a transaction is committed after this long or this many input events.
+    std::chrono::milliseconds transaction_interval{100};
+    std::size_t transaction_max_events = 5'000;
     RetryPolicy retry;
     /// Empty: `<input topic>.dlq` for each input.
     std::string dead_letter_topic;
@@ -113,6 +120,10 @@ struct ProcessorMetrics {
     /// From the event's own timestamp to it being committable, in microseconds.
     std::uint64_t e2e_p50_us = 0, e2e_p95_us = 0, e2e_p99_us = 0;
     std::int64_t lag = -1;  ///< sum over assigned partitions, from cached watermarks
+    /// Exactly-once only. After an abort the inputs are read again, so the counters above then
+    /// include events processed twice (their first outputs were discarded with the abort).
+    std::uint64_t transactions = 0;
+    std::uint64_t aborted_transactions = 0;
 };
 
 /// The design's StreamProcessor. Register handlers with on() (or override process()), then
