@@ -21,6 +21,8 @@
 
 #include <fmt/format.h>
 
+#include "load_common.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -32,64 +34,15 @@
 
 using namespace agentstream;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using namespace agentstream::bench;
 
 namespace {
-
-struct Sample {
-    double seconds;
-    double cpu_seconds;
-};
-
-double cpu_now() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-template <class F>
-Sample measure(F&& work) {
-    auto t0 = Clock::now();
-    auto c0 = cpu_now();
-    work();
-    return {std::chrono::duration<double>(Clock::now() - t0).count(), cpu_now() - c0};
-}
 
 struct Record {
     std::string key;
     std::string value;
     kafka::Headers headers;
 };
-
-std::vector<event::Event> make_events(int n) {
-    std::vector<event::Event> out;
-    out.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) {
-        auto id = std::to_string(i % 10000);
-        switch (i % 4) {
-            case 0:
-                out.push_back(event::EventFactory::document(
-                    event::EventType::DocumentUploaded, "doc_" + id, "api",
-                    {{"document_name", "report_" + id + ".pdf"}, {"file_size", 20480 + i % 977}}));
-                break;
-            case 1:
-                out.push_back(event::EventFactory::task(
-                    event::EventType::TaskCompleted, "task_" + id, "document_analysis", "analyzer",
-                    {{"execution_time_ms", 800 + i % 311}}));
-                break;
-            case 2:
-                out.push_back(
-                    event::EventFactory::analytics("response_time", 120.5 + i % 97, "gauge",
-                                                   "api-" + std::to_string(i % 500), "collector"));
-                break;
-            default:
-                out.push_back(event::EventFactory::system_health("kafka", "healthy", "monitor",
-                                                                 {{"response_time_ms", 3.5}}));
-        }
-    }
-    return out;
-}
 
 // The same client settings for raw and agentstream clients.
 kafka::Properties producer_props(bool embedded) {
@@ -177,25 +130,6 @@ kafka::Properties consumer_props() {
     return {{"fetch.wait.max.ms", "10"}, {"session.timeout.ms", "6000"}};
 }
 
-// Consumers are timed from their first event to their last (steady state): start-up (group
-// coordinator lookup, first fetch) is reported by neither.
-struct Window {
-    Clock::time_point t0;
-    double c0 = 0;
-    bool started = false;
-    Sample result{};
-    void first() {
-        if (!started) {
-            started = true;
-            t0 = Clock::now();
-            c0 = cpu_now();
-        }
-    }
-    Sample end() const {
-        return {std::chrono::duration<double>(Clock::now() - t0).count(), cpu_now() - c0};
-    }
-};
-
 std::uint64_t raw_consume(const std::string& brokers, const std::string& topic, int partitions,
                           std::uint64_t expected, Window& window) {
     char err[512];
@@ -270,30 +204,6 @@ std::uint64_t agentstream_consume(const std::string& brokers, const std::string&
                    c.stats().lost);
     }
     return n;
-}
-
-// Events the broker still holds: sum of high - low watermarks.
-std::uint64_t retained_count(const std::string& brokers, const std::string& topic, int partitions) {
-    char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    std::uint64_t total = 0;
-    for (int p = 0; p < partitions; ++p) {
-        std::int64_t lo = 0;
-        std::int64_t hi = 0;
-        if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, 10000) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR) {
-            total += static_cast<std::uint64_t>(hi - lo);
-        }
-    }
-    rd_kafka_destroy(rk);
-    return total;
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
 }
 
 }  // namespace

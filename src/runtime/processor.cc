@@ -66,6 +66,7 @@ struct InFlight {
 struct PartitionState {
     detail::OffsetTracker tracker;
     std::uint64_t generation = 0;
+    std::int64_t to_store = -1;  // committable position not yet stored in the consumer
 };
 
 }  // namespace
@@ -83,6 +84,8 @@ struct StreamProcessor::Impl {
 
     std::atomic<bool> stopping{false};
     std::map<kafka::TopicPartition, PartitionState> partitions;  // loop thread only
+    // Partitions whose committable position moved since the last store_offsets().
+    std::vector<std::map<kafka::TopicPartition, PartitionState>::iterator> dirty;
     std::uint64_t next_generation = 1;
     bool paused = false;
 
@@ -146,7 +149,10 @@ struct StreamProcessor::Impl {
         auto next = it->second.tracker.complete(f.record.offset());
         in_flight.fetch_sub(before - it->second.tracker.size(), std::memory_order_relaxed);
         if (next) {
-            consumer->store_offset(tp, *next);
+            if (it->second.to_store < 0) {
+                dirty.push_back(it);
+            }
+            it->second.to_store = *next;
         }
         auto now = Clock::now();
         latency.record(std::chrono::duration_cast<std::chrono::microseconds>(now - f.received));
@@ -154,6 +160,17 @@ struct StreamProcessor::Impl {
             auto age = now_utc() - *f.event_time;
             e2e.record(std::max(age, std::chrono::microseconds(0)));
         }
+    }
+
+    // One offsets-store per partition per drain, not one per event.
+    void store_offsets() {
+        for (auto it : dirty) {
+            if (it->second.to_store >= 0) {
+                consumer->store_offset(it->first, it->second.to_store);
+                it->second.to_store = -1;
+            }
+        }
+        dirty.clear();
     }
 
     void drain_completions() {
@@ -202,6 +219,7 @@ struct StreamProcessor::Impl {
                 send_dead_letter(f, f->failure);
             }
         }
+        store_offsets();
     }
 
     // ---- sending ----
@@ -433,6 +451,7 @@ struct StreamProcessor::Impl {
                 continue;  // no longer ours
             }
             in_flight.fetch_sub(it->second.tracker.size(), std::memory_order_relaxed);
+            std::erase(dirty, it);
             it->second = PartitionState{{}, next_generation++};
             try {
                 consumer->seek(tp, range.first);
@@ -476,8 +495,13 @@ struct StreamProcessor::Impl {
         for (const auto& tp : list) {
             partitions[tp] = PartitionState{{}, next_generation++};
         }
+        // librdkafka keeps a partition's pause flag across a revoke and a new assignment: set
+        // it explicitly either way, or a partition paused before a lost assignment never
+        // fetches again.
         if (paused) {
             consumer->pause(list);
+        } else {
+            consumer->resume(list);
         }
     }
 
@@ -515,6 +539,7 @@ struct StreamProcessor::Impl {
                           options.name, tp.topic, tp.partition, it->second.tracker.size());
                 in_flight.fetch_sub(it->second.tracker.size(), std::memory_order_relaxed);
             }
+            std::erase(dirty, it);
             partitions.erase(it);
         }
     }

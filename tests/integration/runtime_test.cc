@@ -350,5 +350,53 @@ TEST(Runtime, TwoInstancesShareTheWorkAndTheSurvivorTakesOver) {
     EXPECT_EQ(records, static_cast<std::size_t>(kEvents));
 }
 
+// A broker outage mid-stream: the processor keeps retrying, never exits, and finishes the work
+// when the broker is back.
+TEST(Runtime, SurvivesABrokerOutageAndResumes) {
+    EmbeddedBroker broker;
+    broker.create_topic("outage-in", 3);
+    broker.create_topic("outage-out", 3);
+    constexpr int kEvents = 20'000;
+    produce_numbered(broker, "outage-in", kEvents);
+    auto o = processor_options(broker, {"outage-in"});
+    o.name = "outage";
+    o.max_in_flight = 500;  // so that the outage catches work in flight
+    StreamProcessor processor(o);
+    processor.on("*", [](const event::Event&, Context& ctx) {
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+        ctx.forward("outage-out");
+    });
+    std::atomic<bool> returned{false};
+    std::thread t([&] {
+        processor.run();
+        returned = true;
+    });
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (processor.metrics().processed < 2000 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+    }
+    broker.set_broker_down(1);
+    std::this_thread::sleep_for(5s);
+    auto during = processor.metrics().processed;
+    EXPECT_FALSE(returned.load()) << "run() must not return on a transient outage";
+    broker.set_broker_up(1);
+    // Done when every event was processed (some twice: those in flight when the outage cost the
+    // group its assignment) and nothing is left to read.
+    auto done = [&] {
+        auto m = processor.metrics();
+        return m.processed >= kEvents && m.lag == 0 && m.in_flight == 0;
+    };
+    while (!done() && std::chrono::steady_clock::now() < deadline + 60s) {
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_LT(during, static_cast<std::uint64_t>(kEvents)) << "the outage came too late to test";
+    EXPECT_FALSE(returned.load());
+    processor.stop();
+    t.join();
+    std::size_t records = 0;
+    auto numbers = numbers_in(broker, "outage-out", 3, kEvents, &records);
+    EXPECT_EQ(numbers.size(), static_cast<std::size_t>(kEvents));
+}
+
 }  // namespace
 }  // namespace agentstream

@@ -1,0 +1,259 @@
+// A pass-through processor beside a raw librdkafka consume→produce loop doing the same work in
+// the same run, on the embedded broker (default) or a real one (--brokers).
+//
+//   processor_load [--brokers HOST:PORT] [--events N] [--partitions P] [--rounds R]
+//
+// The input topic is filled once; each round every case reads all of it in a fresh group and
+// writes every record (key, value, headers) to a fresh output topic:
+//   raw:           rd_kafka_consumer_poll → rd_kafka_producev (headers copied) → offset stored
+//                  at once, committed by auto-commit (the loop most hand-written services use;
+//                  it can lose events on a crash, which agentstream's cases cannot)
+//   at-least-once: StreamProcessor forwarding; offsets stored only after the output's ack
+//   exactly-once:  the same in Kafka transactions (real Kafka only)
+// Timed from the first record consumed to the last output acknowledged (the raw loop's flush).
+#include <agentstream/broker/embedded_broker.h>
+#include <agentstream/kafka/admin.h>
+#include <agentstream/kafka/producer.h>
+#include <agentstream/runtime/processor.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "load_common.h"
+
+using namespace agentstream;
+using namespace agentstream::bench;
+using namespace std::chrono_literals;
+
+namespace {
+
+kafka::Properties producer_props() {
+    return {{"enable.idempotence", "true"},
+            {"acks", "all"},
+            {"linger.ms", "5"},
+            {"batch.size", "1000000"},
+            {"batch.num.messages", "10000"},
+            {"compression.codec", "lz4"},
+            {"partitioner", "murmur2_random"}};
+}
+
+kafka::Properties consumer_props() {
+    return {{"fetch.wait.max.ms", "10"},
+            {"session.timeout.ms", "6000"},
+            {"heartbeat.interval.ms", "1000"}};
+}
+
+Sample raw_pipe(const std::string& brokers, const std::string& in, const std::string& out,
+                int partitions, std::uint64_t expected) {
+    char err[512];
+    rd_kafka_conf_t* pconf = rd_kafka_conf_new();
+    rd_kafka_conf_set(pconf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+    for (const auto& [k, v] : producer_props()) {
+        rd_kafka_conf_set(pconf, k.c_str(), v.c_str(), err, sizeof err);
+    }
+    rd_kafka_conf_set_dr_msg_cb(pconf, [](rd_kafka_t*, const rd_kafka_message_t*, void*) {});
+    rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof err);
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer, out.c_str(), nullptr);
+
+    rd_kafka_conf_t* cconf = rd_kafka_conf_new();
+    auto set = [&](const char* k, const std::string& v) {
+        rd_kafka_conf_set(cconf, k, v.c_str(), err, sizeof err);
+    };
+    set("bootstrap.servers", brokers);
+    set("group.id", "raw-pipe-" + out);
+    set("enable.auto.offset.store", "false");
+    set("auto.offset.reset", "earliest");
+    for (const auto& [k, v] : consumer_props()) {
+        set(k.c_str(), v);
+    }
+    rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, err, sizeof err);
+    rd_kafka_poll_set_consumer(consumer);
+    auto* list = rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; ++p) {
+        rd_kafka_topic_partition_list_add(list, in.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_assign(consumer, list);
+    rd_kafka_topic_partition_list_destroy(list);
+
+    Window window;
+    std::uint64_t n = 0;
+    auto deadline = Clock::now() + 300s;
+    while (n < expected && Clock::now() < deadline) {
+        rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 100);
+        if (m == nullptr) {
+            continue;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            window.first();
+            ++n;
+            rd_kafka_headers_t* hdrs = nullptr;
+            rd_kafka_headers_t* copy = nullptr;
+            if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                copy = rd_kafka_headers_copy(hdrs);
+            }
+            while (true) {
+                auto e = rd_kafka_producev(
+                    producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_KEY(m->key, m->key_len),
+                    RD_KAFKA_V_HEADERS(copy), RD_KAFKA_V_END);
+                if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                    break;
+                }
+                rd_kafka_poll(producer, 1);
+            }
+            rd_kafka_poll(producer, 0);
+            rd_kafka_topic_partition_list_t* one = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(one, rd_kafka_topic_name(m->rkt), m->partition)
+                ->offset = m->offset + 1;
+            rd_kafka_offsets_store(consumer, one);
+            rd_kafka_topic_partition_list_destroy(one);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_flush(producer, 120000);
+    Sample s = window.end();
+    rd_kafka_consumer_close(consumer);
+    rd_kafka_destroy(consumer);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(producer);
+    if (n != expected) {
+        fmt::print(stderr, "raw pipe: {} of {} consumed\n", n, expected);
+    }
+    return s;
+}
+
+Sample processor_pipe(const std::string& brokers, const std::string& in, const std::string& out,
+                      std::uint64_t expected, bool exactly_once) {
+    runtime::ProcessorOptions o;
+    o.name = "bench-" + out;
+    o.inputs = {in};
+    o.client.brokers = brokers;
+    o.producer_properties = producer_props();
+    o.consumer_properties = consumer_props();
+    if (const char* v = std::getenv("MAX_IN_FLIGHT")) {
+        o.max_in_flight = std::stoul(v);
+    }
+    o.guarantee = exactly_once ? runtime::Guarantee::ExactlyOnce : runtime::Guarantee::AtLeastOnce;
+    runtime::StreamProcessor p(o);
+    p.on("*", [&out](const event::Event&, runtime::Context& ctx) { ctx.forward(out); });
+    std::thread t([&] { p.run(); });
+    Window window;
+    const char* mif = std::getenv("MAX_IN_FLIGHT");
+    (void)mif;
+    auto deadline = Clock::now() + 300s;
+    while (Clock::now() < deadline) {
+        auto m = p.metrics();
+        if (m.consumed > 0) {
+            window.first();
+        }
+        if (m.processed >= expected && m.in_flight == 0) {
+            break;
+        }
+        std::this_thread::sleep_for(m.consumed > 0 ? 20ms : 1ms);
+    }
+    Sample s = window.end();
+    p.stop();
+    t.join();
+    fmt::print(stderr, "pauses {} max in flight {}\n", p.metrics().backpressure_pauses,
+               p.metrics().max_in_flight_seen);
+    if (p.metrics().processed < expected) {
+        fmt::print(stderr, "processor: {} of {} processed\n", p.metrics().processed, expected);
+    }
+    return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string brokers;
+    int events = 300'000;
+    int partitions = 0;
+    int rounds = 3;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string a = argv[i];
+        if (a == "--brokers") {
+            brokers = argv[i + 1];
+        } else if (a == "--events") {
+            events = std::stoi(argv[i + 1]);
+        } else if (a == "--partitions") {
+            partitions = std::stoi(argv[i + 1]);
+        } else if (a == "--rounds") {
+            rounds = std::stoi(argv[i + 1]);
+        }
+    }
+    std::unique_ptr<broker::EmbeddedBroker> embedded;
+    const bool is_embedded = brokers.empty();
+    if (partitions == 0) {
+        partitions = is_embedded ? 32 : 8;
+    }
+    if (is_embedded) {
+        embedded = std::make_unique<broker::EmbeddedBroker>();
+        brokers = embedded->bootstrap_servers();
+    }
+    int topic_no = 0;
+    auto new_topic = [&] {
+        auto name = fmt::format("pipe-{}-{}", ::getpid(), topic_no++);
+        if (embedded) {
+            embedded->create_topic(name, partitions);
+        } else {
+            kafka::Admin({.brokers = brokers})
+                .create_topic({.name = name, .partitions = partitions});
+        }
+        return name;
+    };
+    auto input = new_topic();
+    if (embedded) {
+        embedded->create_topic(input + ".dlq", 1);
+    } else {
+        kafka::Admin({.brokers = brokers}).create_topic({.name = input + ".dlq", .partitions = 1});
+        std::this_thread::sleep_for(1s);
+    }
+    {
+        kafka::ProducerOptions o;
+        o.brokers = brokers;
+        o.properties = producer_props();
+        kafka::Producer p(o);
+        for (const auto& e : make_events(events)) {
+            (void)p.send(input, e);
+        }
+        p.flush(120s);
+    }
+    auto expected = retained_count(brokers, input, partitions);
+    std::map<std::string, std::vector<double>> rate;
+    std::map<std::string, std::vector<double>> per_cpu;
+    auto record = [&](const std::string& name, Sample s) {
+        rate[name].push_back(static_cast<double>(expected) / s.seconds);
+        per_cpu[name].push_back(static_cast<double>(expected) / std::max(s.cpu_seconds, 1e-9));
+    };
+    for (int r = 0; r < rounds; ++r) {
+        record("raw consume→produce", raw_pipe(brokers, input, new_topic(), partitions, expected));
+        record("processor, at-least-once",
+               processor_pipe(brokers, input, new_topic(), expected, false));
+        if (!is_embedded) {
+            record("processor, exactly-once",
+                   processor_pipe(brokers, input, new_topic(), expected, true));
+        }
+    }
+    fmt::print("broker: {} ({} partitions), {} events, {} round(s), medians\n\n",
+               is_embedded ? "embedded (in this process)" : brokers, partitions, expected, rounds);
+    fmt::print(
+        "| case | events/s | events per CPU-second | vs raw (events/s) | vs raw (per CPU-s) |\n");
+    fmt::print("|---|---|---|---|---|\n");
+    const std::string base = "raw consume→produce";
+    for (const auto& name :
+         {base, std::string("processor, at-least-once"), std::string("processor, exactly-once")}) {
+        if (!rate.contains(name)) {
+            continue;
+        }
+        double rt = median(rate[name]);
+        double c = median(per_cpu[name]);
+        fmt::print("| {} | {:.0f} | {:.0f} | {:.2f} | {:.2f} |\n", name, rt, c,
+                   rt / median(rate[base]), c / median(per_cpu[base]));
+    }
+    return 0;
+}
