@@ -141,10 +141,11 @@ Sample processor_pipe(const std::string& brokers, const std::string& in, const s
     o.guarantee = exactly_once ? runtime::Guarantee::ExactlyOnce : runtime::Guarantee::AtLeastOnce;
     runtime::StreamProcessor p(o);
     p.on("*", [&out](const event::Event&, runtime::Context& ctx) { ctx.forward(out); });
-    std::thread t([&] { p.run(); });
+    std::thread t([&] {
+        pthread_setname_np(pthread_self(), "processor");
+        p.run();
+    });
     Window window;
-    const char* mif = std::getenv("MAX_IN_FLIGHT");
-    (void)mif;
     auto deadline = Clock::now() + 300s;
     while (Clock::now() < deadline) {
         auto m = p.metrics();
@@ -159,8 +160,6 @@ Sample processor_pipe(const std::string& brokers, const std::string& in, const s
     Sample s = window.end();
     p.stop();
     t.join();
-    fmt::print(stderr, "pauses {} max in flight {}\n", p.metrics().backpressure_pauses,
-               p.metrics().max_in_flight_seen);
     if (p.metrics().processed < expected) {
         fmt::print(stderr, "processor: {} of {} processed\n", p.metrics().processed, expected);
     }

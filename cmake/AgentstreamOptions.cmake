@@ -14,6 +14,13 @@ if(AGENTSTREAM_SANITIZE)
                                                        -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(agentstream_options INTERFACE -fsanitize=address,undefined)
 endif()
+# ThreadSanitizer, for the runtime's threads (processing thread, delivery reports, metrics
+# readers). librdkafka itself is not instrumented; its pthread locks are still seen.
+option(AGENTSTREAM_TSAN "Build with ThreadSanitizer" OFF)
+if(AGENTSTREAM_TSAN)
+  target_compile_options(agentstream_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(agentstream_options INTERFACE -fsanitize=thread)
+endif()
 
 # agentstream_module(<name> SOURCES ... DEPS ...) declares the library agentstream_<name> with the
 # alias agentstream::<name>, public headers under include/ and private ones under src/.

@@ -54,6 +54,14 @@ stage "tests under ASan + UBSan"
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure -j2 -L 'unit|cli' --timeout 600)
 
+stage "build (ThreadSanitizer)"
+scripts/build.sh build-tsan -DAGENTSTREAM_TSAN=ON -DAGENTSTREAM_BUILD_BENCH=OFF
+
+stage "runtime tests under ThreadSanitizer"
+(cd build-tsan && TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/../tests/support/tsan.supp" \
+    ctest --output-on-failure -j1 --timeout 600 \
+    -R 'Runtime\.|Retry\.|OffsetTracker\.|Transport\.DeliveryCallbacks')
+
 stage "benchmark smoke run"
 for b in build/bench/*_bench; do
     "$b" --benchmark_min_time=0.01 >/dev/null 2>&1

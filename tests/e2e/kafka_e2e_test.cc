@@ -8,6 +8,7 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -168,24 +169,38 @@ class Proxy {
             ::close(out[0]);
             auto every = std::to_string(drop_every);
             auto span = std::to_string(drop_for);
-            ::execlp("python3", "python3", AGENTSTREAM_TCP_PROXY, "--listen", "19095", "--upstream",
+            ::execl("/usr/bin/python3", "python3", AGENTSTREAM_TCP_PROXY, "--listen", "19095", "--upstream",
                      "127.0.0.1:19094", "--drop-every", every.c_str(), "--drop-for", span.c_str(),
                      nullptr);
             std::_Exit(127);
         }
         ::close(out[1]);
-        char buf[16] = {};
-        auto n = ::read(out[0], buf, sizeof buf - 1);  // "ready"
-        ::close(out[0]);
-        EXPECT_GT(n, 0) << "the proxy did not start";
+        // Until its "ready" line (retrying interrupted reads). The pipe stays open while the
+        // proxy runs: closing it early would kill the proxy at its next write.
+        _out = out[0];
+        std::string seen;
+        char buf[64];
+        while (seen.find("ready\n") == std::string::npos) {
+            auto n = ::read(_out, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                break;
+            }
+            seen.append(buf, static_cast<std::size_t>(n));
+        }
+        EXPECT_NE(seen.find("ready\n"), std::string::npos) << "the proxy did not start: " << seen;
     }
     ~Proxy() {
         ::kill(_pid, SIGTERM);
         ::waitpid(_pid, nullptr, 0);
+        ::close(_out);
     }
 
   private:
     pid_t _pid;
+    int _out = -1;
 };
 
 TEST(KafkaE2E, IdempotentProducerWritesNoDuplicatesThroughConnectionDrops) {
