@@ -169,9 +169,9 @@ class Proxy {
             ::close(out[0]);
             auto every = std::to_string(drop_every);
             auto span = std::to_string(drop_for);
-            ::execl("/usr/bin/python3", "python3", AGENTSTREAM_TCP_PROXY, "--listen", "19095", "--upstream",
-                     "127.0.0.1:19094", "--drop-every", every.c_str(), "--drop-for", span.c_str(),
-                     nullptr);
+            ::execl("/usr/bin/python3", "python3", AGENTSTREAM_TCP_PROXY, "--listen", "19095",
+                    "--upstream", "127.0.0.1:19094", "--drop-every", every.c_str(), "--drop-for",
+                    span.c_str(), nullptr);
             std::_Exit(127);
         }
         ::close(out[1]);

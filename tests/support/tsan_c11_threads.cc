@@ -51,14 +51,10 @@ pthread_cond_t* native(cnd_t* c) {
 }
 int result(int err) {
     switch (err) {
-        case 0:
-            return thrd_success;
-        case EBUSY:
-            return thrd_busy;
-        case ETIMEDOUT:
-            return thrd_timedout;
-        default:
-            return thrd_error;
+        case 0: return thrd_success;
+        case EBUSY: return thrd_busy;
+        case ETIMEDOUT: return thrd_timedout;
+        default: return thrd_error;
     }
 }
 }  // namespace
