@@ -135,9 +135,6 @@ Sample processor_pipe(const std::string& brokers, const std::string& in, const s
     o.client.brokers = brokers;
     o.producer_properties = producer_props();
     o.consumer_properties = consumer_props();
-    if (const char* v = std::getenv("MAX_IN_FLIGHT")) {
-        o.max_in_flight = std::stoul(v);
-    }
     o.guarantee = exactly_once ? runtime::Guarantee::ExactlyOnce : runtime::Guarantee::AtLeastOnce;
     runtime::StreamProcessor p(o);
     p.on("*", [&out](const event::Event&, runtime::Context& ctx) { ctx.forward(out); });

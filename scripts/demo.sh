@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs the demo.
-# Until the runtime, router and agents land, the demo shows what exists: the event catalogue
-# (22 types, a correlated flow, validation of bad input) and the transport (an embedded broker,
-# producing the flow keyed by entity, reading it back with a consumer group, kcat as a peer).
+# Until the router and agents land, the demo shows what exists: the event catalogue (22 types,
+# a correlated flow, validation of bad input), the transport (an embedded broker, producing the
+# flow keyed by entity, reading it back with a consumer group, kcat as a peer) and the runtime
+# (a processor forwarding task events, a poison record in the dead-letter topic, replay).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -35,7 +36,8 @@ printf '%s\n' '{"event_type":"document.uploaded"}' \
 echo
 echo "== the transport: an embedded broker, produce, consume"
 tmp=$(mktemp -d)
-$A broker --topic documents:4 --topic tasks:4 --bootstrap-file "$tmp/bs" 2>"$tmp/broker.log" >/dev/null &
+$A broker --topic documents:4 --topic tasks:4 --topic documents.dlq:1 --topic work:4 \
+    --bootstrap-file "$tmp/bs" 2>"$tmp/broker.log" >/dev/null &
 broker=$!
 trap 'kill $broker 2>/dev/null; wait $broker 2>/dev/null; rm -rf "$tmp" "$flow"' EXIT
 for _ in $(seq 1 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
@@ -48,3 +50,12 @@ echo "-- consumed by group demo, task events only:"
 $A --log-level warn consume documents tasks --group demo --from-beginning --type 'task.*'
 echo "-- kcat reads the same records (key, headers):"
 kcat -b "$AGENTSTREAM_BROKERS" -C -t documents -o beginning -e -q -f 'key=%k headers=%h\n'
+
+echo
+echo "== the runtime: a processor forwards document events to 'work'; a poison record goes to dead letters"
+printf '%s\n' '{"event_type":"document.uploaded","document_id":' | kcat -b "$AGENTSTREAM_BROKERS" -P -t documents -k broken
+$A --log-level warn process documents --to work --name demo-processor --until-idle 2 || true
+echo "-- the dead letters, with their reasons:"
+$A --log-level warn dlq list documents.dlq
+echo "-- the group's committed offsets:"
+$A --log-level warn offsets show --group agentstream-demo-processor

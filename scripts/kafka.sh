@@ -11,7 +11,6 @@
 # 19292, 19392. State lives in .cache/kafka-run (KAFKA_RUN_DIR overrides). Needs Java 17 and
 # Maven (scripts/setup.sh installs them).
 set -euo pipefail
-trap 'echo "kafka: failed (exit $?) at scripts/kafka.sh:$LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 root=$(pwd)
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)
@@ -75,6 +74,8 @@ CONF
 }
 
 start() {
+    # Any step that fails says where (status and stop report through their exit code instead).
+    trap 'echo "kafka: failed (exit $?) at scripts/kafka.sh:$LINENO: $BASH_COMMAND" >&2' ERR
     local nodes=1
     while [ $# -gt 0 ]; do
         case $1 in

@@ -30,7 +30,7 @@ struct ProcessArgs {
     std::string group;
     std::string type;
     std::string dlq;
-    std::size_t max_in_flight = 10'000;
+    std::size_t max_in_flight = 50'000;
     bool from_latest = false;
     double until_idle_s = 0;
     double shutdown_timeout_s = 30;

@@ -396,6 +396,19 @@ Status Producer::forward(std::string_view topic, std::string_view key, std::stri
     return send_with(topic, key, value, to_rd_headers(headers), std::move(on_delivery), partition);
 }
 
+Status Producer::forward(std::string_view topic, const Message& record,
+                         DeliveryCallback on_delivery) {
+    const auto* m = static_cast<const rd_kafka_message_t*>(record._msg);
+    rd_kafka_headers_t* hdrs = nullptr;
+    rd_kafka_headers_t* copy = nullptr;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) {
+        copy = rd_kafka_headers_copy(hdrs);
+    }
+    return send_with(topic, record.has_key() ? record.key() : std::string_view(),
+                     record.is_null() ? std::string_view() : record.value(), copy,
+                     std::move(on_delivery), std::nullopt);
+}
+
 Status Producer::send_with(std::string_view topic, std::string_view key, std::string_view value,
                            void* rd_headers, DeliveryCallback on_delivery,
                            std::optional<std::int32_t> partition) {

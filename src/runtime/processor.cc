@@ -49,6 +49,7 @@ namespace {
 // outputs (or of its dead letter).
 struct InFlight {
     kafka::Message record;
+    void* impl = nullptr;          // the StreamProcessor::Impl it belongs to
     std::uint64_t generation = 0;  // of its partition's assignment
     Clock::time_point received;
     std::optional<Timestamp> event_time;
@@ -57,10 +58,25 @@ struct InFlight {
     Failure failure;           // when dead_letter
     std::atomic<int> pending{0};
     std::atomic<bool> failed{false};
+    // Owns this record while deliveries are pending (callbacks hold a plain pointer, which fits
+    // std::function's small buffer); handed to the completion queue by the last one.
+    std::shared_ptr<InFlight> keep_alive;
     std::mutex error_mutex;
     std::string error;  // first delivery error
 
     explicit InFlight(kafka::Message m) : record(std::move(m)) {}
+};
+
+// Looks partitions up by a consumed record's topic view, without building a std::string.
+struct PartitionLess {
+    using is_transparent = void;
+    using View = std::pair<std::string_view, std::int32_t>;
+    static View view(const kafka::TopicPartition& tp) { return {tp.topic, tp.partition}; }
+    static View view(const View& v) { return v; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+        return view(a) < view(b);
+    }
 };
 
 struct PartitionState {
@@ -83,9 +99,9 @@ struct StreamProcessor::Impl {
     std::atomic<kafka::Consumer*> consumer_view{nullptr};  // for metrics() on other threads
 
     std::atomic<bool> stopping{false};
-    std::map<kafka::TopicPartition, PartitionState> partitions;  // loop thread only
+    std::map<kafka::TopicPartition, PartitionState, PartitionLess> partitions;  // loop thread only
     // Partitions whose committable position moved since the last store_offsets().
-    std::vector<std::map<kafka::TopicPartition, PartitionState>::iterator> dirty;
+    std::vector<std::map<kafka::TopicPartition, PartitionState, PartitionLess>::iterator> dirty;
     std::uint64_t next_generation = 1;
     bool paused = false;
 
@@ -122,8 +138,15 @@ struct StreamProcessor::Impl {
         completions.push_back(std::move(f));
     }
 
-    kafka::DeliveryCallback on_output(const std::shared_ptr<InFlight>& f) {
-        return [this, f](const kafka::DeliveryReport& r) {
+    kafka::DeliveryCallback on_output(const std::shared_ptr<InFlight>& owner) {
+        InFlight* f = owner.get();
+        return [f](const kafka::DeliveryReport& r) {
+            static_cast<Impl*>(f->impl)->on_output_report(f, r);
+        };
+    }
+
+    void on_output_report(InFlight* f, const kafka::DeliveryReport& r) {
+        {
             if (r.ok) {
                 if (!f->dead_letter) {
                     produced.fetch_add(1, std::memory_order_relaxed);
@@ -133,15 +156,14 @@ struct StreamProcessor::Impl {
                 f->error = fmt::format("delivery to {} failed: {}", r.topic, r.error);
             }
             if (f->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-                push_completion(f);
+                push_completion(std::move(f->keep_alive));
             }
-        };
+        }
     }
 
     // Marks a record done in its partition and stores the new committable offset.
     void complete(const InFlight& f) {
-        kafka::TopicPartition tp{std::string(f.record.topic()), f.record.partition()};
-        auto it = partitions.find(tp);
+        auto it = partitions.find(PartitionLess::View{f.record.topic(), f.record.partition()});
         if (it == partitions.end() || it->second.generation != f.generation) {
             return;  // revoked meanwhile: its new owner redelivers it
         }
@@ -228,6 +250,7 @@ struct StreamProcessor::Impl {
         f->dead_letter = true;
         f->failure = std::move(failure);
         f->pending = 1;
+        f->keep_alive = f;
         auto headers = dead_letter_headers(f->record, f->failure, options.name);
         auto topic = dead_letter_topic(f->record.topic());
         const auto& r = f->record;
@@ -237,18 +260,19 @@ struct StreamProcessor::Impl {
             // Not queued: no callback will come; try again later.
             log->error("{}: cannot queue dead letter to {}: {}; retrying in 1 s", options.name,
                        topic, status.error().message);
+            f->keep_alive.reset();
             dead_letter_retries.emplace_back(Clock::now() + 1s, f);
         }
     }
 
     void send_outputs(const std::shared_ptr<InFlight>& f, std::vector<Context::Output>& outputs) {
         f->pending = static_cast<int>(outputs.size()) + 1;  // +1 until all are queued
+        f->keep_alive = f;
         const auto& r = f->record;
         for (auto& out : outputs) {
             Status status;
             if (out.forward) {
-                status = producer->forward(out.topic, r.has_key() ? r.key() : std::string_view(),
-                                           r.value(), r.headers(), on_output(f));
+                status = producer->forward(out.topic, r, on_output(f));
             } else {
                 status = producer->send(out.topic, out.key, out.value, out.headers, on_output(f));
             }
@@ -261,7 +285,7 @@ struct StreamProcessor::Impl {
             }
         }
         if (f->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            push_completion(f);
+            push_completion(std::move(f->keep_alive));
         }
     }
 
@@ -269,11 +293,14 @@ struct StreamProcessor::Impl {
 
     void handle(kafka::Message message) {
         consumed.fetch_add(1, std::memory_order_relaxed);
-        kafka::TopicPartition tp{std::string(message.topic()), message.partition()};
-        auto it = partitions.find(tp);
+        auto it = partitions.find(PartitionLess::View{message.topic(), message.partition()});
         if (it == partitions.end()) {
             // Assigned outside a rebalance callback (should not happen): track from here.
-            it = partitions.emplace(tp, PartitionState{{}, next_generation++}).first;
+            it = partitions
+                     .emplace(
+                         kafka::TopicPartition{std::string(message.topic()), message.partition()},
+                         PartitionState{{}, next_generation++})
+                     .first;
         }
         it->second.tracker.add(message.offset());
         auto now_in_flight = in_flight.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -281,6 +308,7 @@ struct StreamProcessor::Impl {
             max_in_flight_seen.store(now_in_flight, std::memory_order_relaxed);
         }
         auto f = std::make_shared<InFlight>(std::move(message));
+        f->impl = this;
         f->generation = it->second.generation;
         f->received = Clock::now();
         const auto& r = f->record;

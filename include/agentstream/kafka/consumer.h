@@ -43,6 +43,7 @@ class Message {
 
   private:
     friend class Consumer;
+    friend class Producer;
     explicit Message(void* rd_message) noexcept;
     void* _msg;
 };

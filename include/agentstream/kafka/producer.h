@@ -108,6 +108,11 @@ class Producer {
                    const HeaderViews& headers, DeliveryCallback on_delivery = {},
                    std::optional<std::int32_t> partition = std::nullopt);
 
+    /// Sends a consumed record's key, value and headers unchanged (headers copied inside
+    /// librdkafka, without an intermediate list).
+    Status forward(std::string_view topic, const Message& record,
+                   DeliveryCallback on_delivery = {});
+
     /// Sends an event as JSON, keyed by its entity, with the catalogue's headers.
     Status send(std::string_view topic, const event::Event& event,
                 DeliveryCallback on_delivery = {});

@@ -63,7 +63,10 @@ struct ProcessorOptions {
     std::string dead_letter_topic;
     /// Events received and not yet committable (handler running, outputs unacknowledged). At
     /// the limit, the processor pauses its partitions (staying in the group) until half drain.
-    std::size_t max_in_flight = 10'000;
+    /// Each holds its consumed record: about 20 MB at the default for 300-byte events. Too low
+    /// a bound costs throughput (a pause drops what was prefetched): it must cover the events
+    /// consumed during one output acknowledgement round trip.
+    std::size_t max_in_flight = 50'000;
     /// On stop(): how long to wait for in-flight events before committing what completed.
     std::chrono::milliseconds shutdown_timeout{30'000};
     /// On a rebalance: how long to wait for the revoked partitions' in-flight events.
