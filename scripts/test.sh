@@ -67,5 +67,6 @@ for b in build/bench/*_bench; do
     "$b" --benchmark_min_time=0.01 >/dev/null 2>&1
 done
 build/bench/kafka_load --events 2000 --rounds 1 >/dev/null
+build/bench/processor_load --events 2000 --rounds 1 >/dev/null 2>&1
 
 stage "all tests passed"
