@@ -37,6 +37,7 @@ struct ProcessArgs {
     int max_attempts = 4;
     bool exactly_once = false;
     std::string transactional_id;
+    int workers = 1;
 };
 
 void process(const ProcessArgs& args) {
@@ -80,6 +81,10 @@ void process(const ProcessArgs& args) {
     o.dead_letter_topic = args.dlq;
     o.max_in_flight = args.max_in_flight;
     o.retry.max_attempts = args.max_attempts;
+    o.workers = args.workers;
+    if (args.exactly_once && args.workers > 1) {
+        throw UsageError("--exactly-once runs with one worker", "Drop --workers");
+    }
     if (args.exactly_once) {
         if (connection.embedded()) {
             throw UsageError(
@@ -444,6 +449,9 @@ void add_runtime_commands(CLI::App& app) {
                             "Seconds to drain in-flight events on stop");
     process_cmd->add_option("--max-attempts", p->max_attempts, "Handler attempts per event")
         ->check(CLI::PositiveNumber);
+    process_cmd
+        ->add_option("--workers", p->workers, "Parallel workers; one key's events stay in order")
+        ->check(CLI::Range(1, 256));
     process_cmd->add_flag("--exactly-once", p->exactly_once,
                           "Kafka transactions: outputs and input offsets commit together "
                           "(real Kafka only)");

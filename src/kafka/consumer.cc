@@ -122,6 +122,26 @@ struct Consumer::Impl {
     std::atomic<std::uint64_t> rebalances{0};
     std::atomic<std::uint64_t> commit_failures{0};
     std::atomic<std::uint64_t> errors{0};
+    std::atomic<std::int64_t> down_since_ms{0};  // steady clock; 0: brokers reachable
+
+    static std::int64_t steady_ms() {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    }
+
+    static void error_trampoline(rd_kafka_t*, int err, const char* reason, void* opaque) noexcept {
+        auto* self = static_cast<Impl*>(opaque);
+        self->errors.fetch_add(1, std::memory_order_relaxed);
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+            std::int64_t expected = 0;
+            self->down_since_ms.compare_exchange_strong(expected, steady_ms());
+        }
+        try {
+            self->log->warn("consumer {}: {}", self->options.group_id, reason);
+        } catch (...) {
+        }
+    }
 
     static void rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
                                      rd_kafka_topic_partition_list_t* parts,
@@ -287,6 +307,7 @@ Consumer::Consumer(ConsumerOptions options) : _impl(std::make_unique<Impl>()) {
     conf.set_all(o.properties);
     rd_kafka_conf_set_opaque(conf.get(), &impl);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::rebalance_trampoline);
+    rd_kafka_conf_set_error_cb(conf.get(), &Impl::error_trampoline);
     impl.rk = make_handle(RD_KAFKA_CONSUMER, conf.release());
     rd_kafka_poll_set_consumer(impl.rk.get());
 }
@@ -353,6 +374,9 @@ std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
         }
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             _impl->consumed.fetch_add(1, std::memory_order_relaxed);
+            if (_impl->down_since_ms.load(std::memory_order_relaxed) != 0) {
+                _impl->down_since_ms.store(0, std::memory_order_relaxed);
+            }
             return Message(m.release());
         }
         if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
@@ -459,8 +483,28 @@ std::vector<PartitionLag> Consumer::query_lag(std::chrono::milliseconds timeout)
 
 ConsumerStats Consumer::stats() const {
     const auto& i = *_impl;
-    return {i.consumed.load(),        i.lost.load(),  i.offset_resets.load(), i.rebalances.load(),
-            i.commit_failures.load(), i.errors.load()};
+    ConsumerStats s{i.consumed.load(),        i.lost.load(),
+                    i.offset_resets.load(),   i.rebalances.load(),
+                    i.commit_failures.load(), i.errors.load()};
+    if (auto since = i.down_since_ms.load(); since != 0) {
+        s.brokers_down_for = std::chrono::milliseconds(Impl::steady_ms() - since);
+    }
+    return s;
+}
+
+bool Consumer::probe(std::chrono::milliseconds timeout) {
+    const rd_kafka_metadata_t* md = nullptr;
+    auto err =
+        rd_kafka_metadata(_impl->rk.get(), 0, nullptr, &md, static_cast<int>(timeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return false;
+    }
+    bool answered = md->broker_cnt > 0;
+    rd_kafka_metadata_destroy(md);
+    if (answered) {
+        _impl->down_since_ms.store(0);
+    }
+    return answered;
 }
 
 void Consumer::seek(const TopicPartition& tp, std::int64_t offset,

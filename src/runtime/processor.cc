@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <random>
@@ -55,6 +57,7 @@ struct InFlight {
     std::optional<Timestamp> event_time;
     int attempts = 1;
     bool dead_letter = false;  // what is pending is its dead letter, not outputs
+    bool counted = false;      // its outcome (processed / unhandled) is already counted
     Failure failure;           // when dead_letter
     std::atomic<int> pending{0};
     std::atomic<bool> failed{false};
@@ -110,7 +113,78 @@ struct StreamProcessor::Impl {
     // Dead letters whose write failed, sent again after a pause (loop thread only).
     std::vector<std::pair<Clock::time_point, std::shared_ptr<InFlight>>> dead_letter_retries;
 
-    std::mt19937_64 rng{std::random_device{}()};
+    // Parallel workers (options.workers > 1): one queue each; a key always maps to one worker.
+    struct Worker {
+        std::mutex mutex;
+        std::condition_variable cv;
+        std::deque<std::shared_ptr<InFlight>> queue;
+        bool done = false;
+        std::thread thread;
+    };
+    std::vector<std::unique_ptr<Worker>> workers;
+
+    void start_workers() {
+        for (int i = 0; i < options.workers; ++i) {
+            auto w = std::make_unique<Worker>();
+            auto* raw = w.get();
+            w->thread = std::thread([this, raw] { worker_loop(*raw); });
+            workers.push_back(std::move(w));
+        }
+    }
+
+    void dispatch(std::shared_ptr<InFlight> f) {
+        const auto& r = f->record;
+        std::size_t h = r.has_key() ? std::hash<std::string_view>{}(r.key())
+                                    : static_cast<std::size_t>(r.partition());
+        auto& w = *workers[h % workers.size()];
+        {
+            std::lock_guard lock(w.mutex);
+            w.queue.push_back(std::move(f));
+        }
+        w.cv.notify_one();
+    }
+
+    void worker_loop(Worker& w) {
+        while (true) {
+            std::shared_ptr<InFlight> f;
+            {
+                std::unique_lock lock(w.mutex);
+                w.cv.wait(lock, [&] { return w.done || !w.queue.empty(); });
+                if (w.queue.empty()) {
+                    return;  // done and drained
+                }
+                f = std::move(w.queue.front());
+                w.queue.pop_front();
+            }
+            try {
+                work(f);
+            } catch (const std::exception& e) {
+                log->error("{}: worker: {}", options.name, e.what());
+            }
+        }
+    }
+
+    ~Impl() {
+        if (!workers.empty()) {
+            stopping = true;
+            stop_workers();
+        }
+    }
+
+    // Lets the workers finish what is queued, then joins them.
+    void stop_workers() {
+        for (auto& w : workers) {
+            {
+                std::lock_guard lock(w->mutex);
+                w->done = true;
+            }
+            w->cv.notify_all();
+        }
+        for (auto& w : workers) {
+            w->thread.join();
+        }
+        workers.clear();
+    }
 
     // Metrics.
     std::atomic<std::uint64_t> consumed{0}, processed{0}, unhandled{0}, produced{0}, failed{0},
@@ -222,7 +296,7 @@ struct StreamProcessor::Impl {
             }
             if (f->dead_letter) {
                 dead_lettered.fetch_add(1, std::memory_order_relaxed);
-            } else {
+            } else if (!f->counted) {
                 processed.fetch_add(1, std::memory_order_relaxed);
             }
             complete(*f);
@@ -258,10 +332,13 @@ struct StreamProcessor::Impl {
                                      headers, on_output(f));
         if (!status.ok()) {
             // Not queued: no callback will come; try again later.
-            log->error("{}: cannot queue dead letter to {}: {}; retrying in 1 s", options.name,
-                       topic, status.error().message);
             f->keep_alive.reset();
-            dead_letter_retries.emplace_back(Clock::now() + 1s, f);
+            {
+                std::lock_guard lock(f->error_mutex);
+                f->error = fmt::format("cannot queue it: {}", status.error().message);
+            }
+            f->failed = true;
+            push_completion(f);  // the processing thread schedules the retry
         }
     }
 
@@ -311,6 +388,16 @@ struct StreamProcessor::Impl {
         f->impl = this;
         f->generation = it->second.generation;
         f->received = Clock::now();
+        if (workers.empty()) {
+            work(f);
+        } else {
+            dispatch(std::move(f));
+        }
+    }
+
+    // Classifies, decodes and processes one admitted record: on the processing thread, or on
+    // a worker (all of one key's records on the same one, in order).
+    void work(const std::shared_ptr<InFlight>& f) {
         const auto& r = f->record;
 
         if (r.is_null()) {
@@ -342,12 +429,12 @@ struct StreamProcessor::Impl {
                 f->attempts = attempt;
                 if (!wanted) {
                     unhandled.fetch_add(1, std::memory_order_relaxed);
-                    complete(*f);
+                    f->counted = true;
+                    push_completion(f);
                     return;
                 }
                 if (ctx._outputs.empty()) {
-                    processed.fetch_add(1, std::memory_order_relaxed);
-                    complete(*f);
+                    push_completion(f);
                     return;
                 }
                 send_outputs(f, ctx._outputs);
@@ -363,6 +450,7 @@ struct StreamProcessor::Impl {
             if (attempt == 1) {
                 first_failure = Clock::now();
             }
+            thread_local std::mt19937_64 rng{std::random_device{}()};
             std::uniform_real_distribution<double> uniform(0.0, 1.0);
             auto decision = decide(options.retry, error_class, attempt, first_failure, Clock::now(),
                                    uniform(rng));
@@ -399,6 +487,18 @@ struct StreamProcessor::Impl {
     }
 
     // ---- flow control and rebalances ----
+
+    // While the consumer reports every broker down, asks for metadata every 2 s so that the
+    // health clears when the cluster is back even if no record arrives.
+    Clock::time_point last_probe{};
+    void probe_if_down() {
+        auto now = Clock::now();
+        if (now - last_probe < 2s || consumer->stats().brokers_down_for.count() == 0) {
+            return;
+        }
+        last_probe = now;
+        consumer->probe(500ms);
+    }
 
     void apply_backpressure() {
         auto n = in_flight.load(std::memory_order_relaxed);
@@ -507,6 +607,7 @@ struct StreamProcessor::Impl {
     void run_exactly_once() {
         while (!stopping.load()) {
             drain_completions();
+            probe_if_down();
             auto message = consumer->poll(txn_open ? 5ms : 100ms);
             if (message) {
                 handle_transactional(std::move(*message));
@@ -576,6 +677,7 @@ struct StreamProcessor::Impl {
         log->info("{}: stopping: draining {} in-flight event(s)", options.name, in_flight.load());
         auto deadline = Clock::now() + options.shutdown_timeout;
         consumer->pause(consumer->assignment());
+        stop_workers();  // they finish their queues (retries give up at once: stopping is set)
         while (Clock::now() < deadline) {
             drain_completions();
             if (producer->in_flight() == 0 && dead_letter_retries.empty()) {
@@ -601,6 +703,9 @@ StreamProcessor::StreamProcessor(ProcessorOptions options) : _impl(std::make_uni
     }
     if (options.max_in_flight == 0) {
         throw std::invalid_argument("max_in_flight must be at least 1");
+    }
+    if (options.workers < 1) {
+        throw std::invalid_argument("workers must be at least 1");
     }
     if (options.retry.max_attempts < 1) {
         throw std::invalid_argument("retry.max_attempts must be at least 1");
@@ -636,6 +741,10 @@ void StreamProcessor::run() {
     auto& impl = *_impl;
     const auto& o = impl.options;
     const bool eos = o.guarantee == Guarantee::ExactlyOnce;
+    if (eos && o.workers > 1) {
+        throw std::invalid_argument(
+            "exactly-once runs with one worker: a transaction spans the whole partition set");
+    }
     if (eos) {
         auto id = kafka::Admin(o.client).cluster_id(10s);
         if (id && id->starts_with("mockCluster")) {
@@ -673,6 +782,9 @@ void StreamProcessor::run() {
     impl.consumer = std::make_unique<kafka::Consumer>(std::move(co));
     impl.consumer_view.store(impl.consumer.get());
     impl.consumer->subscribe(o.inputs);
+    if (o.workers > 1) {
+        impl.start_workers();
+    }
     impl.log->info("{}: consuming {} in group {}", o.name, fmt::join(o.inputs, ", "),
                    impl.group_id);
 
@@ -682,6 +794,7 @@ void StreamProcessor::run() {
         while (!impl.stopping.load()) {
             impl.drain_completions();
             impl.apply_backpressure();
+            impl.probe_if_down();
             auto message = impl.consumer->poll(impl.paused ? 10ms : 100ms);
             if (message) {
                 impl.handle(std::move(*message));
@@ -729,6 +842,11 @@ ProcessorMetrics StreamProcessor::metrics() const {
             }
         }
         m.lag = known ? lag : -1;
+        if (stats.brokers_down_for.count() > 0) {
+            m.healthy = false;
+            m.health = fmt::format("no broker reachable for {} s; retrying",
+                                   stats.brokers_down_for.count() / 1000);
+        }
     }
     return m;
 }

@@ -377,7 +377,10 @@ TEST(Runtime, SurvivesABrokerOutageAndResumes) {
     }
     broker.set_broker_down(1);
     std::this_thread::sleep_for(5s);
-    auto during = processor.metrics().processed;
+    auto during_metrics = processor.metrics();
+    auto during = during_metrics.processed;
+    EXPECT_FALSE(during_metrics.healthy) << "the outage is reported";
+    EXPECT_THAT(during_metrics.health, ::testing::HasSubstr("no broker reachable"));
     EXPECT_FALSE(returned.load()) << "run() must not return on a transient outage";
     broker.set_broker_up(1);
     // Done when every event was processed (some twice: those in flight when the outage cost the
@@ -391,11 +394,64 @@ TEST(Runtime, SurvivesABrokerOutageAndResumes) {
     }
     EXPECT_LT(during, static_cast<std::uint64_t>(kEvents)) << "the outage came too late to test";
     EXPECT_FALSE(returned.load());
+    EXPECT_TRUE(processor.metrics().healthy) << processor.metrics().health;
     processor.stop();
     t.join();
     std::size_t records = 0;
     auto numbers = numbers_in(broker, "outage-out", 3, kEvents, &records);
     EXPECT_EQ(numbers.size(), static_cast<std::size_t>(kEvents));
+}
+
+// Four workers: different keys run in parallel, one key's events stay in order.
+TEST(Runtime, ParallelWorkersKeepPerKeyOrder) {
+    EmbeddedBroker broker;
+    broker.create_topic("par-in", 2);
+    broker.create_topic("par-out", 2);
+    constexpr int kEvents = 20'000;
+    {
+        kafka::ProducerOptions po;
+        po.brokers = broker.bootstrap_servers();
+        po.properties = EmbeddedBroker::producer_tuning();
+        kafka::Producer producer(po);
+        std::vector<std::int64_t> seq(64, 0);
+        for (int i = 0; i < kEvents; ++i) {
+            int key = i % 64;
+            ASSERT_TRUE(producer.send("par-in", testing::numbered_event(key, i, seq[key]++)).ok());
+        }
+        ASSERT_TRUE(producer.flush(60s));
+    }
+    auto o = processor_options(broker, {"par-in"});
+    o.name = "parallel";
+    o.workers = 4;
+    StreamProcessor processor(o);
+    std::atomic<int> running{0};
+    std::atomic<int> most{0};
+    processor.on("*", [&](const event::Event& e, Context& ctx) {
+        int now = running.fetch_add(1) + 1;
+        int seen = most.load();
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {
+        }
+        // Uneven work, so that a worker-order bug would reorder a key's events.
+        std::this_thread::sleep_for(std::chrono::microseconds(number_of(e) % 7 * 20));
+        ctx.forward("par-out");
+        running.fetch_sub(1);
+    });
+    ASSERT_TRUE(run_until(processor, [&] {
+        auto m = processor.metrics();
+        return m.processed == kEvents && m.in_flight == 0;
+    }));
+    EXPECT_GE(most.load(), 2) << "handlers never ran in parallel";
+    kafka::ConsumerOptions co;
+    co.brokers = broker.bootstrap_servers();
+    co.properties = EmbeddedBroker::consumer_tuning();
+    kafka::Consumer c(co);
+    c.assign({{"par-out", 0}, {"par-out", 1}});
+    testing::Collector seen;
+    testing::consume_until(
+        c, seen, [&] { return seen.received >= kEvents; }, 60s);
+    EXPECT_EQ(seen.seen.size(), static_cast<std::size_t>(kEvents));
+    EXPECT_EQ(seen.out_of_order, 0U) << "a key's events were reordered";
+    EXPECT_EQ(seen.duplicates, 0U);
 }
 
 }  // namespace

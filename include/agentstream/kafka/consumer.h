@@ -65,6 +65,9 @@ struct ConsumerStats {
     std::uint64_t rebalances = 0;
     std::uint64_t commit_failures = 0;
     std::uint64_t errors = 0;
+    /// No broker reachable since this long (0 when reachable): set when librdkafka reports all
+    /// brokers down, cleared by the next record or a successful probe().
+    std::chrono::milliseconds brokers_down_for{0};
 };
 
 using PartitionsCallback = std::function<void(const std::vector<TopicPartition>&)>;
@@ -147,6 +150,9 @@ class Consumer {
     /// offset as position of a partition nothing was read from yet. Blocks up to `timeout`.
     std::vector<PartitionLag> query_lag(std::chrono::milliseconds timeout) const;
     ConsumerStats stats() const;
+    /// Asks the cluster for metadata (blocks up to `timeout`); true when it answered, which
+    /// also clears ConsumerStats::brokers_down_for.
+    bool probe(std::chrono::milliseconds timeout);
 
     /// Commits stored offsets, leaves the group, stops. Idempotent.
     void close();

@@ -67,6 +67,10 @@ struct ProcessorOptions {
     /// a bound costs throughput (a pause drops what was prefetched): it must cover the events
     /// consumed during one output acknowledgement round trip.
     std::size_t max_in_flight = 50'000;
+    /// Threads running handlers. 1: on the processing thread, in partition order. More: events
+    /// of one key always go to the same worker, so per-key order holds while different keys run
+    /// in parallel (handlers must then be thread-safe). At-least-once only.
+    int workers = 1;
     /// On stop(): how long to wait for in-flight events before committing what completed.
     std::chrono::milliseconds shutdown_timeout{30'000};
     /// On a rebalance: how long to wait for the revoked partitions' in-flight events.
@@ -127,6 +131,9 @@ struct ProcessorMetrics {
     /// include events processed twice (their first outputs were discarded with the abort).
     std::uint64_t transactions = 0;
     std::uint64_t aborted_transactions = 0;
+    /// false while no broker is reachable (the processor keeps retrying); `health` says why.
+    bool healthy = true;
+    std::string health = "ok";
 };
 
 /// The design's StreamProcessor. Register handlers with on() (or override process()), then
