@@ -303,6 +303,13 @@ std::vector<PartitionLag> Admin::reset_group_offsets(const std::string& group,
         parts.push_back({topic, p.id});
     }
     auto list = make_list(parts);
+    auto id = cluster_id(timeout);
+    const bool embedded = id && id->starts_with("mockCluster");
+    if (target.kind == OffsetTarget::Kind::Time && embedded) {
+        throw KafkaError(
+            "the embedded broker cannot look offsets up by time (its ListOffsets answers only "
+            "earliest and latest): reset to earliest, latest or an offset instead");
+    }
     if (target.kind == OffsetTarget::Kind::Time) {
         auto ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(target.time.time_since_epoch())
@@ -339,8 +346,7 @@ std::vector<PartitionLag> Admin::reset_group_offsets(const std::string& group,
                 break;
         }
     }
-    auto id = cluster_id(timeout);
-    if (id && id->starts_with("mockCluster")) {
+    if (embedded) {
         // The embedded broker refuses commits from outside the group (real Kafka accepts them
         // for an empty group): join it as its only member and commit from inside.
         rd_kafka_consumer_close(consumer.get());

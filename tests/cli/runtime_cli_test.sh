@@ -67,6 +67,9 @@ contains "rewound: everything to do again" "$tmp/o2.txt" "$(printf '%-32s %9s %1
 $A offsets reset --group agentstream-tasks --topic in --to 5 >/dev/null 2>&1
 $A offsets show --group agentstream-tasks --topic in >"$tmp/o3.txt" 2>&1
 check "reset to an offset" 2 "$(grep -cE '^in +[01] +5 ' "$tmp/o3.txt")"
+$A offsets reset --group agentstream-tasks --topic in --to 2000-01-01T00:00:00Z >/dev/null 2>"$tmp/t.err"
+check "reset to a time on the embedded broker exits 1" 1 $?
+contains "and says why and what to do" "$tmp/t.err" "cannot look offsets up by time"
 $A offsets reset --group agentstream-tasks --topic in --to yesterday >/dev/null 2>"$tmp/err"
 check "bad --to exits 2" 2 $?
 contains "and gives examples" "$tmp/err" "--to earliest, --to 1200"

@@ -166,4 +166,11 @@ $A offsets show --group "$G2" --topic "$IN2" >"$tmp/o2.txt" 2>&1
 contains "everything to do again" "$tmp/o2.txt" "$(printf '%-32s %9s %12s %12s %10s' total '' '' '' 40000)"
 $A process "$IN2" --to "$OUT2" --group "$G2" --name again --until-idle 5 >/dev/null 2>"$tmp/again.err"
 contains "re-processed" "$tmp/again.err" "again: consumed 40000, processed 40000"
+$A offsets reset --group "$G2" --topic "$IN2" --to 2000-01-01T00:00:00Z >/dev/null 2>"$tmp/time.err"
+check "offsets reset to a time" 0 $?
+$A offsets show --group "$G2" --topic "$IN2" >"$tmp/o3.txt" 2>&1
+contains "a time before the first record: everything again" "$tmp/o3.txt" "$(printf '%-32s %9s %12s %12s %10s' total '' '' '' 40000)"
+$A offsets reset --group "$G2" --topic "$IN2" --to 2999-01-01T00:00:00Z >/dev/null 2>&1
+$A offsets show --group "$G2" --topic "$IN2" >"$tmp/o4.txt" 2>&1
+contains "a time after the last record: nothing left" "$tmp/o4.txt" "$(printf '%-32s %9s %12s %12s %10s' total '' '' '' 0)"
 finish
