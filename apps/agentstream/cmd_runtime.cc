@@ -399,6 +399,12 @@ kafka::Admin::OffsetTarget parse_target(const std::string& text) {
         return t;
     }
     if (auto ts = parse_rfc3339(text)) {
+        if (*ts > now_utc()) {
+            // Nothing is stamped after now: the end. (Also keeps far-future times, which do not
+            // fit system_clock's nanoseconds, away from the conversion below.)
+            t.kind = Kind::Latest;
+            return t;
+        }
         t.kind = Kind::Time;
         t.time = std::chrono::system_clock::time_point(
             std::chrono::duration_cast<std::chrono::system_clock::duration>(

@@ -310,7 +310,13 @@ std::vector<PartitionLag> Admin::reset_group_offsets(const std::string& group,
             "the embedded broker cannot look offsets up by time (its ListOffsets answers only "
             "earliest and latest): reset to earliest, latest or an offset instead");
     }
-    if (target.kind == OffsetTarget::Kind::Time) {
+    OffsetTarget effective = target;
+    if (target.kind == OffsetTarget::Kind::Time && target.time > std::chrono::system_clock::now()) {
+        // No record is stamped in the future (in practice), and brokers refuse some far-future
+        // lookups ("API version not supported" from Kafka 4.1): the end.
+        effective.kind = OffsetTarget::Kind::Latest;
+    }
+    if (effective.kind == OffsetTarget::Kind::Time) {
         auto ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(target.time.time_since_epoch())
                 .count();
@@ -336,7 +342,7 @@ std::vector<PartitionLag> Admin::reset_group_offsets(const std::string& group,
                 fmt::format("watermarks of {}/{}: {}", e.topic, e.partition, rd_kafka_err2str(err)),
                 err);
         }
-        switch (target.kind) {
+        switch (effective.kind) {
             case OffsetTarget::Kind::Earliest: e.offset = low; break;
             case OffsetTarget::Kind::Latest: e.offset = high; break;
             case OffsetTarget::Kind::Offset: e.offset = std::clamp(target.offset, low, high); break;
