@@ -67,6 +67,10 @@ contains "rewound: everything to do again" "$tmp/o2.txt" "$(printf '%-32s %9s %1
 $A offsets reset --group agentstream-tasks --topic in --to 5 >/dev/null 2>&1
 $A offsets show --group agentstream-tasks --topic in >"$tmp/o3.txt" 2>&1
 check "reset to an offset" 2 "$(grep -cE '^in +[01] +5 ' "$tmp/o3.txt")"
+$A offsets reset --group agentstream-tasks --topic in --to 2999-01-01T00:00:00Z >/dev/null 2>&1
+check "a time in the future is the end (also on the embedded broker)" 0 $?
+$A offsets show --group agentstream-tasks --topic in >"$tmp/o5.txt" 2>&1
+contains "nothing left after a future time" "$tmp/o5.txt" "$(printf '%-32s %9s %12s %12s %10s' total '' '' '' 0)"
 $A offsets reset --group agentstream-tasks --topic in --to 2000-01-01T00:00:00Z >/dev/null 2>"$tmp/t.err"
 check "reset to a time on the embedded broker exits 1" 1 $?
 contains "and says why and what to do" "$tmp/t.err" "cannot look offsets up by time"
