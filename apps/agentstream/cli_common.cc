@@ -21,4 +21,15 @@ void set_pipeline_config(config::Config config) {
     config_slot() = std::move(config);
 }
 
+std::optional<event::TypePattern> parse_type_option(const std::string& text) {
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    try {
+        return event::TypePattern(text);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what(), "Examples: --type document.uploaded, --type 'task.*'");
+    }
+}
+
 }  // namespace agentstream::cli

@@ -5,6 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <agentstream/event/types.h>
+
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -36,6 +39,9 @@ class RuntimeError : public std::runtime_error {
 /// The process exit code a command wants when it finished without throwing (for example 1 when
 /// `event validate` found invalid lines). Starts at EXIT_OK.
 int& exit_code();
+
+/// A `--type PATTERN` option: nullopt when empty; a UsageError with examples when malformed.
+std::optional<event::TypePattern> parse_type_option(const std::string& text);
 
 /// The pipeline file given with --config (the default configuration when none was given).
 /// Loaded before any subcommand runs.

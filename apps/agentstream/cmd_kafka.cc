@@ -101,14 +101,7 @@ struct ConsumeArgs {
 };
 
 void consume(const ConsumeArgs& args) {
-    std::optional<event::TypePattern> pattern;
-    if (!args.type.empty()) {
-        try {
-            pattern.emplace(args.type);
-        } catch (const std::invalid_argument& e) {
-            throw UsageError(e.what(), "Examples: --type document.uploaded, --type 'task.*'");
-        }
-    }
+    auto pattern = parse_type_option(args.type);
     install_stop_handlers();
     std::vector<TopicNeed> needs;
     for (const auto& t : args.topics) {

@@ -11,6 +11,24 @@ namespace agentstream::kafka {
 
 using namespace detail;
 
+namespace {
+// A committed offset (negative: none) with its partition's high watermark and the lag.
+PartitionLag lag_of_committed(rd_kafka_t* rk, const rd_kafka_topic_partition_t& e,
+                              std::chrono::milliseconds timeout) {
+    PartitionLag lag{e.topic, e.partition, e.offset >= 0 ? e.offset : -1, -1, -1};
+    std::int64_t low = -1;
+    std::int64_t high = -1;
+    if (rd_kafka_query_watermark_offsets(rk, e.topic, e.partition, &low, &high,
+                                         static_cast<int>(timeout.count())) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+        lag.high_watermark = high;
+        lag.lag = lag.position >= 0 ? std::max<std::int64_t>(0, high - lag.position)
+                                    : std::max<std::int64_t>(0, high - low);
+    }
+    return lag;
+}
+}  // namespace
+
 struct Admin::Impl {
     ClientOptions options;
     UniqueHandle rk;
@@ -267,18 +285,7 @@ std::vector<PartitionLag> Admin::group_offsets(const std::string& group,
         return all_topics();
     }
     for (int i = 0; i < parts->cnt; ++i) {
-        const auto& e = parts->elems[i];
-        PartitionLag lag{e.topic, e.partition, e.offset >= 0 ? e.offset : -1, -1, -1};
-        std::int64_t low = -1;
-        std::int64_t high = -1;
-        if (rd_kafka_query_watermark_offsets(_impl->rk.get(), e.topic, e.partition, &low, &high,
-                                             static_cast<int>(timeout.count())) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR) {
-            lag.high_watermark = high;
-            lag.lag = lag.position >= 0 ? std::max<std::int64_t>(0, high - lag.position)
-                                        : std::max<std::int64_t>(0, high - low);
-        }
-        out.push_back(std::move(lag));
+        out.push_back(lag_of_committed(_impl->rk.get(), parts->elems[i], timeout));
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
         return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
@@ -465,18 +472,7 @@ std::vector<PartitionLag> Admin::group_lag(const std::string& group,
     }
     std::vector<PartitionLag> out;
     for (int i = 0; i < list->cnt; ++i) {
-        const auto& e = list->elems[i];
-        PartitionLag lag{e.topic, e.partition, e.offset >= 0 ? e.offset : -1, -1, -1};
-        std::int64_t low = -1;
-        std::int64_t high = -1;
-        if (rd_kafka_query_watermark_offsets(consumer.get(), e.topic, e.partition, &low, &high,
-                                             static_cast<int>(timeout.count())) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR) {
-            lag.high_watermark = high;
-            lag.lag = lag.position >= 0 ? std::max<std::int64_t>(0, high - lag.position)
-                                        : std::max<std::int64_t>(0, high - low);
-        }
-        out.push_back(std::move(lag));
+        out.push_back(lag_of_committed(consumer.get(), list->elems[i], timeout));
     }
     rd_kafka_consumer_close(consumer.get());
     return out;
