@@ -151,7 +151,8 @@ CONF
     local deadline=$(( $(date +%s) + 120 ))
     while true; do
         local seen
-        seen=$(kcat -b "$bootstrap" -L -m 5 2>/dev/null | sed -n 's/^ *\([0-9]*\) brokers:.*/\1/p' | head -1)
+        # kcat fails while no node listens yet: that is "not ready", not an error of this script.
+        seen=$({ kcat -b "$bootstrap" -L -m 5 2>/dev/null || true; } | sed -n 's/^ *\([0-9]*\) brokers:.*/\1/p' | head -1)
         if [ "${seen:-0}" -ge "$nodes" ]; then
             break
         fi

@@ -19,6 +19,7 @@ if [ -z "$B" ]; then
     B=$("$root/scripts/kafka.sh" start --nodes 3 | tail -1)
 fi
 check "3-node cluster up" "127.0.0.1:19192,127.0.0.1:19292,127.0.0.1:19392" "$B"
+[ -n "$B" ] || finish  # nothing below means anything without the cluster
 
 N=40000
 $A event new task.started --set task_id=T --set task_type=load >"$tmp/one.json"
