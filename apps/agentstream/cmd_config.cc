@@ -20,6 +20,7 @@ std::string_view type_text(config::ValueType t) {
         case config::ValueType::LogSpec: return "log level spec";
         case config::ValueType::PropertyMap: return "map of properties";
         case config::ValueType::TopicMap: return "map of topics";
+        case config::ValueType::Section: return "section";
     }
     return "";
 }

@@ -17,6 +17,7 @@ namespace {
 
 using sv = std::string_view;
 constexpr sv LOG_FORMATS[] = {"text", "json"};
+constexpr sv ROUTING_MODES[] = {"fanout", "first_match"};
 
 constexpr KeySpec KEYS[] = {
     {"kafka.brokers", ValueType::String, "",
@@ -46,6 +47,23 @@ constexpr KeySpec KEYS[] = {
     {"topics", ValueType::TopicMap, "",
      "Topics of the deployment: NAME: PARTITIONS, or NAME: {partitions, replication_factor, "
      "config}. Created on the embedded broker when it starts."},
+    {"routing.name", ValueType::String, "event_dispatcher",
+     "The router's name: in logs, metrics, dead-letter headers and add_routing_metadata."},
+    {"routing.mode", ValueType::Enum, "fanout",
+     "fanout: every matching route fires, in priority order (a target topic receives one copy, "
+     "from the highest-priority route). first_match: only the highest-priority matching route "
+     "fires.",
+     ROUTING_MODES},
+    {"routing.default_topic", ValueType::String, "",
+     "Where events no route matches go. Empty: they are counted and committed, not forwarded."},
+    {"routing.validate_output", ValueType::Boolean, "true",
+     "Check every transformed event against the catalogue before sending it; an event a "
+     "transformation made invalid goes to the dead-letter topic instead."},
+    {"routing.group_id", ValueType::String, "agentstream-router",
+     "Consumer group of the router. Instances in one group share the source partitions."},
+    {"routes", ValueType::Section, "",
+     "The routes: a list of {name, source_topics, target_topics, event_types, filters, "
+     "transformations, priority, enabled}. See docs/routing.md."},
     {"logging.level", ValueType::LogSpec, "info",
      "Log levels: LEVEL[,MODULE=LEVEL...] with trace, debug, info, warn, error, critical, off. "
      "AGENTSTREAM_LOG_LEVEL and --log-level override it."},
@@ -62,6 +80,7 @@ std::string_view type_name(ValueType t) {
         case ValueType::LogSpec: return "a log level spec";
         case ValueType::PropertyMap: return "a mapping of names to values";
         case ValueType::TopicMap: return "a mapping of topic names";
+        case ValueType::Section: return "a section read by its module";
     }
     return "";
 }
@@ -71,6 +90,7 @@ struct Loader {
     std::map<std::string, std::string, std::less<>>& values;
     std::map<std::string, Properties, std::less<>>& properties;
     std::map<std::string, std::vector<TopicSpec>, std::less<>>& topics;
+    std::set<std::string, std::less<>>& present;
 
     int read_int(const YAML::Node& node, const std::string& what, int min, int max) const {
         if (!node.IsScalar()) {
@@ -194,6 +214,10 @@ struct Loader {
 
     void read_value(const KeySpec& spec, const YAML::Node& node) {
         std::string path(spec.path);
+        if (spec.type == ValueType::Section) {
+            present.insert(path);  // its module reads and validates it from Config::text()
+            return;
+        }
         if (spec.type == ValueType::TopicMap) {
             read_topics(spec, node);
             return;
@@ -313,6 +337,7 @@ Config Config::load(const std::filesystem::path& file) {
 Config Config::parse(const std::string& yaml, const std::string& name) {
     Config config;
     config._source = name;
+    config._text = yaml;
     YAML::Node root;
     try {
         root = YAML::Load(yaml);
@@ -324,7 +349,7 @@ Config Config::parse(const std::string& yaml, const std::string& name) {
     if (root.IsNull()) {
         return config;  // an empty file: all defaults
     }
-    Loader loader{name, config._values, config._properties, config._topics};
+    Loader loader{name, config._values, config._properties, config._topics, config._sections};
     loader.walk(root, "");
     return config;
 }
@@ -362,7 +387,7 @@ const std::vector<TopicSpec>& Config::topics(std::string_view path) const {
 
 bool Config::is_set(std::string_view path) const {
     return _values.find(path) != _values.end() || _properties.find(path) != _properties.end() ||
-           _topics.find(path) != _topics.end();
+           _topics.find(path) != _topics.end() || _sections.find(path) != _sections.end();
 }
 
 }  // namespace agentstream::config

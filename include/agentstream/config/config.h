@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -24,6 +25,7 @@ enum class ValueType : std::uint8_t {
     LogSpec,      ///< a log level spec such as `info,kafka=debug`
     PropertyMap,  ///< a mapping of names to scalars, passed through (librdkafka properties)
     TopicMap,     ///< topic name → partitions, or → {partitions, replication_factor, config}
+    Section,      ///< structured; read and validated by its module from Config::text()
 };
 
 struct KeySpec {
@@ -91,9 +93,14 @@ class Config {
     bool is_set(std::string_view path) const;
     /// The file name the configuration came from (empty for the default configuration).
     const std::string& source() const noexcept { return _source; }
+    /// The YAML text it was parsed from, for modules that read a Section key themselves (their
+    /// errors then carry the same file and line numbers).
+    const std::string& text() const noexcept { return _text; }
 
   private:
     std::string _source;
+    std::string _text;
+    std::set<std::string, std::less<>> _sections;
     std::map<std::string, std::string, std::less<>> _values;
     std::map<std::string, Properties, std::less<>> _properties;
     std::map<std::string, std::vector<TopicSpec>, std::less<>> _topics;
