@@ -4,6 +4,10 @@
 
 #include <charconv>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "core/json_escape.h"
 
 namespace agentstream::router::detail {
@@ -11,13 +15,6 @@ namespace {
 
 bool is_space(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-std::string_view trim_right(std::string_view s) noexcept {
-    while (!s.empty() && is_space(s.back())) {
-        s.remove_suffix(1);
-    }
-    return s;
 }
 
 int hex_digit(char c) noexcept {
@@ -67,39 +64,106 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 }
 
 // The end (offset after the closing quote) of the string token starting at `at` (a quote).
-std::optional<std::size_t> string_end(std::string_view text, std::size_t at) noexcept {
-    for (std::size_t i = at + 1; i < text.size(); ++i) {
-        if (text[i] == '\\') {
-            ++i;
-        } else if (text[i] == '"') {
-            return i + 1;
+// The first of the `N` bytes in `chars` at or after `p`, or `end`. Reads whole 16-byte blocks:
+// the document keeps PADDING bytes after its text so that the last block stays in bounds.
+template <std::size_t N>
+const char* find_any(const char* p, const char* end, const char (&chars)[N]) noexcept {
+#if defined(__SSE2__)
+    while (p < end) {
+        __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        __m128i hits = _mm_setzero_si128();
+        for (std::size_t k = 0; k + 1 < N; ++k) {
+            hits = _mm_or_si128(hits, _mm_cmpeq_epi8(block, _mm_set1_epi8(chars[k])));
         }
+        auto mask = static_cast<unsigned>(_mm_movemask_epi8(hits));
+        if (mask != 0) {
+            const char* hit = p + __builtin_ctz(mask);
+            return hit < end ? hit : end;
+        }
+        p += 16;
+    }
+    return end;
+#else
+    for (; p < end; ++p) {
+        for (std::size_t k = 0; k + 1 < N; ++k) {
+            if (*p == chars[k]) {
+                return p;
+            }
+        }
+    }
+    return end;
+#endif
+}
+
+std::optional<std::size_t> string_end(std::string_view text, std::size_t at,
+                                      bool* escaped = nullptr) noexcept {
+    const char* end = text.data() + text.size();
+    const char* p = text.data() + at + 1;
+    while (p < end) {
+        p = find_any(p, end, "\"\\");
+        if (p == end) {
+            break;
+        }
+        if (*p == '"') {
+            return static_cast<std::size_t>(p - text.data()) + 1;
+        }
+        if (escaped != nullptr) {
+            *escaped = true;
+        }
+        p += 2;  // an escape: skip the escaped character
     }
     return std::nullopt;
 }
 
-// The exact text of an on-demand value (consuming it).
-bool value_text(simdjson::ondemand::value& value, std::string_view& raw) {
-    namespace od = simdjson::ondemand;
-    od::json_type type;
-    if (value.type().get(type)) {
-        return false;
+// The end of the value starting at `at` (offset after its last character), or npos when it is
+// malformed. Containers are skipped by depth, their strings by their quotes.
+std::size_t value_end(std::string_view text, std::size_t at) noexcept {
+    if (at >= text.size()) {
+        return std::string_view::npos;
     }
-    // raw_json() of a container may run on to the next token: trimmed like the scalars.
-    if (type == od::json_type::object) {
-        od::object inner;
-        bool ok = !value.get_object().get(inner) && !inner.raw_json().get(raw);
-        raw = trim_right(raw);
-        return ok;
+    char c = text[at];
+    if (c == '"') {
+        return string_end(text, at).value_or(std::string_view::npos);
     }
-    if (type == od::json_type::array) {
-        od::array inner;
-        bool ok = !value.get_array().get(inner) && !inner.raw_json().get(raw);
-        raw = trim_right(raw);
-        return ok;
+    if (c == '{' || c == '[') {
+        int depth = 0;
+        const char* end = text.data() + text.size();
+        const char* p = text.data() + at;
+        while (true) {
+            p = find_any(p, end, "\"{}[]");
+            if (p == end) {
+                return std::string_view::npos;
+            }
+            char d = *p;
+            if (d == '"') {
+                auto close = string_end(text, static_cast<std::size_t>(p - text.data()));
+                if (!close) {
+                    return std::string_view::npos;
+                }
+                p = text.data() + *close;
+                continue;
+            }
+            if (d == '{' || d == '[') {
+                ++depth;
+            } else if (--depth == 0) {
+                return static_cast<std::size_t>(p - text.data()) + 1;
+            }
+            ++p;
+        }
     }
-    raw = trim_right(value.raw_json_token());
-    return true;
+    std::size_t i = at;
+    while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ']' &&
+           !is_space(text[i])) {
+        ++i;
+    }
+    return i == at ? std::string_view::npos : i;
+}
+
+std::size_t skip_space(std::string_view text, std::size_t i) noexcept {
+    while (i < text.size() && is_space(text[i])) {
+        ++i;
+    }
+    return i;
 }
 
 }  // namespace
@@ -189,57 +253,86 @@ std::optional<JsonKind> kind_of(std::string_view raw) noexcept {
 void JsonDocument::reset(std::string_view json) {
     _len = static_cast<std::uint32_t>(json.size());
     _buf.assign(json);
-    _buf.resize(json.size() + simdjson::SIMDJSON_PADDING);
+    _buf.append(PADDING, '\0');
     _modified = false;
+    _stale = false;
     _top_valid = index_object(0, _len, _top);
 }
 
+void JsonDocument::reset(const JsonDocument& other) {
+    if (other._stale) {
+        reset(other.text());
+        return;
+    }
+    _buf.assign(other._buf);
+    _len = other._len;
+    _modified = false;
+    _stale = false;
+    _top_valid = other._top_valid;
+    _top.begin = other._top.begin;
+    _top.end = other._top.end;
+    _top.fields.assign(other._top.fields.begin(), other._top.fields.end());
+}
+
+void JsonDocument::refresh() {
+    if (_stale) {
+        _stale = false;
+        _top_valid = index_object(0, _len, _top);
+    }
+}
+
 bool JsonDocument::index_object(std::uint32_t begin, std::uint32_t length, ObjectIndex& out) {
-    namespace od = simdjson::ondemand;
+    // A structural scan, not a validating parse: the runtime has validated the event with the
+    // codec (simdjson) before it is routed. Malformed text is reported, never read past.
     out.fields.clear();
-    const char* base = _buf.data();
-    std::string_view text(base, _len);
-    od::document doc;
-    if (_parser.iterate(base + begin, length, _buf.size() - begin).get(doc)) {
+    std::string_view text(_buf.data(), begin + length);
+    std::size_t i = skip_space(text, begin);
+    if (i >= text.size() || text[i] != '{') {
         return false;
     }
-    od::object object;
-    if (doc.get_object().get(object)) {
-        return false;
+    out.begin = static_cast<std::uint32_t>(i);
+    i = skip_space(text, i + 1);
+    if (i < text.size() && text[i] == '}') {
+        out.end = static_cast<std::uint32_t>(i + 1);
+        return true;
     }
-    for (auto result : object) {
-        od::field field;
-        if (std::move(result).get(field)) {
+    while (i < text.size()) {
+        if (text[i] != '"') {
             return false;
         }
-        const char* key = field.key().raw();  // just after the opening quote
-        auto key_begin = static_cast<std::size_t>(key - base) - 1;
-        auto key_end = string_end(text, key_begin);
+        bool escaped = false;
+        auto key_end = string_end(text, i, &escaped);
         if (!key_end) {
             return false;
         }
-        od::value value = field.value();
-        std::string_view raw;
-        if (!value_text(value, raw)) {
+        auto colon = skip_space(text, *key_end);
+        if (colon >= text.size() || text[colon] != ':') {
             return false;
         }
-        auto kind = kind_of(raw);
+        auto value_begin = skip_space(text, colon + 1);
+        auto end = value_end(text, value_begin);
+        if (end == std::string_view::npos) {
+            return false;
+        }
+        auto kind = kind_of(text.substr(value_begin, end - value_begin));
         if (!kind) {
             return false;
         }
-        auto value_begin = static_cast<std::uint32_t>(raw.data() - base);
-        out.fields.push_back({static_cast<std::uint32_t>(key_begin),
-                              static_cast<std::uint32_t>(*key_end), value_begin,
-                              value_begin + static_cast<std::uint32_t>(raw.size()), *kind});
+        out.fields.push_back({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(*key_end),
+                              static_cast<std::uint32_t>(value_begin),
+                              static_cast<std::uint32_t>(end), *kind, escaped});
+        i = skip_space(text, end);
+        if (i < text.size() && text[i] == ',') {
+            i = skip_space(text, i + 1);
+            continue;
+        }
+        if (i < text.size() && text[i] == '}') {
+            out.end = static_cast<std::uint32_t>(i + 1);
+            return true;
+        }
+        return false;
     }
-    // The object's own span: from its '{' to just after its '}'.
-    out.begin = begin;
-    std::string_view rest = trim_right(std::string_view(base + begin, length));
-    out.end = begin + static_cast<std::uint32_t>(rest.size());
-    while (out.begin < out.end && is_space(base[out.begin])) {
-        ++out.begin;
-    }
-    return out.end > out.begin && base[out.begin] == '{' && base[out.end - 1] == '}';
+    return false;
 }
 
 const JsonDocument::Field* JsonDocument::field_named(const ObjectIndex& object,
@@ -251,7 +344,7 @@ const JsonDocument::Field* JsonDocument::field_named(const ObjectIndex& object,
         if (raw.size() == name.size() + 2 && raw.compare(1, name.size(), name) == 0) {
             return &f;
         }
-        if (raw.find('\\') != std::string_view::npos) {
+        if (f.key_escaped) {
             auto content = string_content(raw, _scratch);
             if (content && *content == name) {
                 return &f;
@@ -263,6 +356,7 @@ const JsonDocument::Field* JsonDocument::field_named(const ObjectIndex& object,
 
 Lookup JsonDocument::parent_of(std::span<const std::string> path, const ObjectIndex*& parent,
                                std::size_t& missing_from) {
+    refresh();
     if (!_top_valid) {
         return Lookup::Invalid;
     }
@@ -287,6 +381,7 @@ Lookup JsonDocument::parent_of(std::span<const std::string> path, const ObjectIn
 }
 
 Lookup JsonDocument::find(std::span<const std::string> path, JsonValue& out) {
+    refresh();
     if (!_top_valid) {
         return Lookup::Invalid;
     }
@@ -309,46 +404,46 @@ Lookup JsonDocument::find(std::span<const std::string> path, JsonValue& out) {
 }
 
 bool JsonDocument::elements(const JsonValue& array, std::vector<JsonValue>& out) {
-    namespace od = simdjson::ondemand;
     out.clear();
-    const char* base = _buf.data();
-    if (array.kind != JsonKind::Array || array.raw.data() < base ||
-        array.raw.data() + array.raw.size() > base + _len) {
+    std::string_view text = array.raw;
+    if (array.kind != JsonKind::Array || text.size() < 2 || text.front() != '[') {
         return false;
     }
-    auto begin = static_cast<std::size_t>(array.raw.data() - base);
-    od::document doc;
-    od::array items;
-    if (_parser.iterate(array.raw.data(), array.raw.size(), _buf.size() - begin).get(doc) ||
-        doc.get_array().get(items)) {
-        return false;
+    std::size_t i = skip_space(text, 1);
+    if (i < text.size() && text[i] == ']') {
+        return true;
     }
-    for (auto item : items) {
-        od::value value;
-        std::string_view raw;
-        if (std::move(item).get(value) || !value_text(value, raw)) {
+    while (i < text.size()) {
+        auto end = value_end(text, i);
+        if (end == std::string_view::npos) {
             return false;
         }
+        auto raw = text.substr(i, end - i);
         auto kind = kind_of(raw);
         if (!kind) {
             return false;
         }
         out.push_back({*kind, raw});
+        i = skip_space(text, end);
+        if (i < text.size() && text[i] == ',') {
+            i = skip_space(text, i + 1);
+        } else {
+            return i < text.size() && text[i] == ']';
+        }
     }
-    return true;
+    return false;
 }
 
 void JsonDocument::splice(std::uint32_t begin, std::uint32_t end, std::string_view replacement) {
-    std::string next;
-    next.reserve(_len - (end - begin) + replacement.size() + simdjson::SIMDJSON_PADDING);
-    next.append(_buf.data(), begin);
-    next.append(replacement);
-    next.append(_buf.data() + end, _len - end);
-    _len = static_cast<std::uint32_t>(next.size());
-    next.resize(_len + simdjson::SIMDJSON_PADDING);
-    _buf.swap(next);
+    _spare.clear();
+    _spare.append(_buf.data(), begin);
+    _spare.append(replacement);
+    _spare.append(_buf.data() + end, _len - end);
+    _len = static_cast<std::uint32_t>(_spare.size());
+    _spare.append(PADDING, '\0');
+    _buf.swap(_spare);
     _modified = true;
-    _top_valid = index_object(0, _len, _top);
+    _stale = true;  // indexed again only if something looks at it
 }
 
 Status JsonDocument::set(std::span<const std::string> path, std::string_view json) {

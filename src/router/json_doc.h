@@ -1,10 +1,8 @@
-// A JSON object held as text, read and edited in place: dotted-path lookups over simdjson's
-// on-demand parser (nothing is materialised), and edits that splice the text. The router uses
-// it so that an event no transformation touches keeps its original bytes, and one that is
-// transformed is rewritten only where it changes.
+// A JSON object held as text, read and edited in place: dotted-path lookups over a structural
+// index of the object's fields (nothing is materialised), and edits that splice the text. The
+// router uses it so that an event no transformation touches keeps its original bytes, and one that
+// is transformed is rewritten only where it changes.
 #pragma once
-
-#include <simdjson.h>
 
 #include <cstdint>
 #include <optional>
@@ -42,11 +40,13 @@ enum class Lookup : std::uint8_t {
     Invalid,      ///< the text is not a JSON object
 };
 
-/// Not thread-safe; one per thread (it owns a simdjson parser).
+/// Not thread-safe; one per thread (its buffers are reused from event to event).
 class JsonDocument {
   public:
     /// Holds a copy of `json`. Cheap to call again (buffers are reused).
     void reset(std::string_view json);
+    /// Holds a copy of another document (its text and index: no second scan).
+    void reset(const JsonDocument& other);
     std::string_view text() const noexcept { return {_buf.data(), _len}; }
     /// Whether the text was changed since reset().
     bool modified() const noexcept { return _modified; }
@@ -69,6 +69,7 @@ class JsonDocument {
         std::uint32_t value_begin;  // offset of the value's first character
         std::uint32_t value_end;    // offset after its last character
         JsonKind kind;
+        bool key_escaped;  // the key has escapes: compare it unescaped
     };
     struct ObjectIndex {
         std::uint32_t begin = 0;  // offset of '{'
@@ -84,12 +85,15 @@ class JsonDocument {
     Lookup parent_of(std::span<const std::string> path, const ObjectIndex*& parent,
                      std::size_t& missing_from);
     void splice(std::uint32_t begin, std::uint32_t end, std::string_view replacement);
+    void refresh();  // indexes the text again after edits
 
-    simdjson::ondemand::parser _parser;
-    std::string _buf;  // the text, then simdjson's padding
+    static constexpr std::size_t PADDING = 16;  // zero bytes after the text: block reads
+    std::string _buf;                           // the text, then PADDING
+    std::string _spare;                         // the next text while splicing (reused)
     std::uint32_t _len = 0;
     bool _modified = false;
     bool _top_valid = false;
+    bool _stale = false;  // edited since last indexed
     ObjectIndex _top;     // the top-level object, indexed once per text
     ObjectIndex _nested;  // scratch for deeper steps
     std::string _scratch;

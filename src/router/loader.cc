@@ -17,10 +17,10 @@ namespace agentstream::router {
 namespace {
 
 constexpr std::string_view ROUTE_KEYS[] = {
-    "name",     "description", "source_topics", "target_topics", "event_types",
-    "filters",  "transformations", "priority",  "enabled"};
-constexpr std::string_view BUILT_IN[] = {"add_field",     "remove_field",         "rename_field",
-                                         "map_value",     "add_timestamp",        "add_routing_metadata",
+    "name",    "description",     "source_topics", "target_topics", "event_types",
+    "filters", "transformations", "priority",      "enabled"};
+constexpr std::string_view BUILT_IN[] = {"add_field", "remove_field",  "rename_field",
+                                         "map_value", "add_timestamp", "add_routing_metadata",
                                          "set_key"};
 
 std::map<std::string, TransformationFactory, std::less<>>& custom_transformations() {
@@ -46,8 +46,7 @@ Scalar scalar_of(const YAML::Node& node) {
     double number = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
     if (ec == std::errc() && ptr == text.data() + text.size() &&
-        text.find_first_of("0123456789") != std::string::npos && text != "inf" &&
-        text != "nan") {
+        text.find_first_of("0123456789") != std::string::npos && text != "inf" && text != "nan") {
         return number;
     }
     return text;
@@ -194,12 +193,12 @@ struct Loader {
                     operands.push_back(item.IsNull() ? Scalar(nullptr) : scalar_of(item));
                 }
                 if (*op != Op::In && *op != Op::NotIn) {
-                    fail(value, fmt::format("filters: '{}' {}: takes one value, not a list", path,
-                                            name));
+                    fail(value,
+                         fmt::format("filters: '{}' {}: takes one value, not a list", path, name));
                 }
             } else if (value.IsMap()) {
-                fail(value, fmt::format("filters: '{}' {}: expected a value, got a mapping", path,
-                                        name));
+                fail(value,
+                     fmt::format("filters: '{}' {}: expected a value, got a mapping", path, name));
             } else {
                 if (*op == Op::In || *op == Op::NotIn) {
                     fail(value, fmt::format("filters: '{}' {}: expected a list, such as [a, b]",
@@ -232,7 +231,8 @@ struct Loader {
             const auto& value = entry.second;
             if (key == "all" || key == "any") {
                 if (!value.IsSequence() || value.size() == 0) {
-                    fail(value, fmt::format("filters: {} expects a non-empty list of filters", key));
+                    fail(value,
+                         fmt::format("filters: {} expects a non-empty list of filters", key));
                 }
                 Filter group;
                 group.kind = key == "all" ? Filter::Kind::All : Filter::Kind::Any;
@@ -279,13 +279,13 @@ struct Loader {
     }
 
     // Reads the keys of a transformation's mapping, checking that only `allowed` appear.
-    std::map<std::string, YAML::Node> args_of(const YAML::Node& node, std::string_view name,
-                                              std::initializer_list<std::string_view> allowed,
-                                              std::initializer_list<std::string_view> required)
-        const {
+    std::map<std::string, YAML::Node> args_of(
+        const YAML::Node& node, std::string_view name,
+        std::initializer_list<std::string_view> allowed,
+        std::initializer_list<std::string_view> required) const {
         if (!node.IsMap()) {
-            fail(node, fmt::format("{}: expected a mapping with {}", name,
-                                   fmt::join(allowed, ", ")));
+            fail(node,
+                 fmt::format("{}: expected a mapping with {}", name, fmt::join(allowed, ", ")));
         }
         std::map<std::string, YAML::Node> out;
         for (const auto& entry : node) {

@@ -11,8 +11,8 @@
 namespace agentstream::router {
 namespace {
 
-constexpr std::string_view OP_NAMES[] = {"eq",  "ne",  "in",  "not_in", "gt",     "gte",
-                                         "lt",  "lte", "exists", "regex", "prefix", "contains"};
+constexpr std::string_view OP_NAMES[] = {"eq", "ne",  "in",     "not_in", "gt",     "gte",
+                                         "lt", "lte", "exists", "regex",  "prefix", "contains"};
 
 std::string_view scalar_type(const Scalar& s) {
     switch (s.index()) {

@@ -31,7 +31,9 @@ struct Delivery {
 /// The outcome for one event. Reused across events (clear() keeps the buffers).
 struct Routing {
     std::vector<Delivery> deliveries;
+    /// The first `value_count` are this event's; the rest are buffers kept for the next events.
     std::vector<std::string> values;
+    std::uint16_t value_count = 0;
     std::vector<std::string> keys;
     /// Indexes of the routes that matched, in the order they fired.
     std::vector<std::uint16_t> matched;
@@ -47,14 +49,16 @@ struct Routing {
 /// Counters of one route (all monotonic), safe to read from any thread.
 struct RouteMetrics {
     std::string name;
-    std::uint64_t matched = 0;          ///< passed source, type and filter
-    std::uint64_t delivered = 0;        ///< deliveries decided (one per target topic)
-    std::uint64_t filtered_out = 0;     ///< right source and type, rejected by the filter
-    std::uint64_t missing_path = 0;     ///< predicate evaluations on an absent path
-    std::uint64_t type_mismatch = 0;    ///< predicate evaluations on a value of another type
-    std::uint64_t transform_errors = 0; ///< events a transformation failed on
+    std::uint64_t matched = 0;             ///< passed source, type and filter
+    std::uint64_t delivered = 0;           ///< deliveries decided (one per target topic)
+    std::uint64_t filtered_out = 0;        ///< right source and type, rejected by the filter
+    std::uint64_t missing_path = 0;        ///< predicate evaluations on an absent path
+    std::uint64_t type_mismatch = 0;       ///< predicate evaluations on a value of another type
+    std::uint64_t transform_errors = 0;    ///< events a transformation failed on
     std::uint64_t duplicates_skipped = 0;  ///< targets already served by a higher route
-    std::uint64_t latency_p50_ns = 0, latency_p99_ns = 0;  ///< time to route through it
+    /// From the start of routing the event to the end of this route's transformations, timed
+    /// on one event in 8.
+    std::uint64_t latency_p50_ns = 0, latency_p99_ns = 0;
 };
 
 struct RouterMetrics {

@@ -61,10 +61,11 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"s: {regex: '^a.c$'}", true}, Case{"n: {regex: '5'}", false},
         Case{"u: {regex: 'caf.$'}", true},  // one character: é is matched as UTF-8
         // prefix / contains
-        Case{"s: {prefix: ab}", true}, Case{"s: {prefix: bc}", false}, Case{"n: {prefix: '5'}", false},
-        Case{"s: {contains: bc}", true}, Case{"s: {contains: x}", false},
-        Case{"tags: {contains: y}", true}, Case{"tags: {contains: 3}", true},
-        Case{"tags: {contains: z}", false}, Case{"n: {contains: 5}", false},
+        Case{"s: {prefix: ab}", true}, Case{"s: {prefix: bc}", false},
+        Case{"n: {prefix: '5'}", false}, Case{"s: {contains: bc}", true},
+        Case{"s: {contains: x}", false}, Case{"tags: {contains: y}", true},
+        Case{"tags: {contains: 3}", true}, Case{"tags: {contains: z}", false},
+        Case{"n: {contains: 5}", false},
         // unicode: escaped and literal spellings are the same string
         Case{"u: café", true}, Case{"u: {prefix: caf}", true},
         // dotted paths
@@ -92,8 +93,9 @@ TEST(Router, FilterCountsMissingPathsAndTypeMismatches) {
 
 TEST(Router, MalformedInputNeverMatchesAFilterAndNeverThrows) {
     auto router = filter_router("      n: 5\n");
-    for (const std::string& bad : std::vector<std::string>{"", "{", "[1,2]", "null", "{\"n\":}", "{\"n\":5", "\xff\xfe",
-                            "{\"n\":5}}}", std::string(1000, '{')}) {
+    for (const std::string& bad :
+         std::vector<std::string>{"", "{", "[1,2]", "null", "{\"n\":}", "{\"n\":5", "\xff\xfe",
+                                  "{\"n\":5}}}", std::string(1000, '{')}) {
         Routing out;
         EXPECT_NO_THROW(router->route("in", "k", bad, out));
     }

@@ -16,9 +16,9 @@
 namespace agentstream::router {
 namespace {
 
-using testing::router_from;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::router_from;
 
 const std::string TASK =
     R"({"event_id":"e1","event_type":"task.created","priority":"medium","task_id":"t1",)"
@@ -30,9 +30,10 @@ std::string output(const Routing& r, std::size_t i, std::string_view original) {
 }
 
 std::string transformed(const std::string& transformations, const std::string& json = TASK) {
-    auto router = router_from("routes:\n  - name: r\n    source_topics: in\n    target_topics: out\n"
-                              "    transformations:\n" +
-                              transformations);
+    auto router = router_from(
+        "routes:\n  - name: r\n    source_topics: in\n    target_topics: out\n"
+        "    transformations:\n" +
+        transformations);
     Routing out;
     router->route("in", "k", json, out);
     if (out.error) {
@@ -67,7 +68,7 @@ TEST(Router, UntransformedEventsKeepTheirOriginalBytes) {
     EXPECT_EQ(out.deliveries[0].key, Delivery::ORIGINAL);
     EXPECT_EQ(out.deliveries[0].topic, "out");
     EXPECT_EQ(out.deliveries[1].topic, "out2");
-    EXPECT_TRUE(out.values.empty());
+    EXPECT_EQ(out.value_count, 0U);
 }
 
 TEST(Router, AddField) {
@@ -101,9 +102,8 @@ TEST(Router, RemoveRenameMapValue) {
     EXPECT_THAT(transformed("      - map_value: {path: status, map: {pending: queued}}\n"),
                 HasSubstr(R"("status":"queued")"));
     EXPECT_EQ(transformed("      - map_value: {path: status, map: {done: ok}}\n"), TASK);
-    EXPECT_THAT(
-        transformed("      - map_value: {path: status, map: {done: ok}, default: other}\n"),
-        HasSubstr(R"("status":"other")"));
+    EXPECT_THAT(transformed("      - map_value: {path: status, map: {done: ok}, default: other}\n"),
+                HasSubstr(R"("status":"other")"));
 }
 
 TEST(Router, TimestampsRoutingMetadataAndKeys) {
@@ -169,7 +169,8 @@ TEST(Router, FanOutFiresEveryMatchInPriorityOrderAndServesATopicOnce) {
         "  - {name: high, source_topics: in, target_topics: out, priority: 9,\n"
         "     transformations: [{add_field: {path: by, value: high}}]}\n"
         "  - {name: mid, source_topics: in, target_topics: alerts, priority: 5}\n"
-        "  - {name: off, source_topics: in, target_topics: alerts, priority: 99, enabled: false}\n");
+        "  - {name: off, source_topics: in, target_topics: alerts, priority: 99, enabled: "
+        "false}\n");
     Routing out;
     router->route("in", "k", TASK, out);
     std::vector<std::string> names;
@@ -264,9 +265,10 @@ TEST(RouteLoader, RejectsMistakesWithFileAndLine) {
     EXPECT_THAT(load_error(route("    filters:\n      s: {regex: 'a(b'}\n")),
                 HasSubstr("test.yaml:13:18: filters: 's': invalid regular expression 'a(b': "
                           "missing ): a(b"));
-    EXPECT_THAT(load_error("routes:\n  - name: r\n    source_topics: in\n    target_topics: nope\n"),
-                HasSubstr("test.yaml:11:20: target_topics: topic 'nope' is not declared under "
-                          "'topics'"));
+    EXPECT_THAT(
+        load_error("routes:\n  - name: r\n    source_topics: in\n    target_topics: nope\n"),
+        HasSubstr("test.yaml:11:20: target_topics: topic 'nope' is not declared under "
+                  "'topics'"));
     EXPECT_THAT(load_error(route("    filters: {n: {in: 1}}\n")),
                 HasSubstr("test.yaml:12:23: filters: 'n' in: expected a list"));
     EXPECT_THAT(load_error(route("    filters: {n: {exists: yes}}\n")),
@@ -326,7 +328,8 @@ TEST(RouteLoader, ThePredefinedPipelineLoadsAndEachRouteCanMatch) {
     EXPECT_THAT(fired("document_processing",
                       R"({"event_type":"document.processed","document_id":"d","status":"done"})"),
                 ElementsAre("processing_to_notifications"));
-    EXPECT_THAT(fired("document_processing", R"({"event_type":"document.processed","status":"processing"})"),
+    EXPECT_THAT(fired("document_processing",
+                      R"({"event_type":"document.processed","status":"processing"})"),
                 ElementsAre());
     EXPECT_THAT(fired("tasks", R"({"event_type":"task.created","task_id":"t"})"),
                 ElementsAre("all_to_analytics"));

@@ -26,9 +26,10 @@ inline std::unique_ptr<Router> router_from(const std::string& yaml) {
 
 /// A router with one route from `in` to `out` that has `filters_yaml` (indented by 6 spaces).
 inline std::unique_ptr<Router> filter_router(const std::string& filters_yaml) {
-    return router_from("routes:\n  - name: r\n    source_topics: [in]\n    target_topics: [out]\n"
-                       "    filters:\n" +
-                       filters_yaml);
+    return router_from(
+        "routes:\n  - name: r\n    source_topics: [in]\n    target_topics: [out]\n"
+        "    filters:\n" +
+        filters_yaml);
 }
 
 /// Whether the one-route router built by filter_router() takes `json`.
