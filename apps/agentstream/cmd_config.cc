@@ -1,5 +1,6 @@
 // agentstream config keys | check
 #include <agentstream/config/config.h>
+#include <agentstream/router/router.h>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -71,7 +72,13 @@ void add_config_commands(CLI::App& app) {
                                       "and what was expected if it is wrong");
     check->add_option("FILE", *file, "Pipeline file (YAML)")->required();
     check->callback([file] {
-        config::Config::load(*file);
+        auto config = config::Config::load(*file);
+        // The sections other modules read are part of the file: check them too.
+        try {
+            router::Router router(router::load_routes(config));
+        } catch (const std::invalid_argument& e) {
+            throw config::ConfigError(*file, 0, 0, e.what());
+        }
         fmt::print("{}: ok\n", *file);
     });
 }

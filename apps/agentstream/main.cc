@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
     cli::add_kafka_commands(app);
     cli::add_runtime_commands(app);
     cli::add_config_commands(app);
+    cli::add_router_commands(app);
 
     try {
         app.parse(argc, argv);

@@ -36,6 +36,16 @@ void Context::emit(std::string_view topic, const event::Event& event) {
     _outputs.push_back(std::move(out));
 }
 
+void Context::send(std::string_view topic, std::string key, std::string value,
+                   kafka::Headers headers) {
+    Output out;
+    out.topic = std::string(topic);
+    out.key = std::move(key);
+    out.value = std::move(value);
+    out.headers = std::move(headers);
+    _outputs.push_back(std::move(out));
+}
+
 void Context::forward(std::string_view topic) {
     Output out;
     out.topic = std::string(topic);

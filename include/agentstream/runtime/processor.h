@@ -85,6 +85,8 @@ class Context {
     void emit(std::string_view topic, const event::Event& event);
     /// Sends the input record unchanged (key, value bytes, headers) to `topic`.
     void forward(std::string_view topic);
+    /// Sends an already encoded event: `value` (JSON) with `key` and `headers` to `topic`.
+    void send(std::string_view topic, std::string key, std::string value, kafka::Headers headers);
     /// The record being processed.
     const kafka::Message& record() const noexcept { return *_record; }
     /// 1 on the first attempt, 2 on the first retry, ...

@@ -1,0 +1,71 @@
+#include <agentstream/event/codec.h>
+#include <agentstream/runtime/routing_processor.h>
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace agentstream::runtime {
+
+RoutingProcessor::RoutingProcessor(ProcessorOptions options,
+                                   std::shared_ptr<const router::Router> router,
+                                   bool validate_output)
+    : StreamProcessor(std::move(options)), _validate_output(validate_output) {
+    if (!router) {
+        throw std::invalid_argument("RoutingProcessor needs a router");
+    }
+    _router.store(std::move(router));
+}
+
+void RoutingProcessor::replace(std::shared_ptr<const router::Router> router) {
+    if (!router) {
+        throw std::invalid_argument("RoutingProcessor needs a router");
+    }
+    _router.store(std::move(router));
+}
+
+std::shared_ptr<const router::Router> RoutingProcessor::router() const {
+    return _router.load();
+}
+
+bool RoutingProcessor::process(const event::Event&, Context& context) {
+    thread_local router::Routing routing;
+    auto current = _router.load();
+    const auto& record = context.record();
+    current->route(record.topic(), record.key(), record.value(), routing);
+    if (routing.error) {
+        // Nothing was sent: the event goes to the dead-letter topic whole, and a replay after
+        // the routes are fixed delivers it once.
+        throw PermanentError(*routing.error);
+    }
+    if (routing.deliveries.empty()) {
+        return false;  // unmatched, no default topic: counted and committed
+    }
+    for (const auto& d : routing.deliveries) {
+        if (d.value == router::Delivery::ORIGINAL && d.key == router::Delivery::ORIGINAL) {
+            context.forward(d.topic);
+            continue;
+        }
+        std::string value(d.value == router::Delivery::ORIGINAL
+                              ? record.value()
+                              : std::string_view(routing.values[d.value]));
+        if (_validate_output && d.value != router::Delivery::ORIGINAL) {
+            auto check = event::decode(value);
+            if (!check) {
+                throw PermanentError(fmt::format(
+                    "route '{}' made an invalid event: {}", current->routes()[d.route].name,
+                    event::describe(check.error())));
+            }
+        }
+        kafka::Headers headers;
+        for (const auto& [name, text] : record.headers()) {
+            headers.emplace_back(name, text);
+        }
+        std::string key(d.key == router::Delivery::ORIGINAL ? record.key()
+                                                            : std::string_view(routing.keys[d.key]));
+        context.send(d.topic, std::move(key), std::move(value), std::move(headers));
+    }
+    return true;
+}
+
+}  // namespace agentstream::runtime
