@@ -123,9 +123,9 @@ void routes_test(const TestArgs& args) {
                     }
                     auto check = event::decode(routing.values[d.value]);
                     if (!check) {
-                        error = fmt::format("route '{}' made an invalid event: {}",
-                                            r.routes()[d.route].name,
-                                            event::describe(check.error()));
+                        error =
+                            fmt::format("route '{}' made an invalid event: {}",
+                                        r.routes()[d.route].name, event::describe(check.error()));
                         break;
                     }
                 }
@@ -137,7 +137,8 @@ void routes_test(const TestArgs& args) {
                                                          : routing.values[d.value];
         };
         auto key_of = [&](const router::Delivery& d) -> std::string_view {
-            return d.key == router::Delivery::ORIGINAL ? std::string_view(key) : routing.keys[d.key];
+            return d.key == router::Delivery::ORIGINAL ? std::string_view(key)
+                                                       : routing.keys[d.key];
         };
         if (args.json) {
             std::string out = fmt::format("{{\"line\":{}", number);
@@ -202,8 +203,7 @@ void routes_test(const TestArgs& args) {
                              : r.routes()[d.route].name;
             fmt::print("  -> {} via {}{}{}\n     {}\n", d.topic, route,
                        d.value == router::Delivery::ORIGINAL ? " (original bytes)" : "",
-                       d.key == router::Delivery::ORIGINAL ? ""
-                                                           : fmt::format(" key {}", key_of(d)),
+                       d.key == router::Delivery::ORIGINAL ? "" : fmt::format(" key {}", key_of(d)),
                        value_of(d));
         }
     }
@@ -278,16 +278,18 @@ std::vector<std::string> dead_letter_topics(const router::Router& r) {
 
 void log_route_metrics(const router::RouterMetrics& m, const runtime::ProcessorMetrics& p) {
     auto log = logger("run");
-    log->info("router: consumed {}, routed {}, unmatched {} ({} to the default topic), "
-              "dead-lettered {}, in flight {}, lag {}{}",
-              p.consumed, p.processed, m.unmatched, m.to_default, p.dead_lettered, p.in_flight,
-              p.lag, p.healthy ? "" : fmt::format(", unhealthy: {}", p.health));
+    log->info(
+        "router: consumed {}, routed {}, unmatched {} ({} to the default topic), "
+        "dead-lettered {}, in flight {}, lag {}{}",
+        p.consumed, p.processed, m.unmatched, m.to_default, p.dead_lettered, p.in_flight, p.lag,
+        p.healthy ? "" : fmt::format(", unhealthy: {}", p.health));
     for (const auto& r : m.routes) {
-        log->info("  route {}: matched {}, delivered {}, filtered out {}, missing path {}, type "
-                  "mismatch {}, transformation errors {}, duplicates skipped {}, latency p50 {} "
-                  "ns p99 {} ns",
-                  r.name, r.matched, r.delivered, r.filtered_out, r.missing_path, r.type_mismatch,
-                  r.transform_errors, r.duplicates_skipped, r.latency_p50_ns, r.latency_p99_ns);
+        log->info(
+            "  route {}: matched {}, delivered {}, filtered out {}, missing path {}, type "
+            "mismatch {}, transformation errors {}, duplicates skipped {}, latency p50 {} "
+            "ns p99 {} ns",
+            r.name, r.matched, r.delivered, r.filtered_out, r.missing_path, r.type_mismatch,
+            r.transform_errors, r.duplicates_skipped, r.latency_p50_ns, r.latency_p99_ns);
     }
 }
 
@@ -400,8 +402,9 @@ class RunningRouter {
 void run(const RunArgs& args) {
     const auto& file = pipeline_config().source();
     if (file.empty()) {
-        throw UsageError("run needs a pipeline file", "Add --config FILE (config/pipeline.yaml "
-                                                      "is a complete example)");
+        throw UsageError("run needs a pipeline file",
+                         "Add --config FILE (config/pipeline.yaml "
+                         "is a complete example)");
     }
     if (args.exactly_once && args.workers > 1) {
         throw UsageError("--exactly-once runs with one worker", "Drop --workers");
@@ -425,8 +428,8 @@ void run(const RunArgs& args) {
     log->info("running {} route(s) from {} ({}), reading {}; SIGHUP or an edit reloads",
               pipeline.router->routes().size(), file, mode_name(pipeline.router->table().mode),
               fmt::join(pipeline.router->source_topics(), ", "));
-    auto running = std::make_unique<RunningRouter>(connection, pipeline.config, pipeline.router,
-                                                   args);
+    auto running =
+        std::make_unique<RunningRouter>(connection, pipeline.config, pipeline.router, args);
     auto seen = modified_time(file);
     auto next_watch = std::chrono::steady_clock::now();
     auto next_status = std::chrono::steady_clock::now() +
@@ -439,8 +442,8 @@ void run(const RunArgs& args) {
         auto now = std::chrono::steady_clock::now();
         bool reload = g_reload.exchange(false);
         if (now >= next_watch) {
-            next_watch = now + std::chrono::milliseconds(
-                                   static_cast<int>(args.watch_interval_s * 1000));
+            next_watch =
+                now + std::chrono::milliseconds(static_cast<int>(args.watch_interval_s * 1000));
             auto t = modified_time(file);
             if (t != seen) {
                 seen = t;
@@ -480,8 +483,8 @@ void run(const RunArgs& args) {
                 running->rethrow();
                 totals.add(current->metrics());
                 totals.add(running->processor().metrics());
-                running = std::make_unique<RunningRouter>(connection, next.config, next.router,
-                                                          args);
+                running =
+                    std::make_unique<RunningRouter>(connection, next.config, next.router, args);
             }
             pipeline = std::move(next);
             ++reloads;
@@ -490,8 +493,8 @@ void run(const RunArgs& args) {
                       fmt::join(pipeline.router->source_topics(), ", "));
         }
         if (args.status_interval_s > 0 && now >= next_status) {
-            next_status = now + std::chrono::milliseconds(
-                                    static_cast<int>(args.status_interval_s * 1000));
+            next_status =
+                now + std::chrono::milliseconds(static_cast<int>(args.status_interval_s * 1000));
             auto t = totals.with(running->processor().router()->metrics(),
                                  running->processor().metrics());
             log_route_metrics(t.router, t.processor);
@@ -540,8 +543,9 @@ void add_router_commands(CLI::App& app) {
         "run",
         "Run the pipeline file (--config FILE) as a service until interrupted: its routes now; "
         "SIGHUP or an edit of the file reloads it");
-    run_cmd->add_option("--workers", run_args->workers,
-                        "Threads routing events (per-key order is kept)")
+    run_cmd
+        ->add_option("--workers", run_args->workers,
+                     "Threads routing events (per-key order is kept)")
         ->check(CLI::Range(1, 64));
     run_cmd->add_flag("--exactly-once", run_args->exactly_once,
                       "Kafka transactions (real Kafka only)");
@@ -549,8 +553,9 @@ void add_router_commands(CLI::App& app) {
                       "A new consumer group starts at the end instead of the beginning");
     run_cmd->add_option("--status-interval", run_args->status_interval_s,
                         "Seconds between status log lines (0: none)");
-    run_cmd->add_option("--watch-interval", run_args->watch_interval_s,
-                        "Seconds between checks of the file for changes")
+    run_cmd
+        ->add_option("--watch-interval", run_args->watch_interval_s,
+                     "Seconds between checks of the file for changes")
         ->check(CLI::PositiveNumber);
     run_cmd->callback([run_args] { run(*run_args); });
 }

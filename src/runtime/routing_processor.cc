@@ -52,17 +52,18 @@ bool RoutingProcessor::process(const event::Event&, Context& context) {
         if (_validate_output && d.value != router::Delivery::ORIGINAL) {
             auto check = event::decode(value);
             if (!check) {
-                throw PermanentError(fmt::format(
-                    "route '{}' made an invalid event: {}", current->routes()[d.route].name,
-                    event::describe(check.error())));
+                throw PermanentError(fmt::format("route '{}' made an invalid event: {}",
+                                                 current->routes()[d.route].name,
+                                                 event::describe(check.error())));
             }
         }
         kafka::Headers headers;
         for (const auto& [name, text] : record.headers()) {
             headers.emplace_back(name, text);
         }
-        std::string key(d.key == router::Delivery::ORIGINAL ? record.key()
-                                                            : std::string_view(routing.keys[d.key]));
+        std::string key(d.key == router::Delivery::ORIGINAL
+                            ? record.key()
+                            : std::string_view(routing.keys[d.key]));
         context.send(d.topic, std::move(key), std::move(value), std::move(headers));
     }
     return true;

@@ -124,8 +124,9 @@ check "agent errors raised to high priority" 10 "$(kcat -b "$B" -C -t alerts -o 
 check "notifications carry notification_type" 20 "$(kcat -b "$B" -C -t notifications -o beginning -e -q | grep -c '"notification_type":"processing_complete"')"
 check "keys kept (the entity)" 30 "$(kcat -b "$B" -C -t document_processing -o beginning -e -q -f '%k\n' | grep -c '^up')"
 
-# A reload by editing the file: tasks now also go to alerts.
-cat >>"$tmp/pipeline.yaml" <<'EOF'
+# A reload by editing the file (written whole, as editors do): tasks now also go to alerts.
+cp "$tmp/pipeline.yaml" "$tmp/next.yaml"
+cat >>"$tmp/next.yaml" <<'EOF'
 
   - name: tasks_to_alerts
     source_topics: [tasks]
@@ -135,6 +136,7 @@ cat >>"$tmp/pipeline.yaml" <<'EOF'
       task_type: {eq: analysis}
     priority: 30
 EOF
+mv "$tmp/next.yaml" "$tmp/pipeline.yaml"
 for _ in $(seq 1 100); do grep -q "reloaded" "$tmp/run.err" && break; sleep 0.1; done
 contains "the edit is picked up" "$tmp/run.err" "reloaded $tmp/pipeline.yaml: 7 route(s)"
 $A event new task.created --set task_id=t --set task_type=analysis | copies 8 task_id new >"$tmp/more.jsonl"
@@ -146,16 +148,20 @@ check "old routes still deliver, once" 48 "$(kcat -b "$B" -C -t metrics -o begin
 
 # A half-valid file is rejected whole: the running routes stay.
 cp "$tmp/pipeline.yaml" "$tmp/good.yaml"
-sed -i 's/      task_type: {eq: analysis}/      task_type: {eq: analysis, regex: "(bad"}/' "$tmp/pipeline.yaml"
+sed 's/      task_type: {eq: analysis}/      task_type: {eq: analysis, regex: "(bad"}/' "$tmp/good.yaml" >"$tmp/next.yaml"
+mv "$tmp/next.yaml" "$tmp/pipeline.yaml"
 for _ in $(seq 1 100); do grep -q "reload rejected" "$tmp/run.err" && break; sleep 0.1; done
 contains "the bad file is rejected with its line" "$tmp/run.err" "reload rejected, the running routes stay: $tmp/pipeline.yaml:"
 $A produce tasks -f "$tmp/more.jsonl" >/dev/null 2>&1
 wait_for alerts 31
 sleep 1
 check "the old routes still run" 31 "$(count alerts)"
-# SIGHUP reloads too.
-cp "$tmp/good.yaml" "$tmp/pipeline.yaml"
-sed -i 's/    priority: 30/    priority: 30\n    enabled: false/' "$tmp/pipeline.yaml"
+# SIGHUP reloads too: the new file keeps the old modification time, so only the signal tells.
+sed 's/    priority: 30/    priority: 30\n    enabled: false/' "$tmp/good.yaml" >"$tmp/next.yaml"
+touch -r "$tmp/pipeline.yaml" "$tmp/next.yaml"
+mv "$tmp/next.yaml" "$tmp/pipeline.yaml"
+sleep 0.5
+check "not seen without the signal" 1 "$(grep -c "reloaded" "$tmp/run.err")"
 kill -HUP $run_pid
 for _ in $(seq 1 100); do [ "$(grep -c "reloaded" "$tmp/run.err")" -ge 2 ] && break; sleep 0.1; done
 $A produce tasks -f "$tmp/more.jsonl" >/dev/null 2>&1
