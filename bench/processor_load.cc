@@ -10,11 +10,19 @@
 //                  it can lose events on a crash, which agentstream's cases cannot)
 //   at-least-once: StreamProcessor forwarding; offsets stored only after the output's ack
 //   exactly-once:  the same in Kafka transactions (real Kafka only)
+//   router:        RoutingProcessor with 20 routes (event-type filter, two field predicates;
+//                  fan-out to one topic), at-least-once: "original bytes" forwards each event
+//                  as it came; "transforming" adds one transformation per route, so each event
+//                  is rewritten by its first matching route and checked against the catalogue
+//                  before it is sent (routing.validate_output)
 // Timed from the first record consumed to the last output acknowledged (the raw loop's flush).
 #include <agentstream/broker/embedded_broker.h>
+#include <agentstream/config/config.h>
 #include <agentstream/kafka/admin.h>
 #include <agentstream/kafka/producer.h>
+#include <agentstream/router/router.h>
 #include <agentstream/runtime/processor.h>
+#include <agentstream/runtime/routing_processor.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -127,8 +135,32 @@ Sample raw_pipe(const std::string& brokers, const std::string& in, const std::st
     return s;
 }
 
+// 20 routes over the four event types of make_events(): five per type, each with two
+// predicates every event passes and one transformation.
+std::shared_ptr<const router::Router> twenty_routes(const std::string& in, const std::string& out,
+                                                    bool transform) {
+    const char* types[] = {"document.uploaded", "task.completed", "analytics.metric.update",
+                           "system.health"};
+    std::string yaml = fmt::format("topics: {{{}: 1, {}: 1}}\nroutes:\n", in, out);
+    for (int i = 0; i < 20; ++i) {
+        yaml += fmt::format(
+            "  - name: route_{0}\n    source_topics: [{1}]\n    target_topics: [{2}]\n"
+            "    event_types: [{3}]\n    priority: {0}\n"
+            "    filters: {{priority: {{in: [low, medium, high, critical]}}, "
+            "source: {{exists: true}}}}\n"
+            "{4}",
+            i, in, out, types[i % 4],
+            transform ? fmt::format("    transformations: [{{add_field: {{path: routed_by, value: "
+                                    "route_{}}}}}]\n",
+                                    i)
+                      : std::string());
+    }
+    return std::make_shared<const router::Router>(
+        router::load_routes(config::Config::parse(yaml, "bench.yaml")));
+}
+
 Sample processor_pipe(const std::string& brokers, const std::string& in, const std::string& out,
-                      std::uint64_t expected, bool exactly_once) {
+                      std::uint64_t expected, bool exactly_once, int route = 0) {
     runtime::ProcessorOptions o;
     o.name = "bench-" + out;
     o.inputs = {in};
@@ -136,8 +168,14 @@ Sample processor_pipe(const std::string& brokers, const std::string& in, const s
     o.producer_properties = producer_props();
     o.consumer_properties = consumer_props();
     o.guarantee = exactly_once ? runtime::Guarantee::ExactlyOnce : runtime::Guarantee::AtLeastOnce;
-    runtime::StreamProcessor p(o);
-    p.on("*", [&out](const event::Event&, runtime::Context& ctx) { ctx.forward(out); });
+    std::unique_ptr<runtime::StreamProcessor> owner;
+    if (route) {
+        owner = std::make_unique<runtime::RoutingProcessor>(o, twenty_routes(in, out, route == 2));
+    } else {
+        owner = std::make_unique<runtime::StreamProcessor>(o);
+        owner->on("*", [&out](const event::Event&, runtime::Context& ctx) { ctx.forward(out); });
+    }
+    auto& p = *owner;
     std::thread t([&] {
         pthread_setname_np(pthread_self(), "processor");
         p.run();
@@ -234,6 +272,10 @@ int main(int argc, char** argv) {
             record("processor, exactly-once",
                    processor_pipe(brokers, input, new_topic(), expected, true));
         }
+        record("router, 20 routes, original bytes",
+               processor_pipe(brokers, input, new_topic(), expected, false, 1));
+        record("router, 20 routes, transforming",
+               processor_pipe(brokers, input, new_topic(), expected, false, 2));
     }
     fmt::print("broker: {} ({} partitions), {} events, {} round(s), medians\n\n",
                is_embedded ? "embedded (in this process)" : brokers, partitions, expected, rounds);
@@ -242,7 +284,9 @@ int main(int argc, char** argv) {
     fmt::print("|---|---|---|---|---|\n");
     const std::string base = "raw consume→produce";
     for (const auto& name :
-         {base, std::string("processor, at-least-once"), std::string("processor, exactly-once")}) {
+         {base, std::string("processor, at-least-once"), std::string("processor, exactly-once"),
+          std::string("router, 20 routes, original bytes"),
+          std::string("router, 20 routes, transforming")}) {
         if (!rate.contains(name)) {
             continue;
         }

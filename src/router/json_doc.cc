@@ -252,6 +252,7 @@ std::optional<JsonKind> kind_of(std::string_view raw) noexcept {
 
 void JsonDocument::reset(std::string_view json) {
     _len = static_cast<std::uint32_t>(json.size());
+    _source = nullptr;
     _buf.assign(json);
     _buf.append(PADDING, '\0');
     _modified = false;
@@ -264,7 +265,8 @@ void JsonDocument::reset(const JsonDocument& other) {
         reset(other.text());
         return;
     }
-    _buf.assign(other._buf);
+    // Shares the other document's text until the first edit (which writes a new text anyway).
+    _source = other._source != nullptr ? other._source : &other;
     _len = other._len;
     _modified = false;
     _stale = false;
@@ -285,7 +287,7 @@ bool JsonDocument::index_object(std::uint32_t begin, std::uint32_t length, Objec
     // A structural scan, not a validating parse: the runtime has validated the event with the
     // codec (simdjson) before it is routed. Malformed text is reported, never read past.
     out.fields.clear();
-    std::string_view text(_buf.data(), begin + length);
+    std::string_view text(data(), begin + length);
     std::size_t i = skip_space(text, begin);
     if (i >= text.size() || text[i] != '{') {
         return false;
@@ -337,7 +339,7 @@ bool JsonDocument::index_object(std::uint32_t begin, std::uint32_t length, Objec
 
 const JsonDocument::Field* JsonDocument::field_named(const ObjectIndex& object,
                                                      std::string_view name) {
-    const char* base = _buf.data();
+    const char* base = data();
     for (const auto& f : object.fields) {
         std::string_view raw(base + f.key_begin, f.key_end - f.key_begin);
         // Fast path: the key as written, between its quotes.
@@ -399,7 +401,7 @@ Lookup JsonDocument::find(std::span<const std::string> path, JsonValue& out) {
     if (f == nullptr) {
         return Lookup::Missing;
     }
-    out = {f->kind, std::string_view(_buf.data() + f->value_begin, f->value_end - f->value_begin)};
+    out = {f->kind, std::string_view(data() + f->value_begin, f->value_end - f->value_begin)};
     return Lookup::Found;
 }
 
@@ -436,9 +438,11 @@ bool JsonDocument::elements(const JsonValue& array, std::vector<JsonValue>& out)
 
 void JsonDocument::splice(std::uint32_t begin, std::uint32_t end, std::string_view replacement) {
     _spare.clear();
-    _spare.append(_buf.data(), begin);
+    const char* from = data();
+    _spare.append(from, begin);
     _spare.append(replacement);
-    _spare.append(_buf.data() + end, _len - end);
+    _spare.append(from + end, _len - end);
+    _source = nullptr;
     _len = static_cast<std::uint32_t>(_spare.size());
     _spare.append(PADDING, '\0');
     _buf.swap(_spare);

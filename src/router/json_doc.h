@@ -45,9 +45,10 @@ class JsonDocument {
   public:
     /// Holds a copy of `json`. Cheap to call again (buffers are reused).
     void reset(std::string_view json);
-    /// Holds a copy of another document (its text and index: no second scan).
+    /// Holds what another document holds (its index is copied, its text is shared until the
+    /// first edit). `other` must not change while this one is used.
     void reset(const JsonDocument& other);
-    std::string_view text() const noexcept { return {_buf.data(), _len}; }
+    std::string_view text() const noexcept { return {data(), _len}; }
     /// Whether the text was changed since reset().
     bool modified() const noexcept { return _modified; }
 
@@ -88,8 +89,13 @@ class JsonDocument {
     void refresh();  // indexes the text again after edits
 
     static constexpr std::size_t PADDING = 16;  // zero bytes after the text: block reads
-    std::string _buf;                           // the text, then PADDING
-    std::string _spare;                         // the next text while splicing (reused)
+    const char* data() const noexcept {
+        return _source != nullptr ? _source->_buf.data() : _buf.data();
+    }
+
+    std::string _buf;                       // the text, then PADDING
+    const JsonDocument* _source = nullptr;  // whose text this is, until the first edit
+    std::string _spare;                     // the next text while splicing (reused)
     std::uint32_t _len = 0;
     bool _modified = false;
     bool _top_valid = false;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -22,13 +23,21 @@ using detail::Lookup;
 enum class Outcome : std::uint8_t { Match, NoMatch, Missing, Mismatch };
 enum class Compare : std::uint8_t { Equal, Different, Mismatch };
 
-// Per-thread scratch: a document for filters, one for transformations, buffers.
+// Per-thread scratch: a document for filters, one for transformations, buffers, and the
+// lookups of this event's paths (one per distinct path, shared by every route testing it).
 struct Scratch {
+    struct Cached {
+        std::uint64_t generation = 0;
+        Lookup result = Lookup::Missing;
+        JsonValue value;
+    };
     JsonDocument filter_doc;
     JsonDocument edit_doc;
     std::string text;
     std::string text2;
     std::vector<JsonValue> items;
+    std::vector<Cached> lookups;
+    std::uint64_t generation = 0;
 };
 
 Scratch& scratch() {
@@ -93,9 +102,22 @@ std::optional<int> order(const JsonValue& v, const Scalar& operand, std::string&
     return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }
 
+Lookup find(const Predicate& p, JsonDocument& doc, Scratch& s, JsonValue& v) {
+    if (p.path_slot >= s.lookups.size()) {
+        s.lookups.resize(p.path_slot + 1);
+    }
+    auto& cached = s.lookups[p.path_slot];
+    if (cached.generation != s.generation) {
+        cached.result = doc.find(p.path.segments(), cached.value);
+        cached.generation = s.generation;
+    }
+    v = cached.value;
+    return cached.result;
+}
+
 Outcome test(const Predicate& p, JsonDocument& doc, Scratch& s) {
     JsonValue v;
-    auto found = doc.find(p.path.segments(), v);
+    auto found = find(p, doc, s, v);
     if (p.op == Op::Exists) {
         bool present = found == Lookup::Found && v.kind != JsonKind::Null;
         return present == std::get<bool>(p.operands.front()) ? Outcome::Match : Outcome::NoMatch;
@@ -282,6 +304,23 @@ Router::Router(RouteTable table) : _table(std::move(table)), _compiled(new Compi
     }
     std::stable_sort(routes.begin(), routes.end(),
                      [](const Route& a, const Route& b) { return a.priority > b.priority; });
+    // One lookup slot per distinct path.
+    std::map<std::string, std::uint32_t, std::less<>> slots;
+    auto assign = [&](auto& self, Filter& f) -> void {
+        if (f.kind == Filter::Kind::Test) {
+            auto [it, inserted] =
+                slots.emplace(f.test.path.text(), static_cast<std::uint32_t>(slots.size()));
+            f.test.path_slot = it->second;
+        }
+        for (auto& child : f.children) {
+            self(self, child);
+        }
+    };
+    for (auto& r : routes) {
+        if (r.filter) {
+            assign(assign, *r.filter);
+        }
+    }
     _counters = std::make_unique<Counters[]>(routes.size());
     for (std::size_t i = 0; i < routes.size(); ++i) {
         const auto& r = routes[i];
@@ -344,6 +383,7 @@ void Router::route(std::string_view source_topic, std::string_view key, std::str
         auto& s = scratch();
         auto& doc = s.filter_doc;
         doc.reset(json);
+        ++s.generation;  // forget the previous event's lookups
         // The event type selects the candidate routes.
         static const std::vector<std::string> EVENT_TYPE_PATH{"event_type"};
         JsonValue type_value;

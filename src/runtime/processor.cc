@@ -46,6 +46,15 @@ void Context::send(std::string_view topic, std::string key, std::string value,
     _outputs.push_back(std::move(out));
 }
 
+void Context::send(std::string_view topic, std::string key, std::string value) {
+    Output out;
+    out.topic = std::string(topic);
+    out.key = std::move(key);
+    out.value = std::move(value);
+    out.record_headers = true;
+    _outputs.push_back(std::move(out));
+}
+
 void Context::forward(std::string_view topic) {
     Output out;
     out.topic = std::string(topic);
@@ -360,6 +369,9 @@ struct StreamProcessor::Impl {
             Status status;
             if (out.forward) {
                 status = producer->forward(out.topic, r, on_output(f));
+            } else if (out.record_headers) {
+                status = producer->forward(out.topic, out.key, out.value, r.headers(),
+                                           on_output(f));
             } else {
                 status = producer->send(out.topic, out.key, out.value, out.headers, on_output(f));
             }

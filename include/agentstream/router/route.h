@@ -67,6 +67,8 @@ struct Predicate {
     Op op = Op::Eq;
     std::vector<Scalar> operands;  ///< one, or the list of in / not_in
     std::shared_ptr<const re2::RE2> regex;
+    /// Set by the Router: tests of the same path share one lookup per event.
+    std::uint32_t path_slot = 0;
 };
 
 /// Throws std::invalid_argument with the reason when the operands do not suit the operator

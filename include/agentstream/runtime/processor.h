@@ -87,6 +87,8 @@ class Context {
     void forward(std::string_view topic);
     /// Sends an already encoded event: `value` (JSON) with `key` and `headers` to `topic`.
     void send(std::string_view topic, std::string key, std::string value, kafka::Headers headers);
+    /// Same, with the input record's headers (not copied until the record is produced).
+    void send(std::string_view topic, std::string key, std::string value);
     /// The record being processed.
     const kafka::Message& record() const noexcept { return *_record; }
     /// 1 on the first attempt, 2 on the first retry, ...
@@ -95,6 +97,7 @@ class Context {
     struct Output {
         std::string topic;
         bool forward = false;
+        bool record_headers = false;  ///< send with the input record's headers
         std::string key;    ///< emit only
         std::string value;  ///< emit only
         kafka::Headers headers;
