@@ -370,8 +370,8 @@ struct StreamProcessor::Impl {
             if (out.forward) {
                 status = producer->forward(out.topic, r, on_output(f));
             } else if (out.record_headers) {
-                status = producer->forward(out.topic, out.key, out.value, r.headers(),
-                                           on_output(f));
+                status =
+                    producer->forward(out.topic, out.key, out.value, r.headers(), on_output(f));
             } else {
                 status = producer->send(out.topic, out.key, out.value, out.headers, on_output(f));
             }

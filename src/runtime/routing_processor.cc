@@ -6,6 +6,9 @@
 #include <stdexcept>
 
 namespace agentstream::runtime {
+namespace {
+std::atomic<std::uint64_t> g_versions{0};
+}  // namespace
 
 RoutingProcessor::RoutingProcessor(ProcessorOptions options,
                                    std::shared_ptr<const router::Router> router,
@@ -14,23 +17,33 @@ RoutingProcessor::RoutingProcessor(ProcessorOptions options,
     if (!router) {
         throw std::invalid_argument("RoutingProcessor needs a router");
     }
-    _router.store(std::move(router));
+    _router = std::move(router);
+    _version.store(g_versions.fetch_add(1) + 1, std::memory_order_release);
 }
 
 void RoutingProcessor::replace(std::shared_ptr<const router::Router> router) {
     if (!router) {
         throw std::invalid_argument("RoutingProcessor needs a router");
     }
-    _router.store(std::move(router));
+    std::lock_guard lock(_mutex);
+    _router = std::move(router);
+    _version.store(g_versions.fetch_add(1) + 1, std::memory_order_release);
 }
 
 std::shared_ptr<const router::Router> RoutingProcessor::router() const {
-    return _router.load();
+    std::lock_guard lock(_mutex);
+    return _router;
 }
 
 bool RoutingProcessor::process(const event::Event&, Context& context) {
     thread_local router::Routing routing;
-    auto current = _router.load();
+    thread_local std::uint64_t seen_version = 0;
+    thread_local std::shared_ptr<const router::Router> current;
+    if (auto version = _version.load(std::memory_order_acquire); version != seen_version) {
+        std::lock_guard lock(_mutex);
+        current = _router;
+        seen_version = _version.load(std::memory_order_relaxed);
+    }
     const auto& record = context.record();
     current->route(record.topic(), record.key(), record.value(), routing);
     if (routing.error) {

@@ -98,8 +98,8 @@ class Context {
         std::string topic;
         bool forward = false;
         bool record_headers = false;  ///< send with the input record's headers
-        std::string key;    ///< emit only
-        std::string value;  ///< emit only
+        std::string key;              ///< emit only
+        std::string value;            ///< emit only
         kafka::Headers headers;
     };
 

@@ -7,7 +7,9 @@
 #include <agentstream/runtime/processor.h>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 
 namespace agentstream::runtime {
 
@@ -29,7 +31,11 @@ class RoutingProcessor : public StreamProcessor {
     bool process(const event::Event& event, Context& context) override;
 
   private:
-    std::atomic<std::shared_ptr<const router::Router>> _router;
+    // The current table, under a mutex; handler threads keep a copy and take the mutex only
+    // when the version moved (a version number is never reused, across instances too).
+    mutable std::mutex _mutex;
+    std::shared_ptr<const router::Router> _router;
+    std::atomic<std::uint64_t> _version{0};
     bool _validate_output;
 };
 
