@@ -59,3 +59,18 @@ echo "-- the dead letters, with their reasons:"
 $A --log-level warn dlq list documents.dlq
 echo "-- the group's committed offsets:"
 $A --log-level warn offsets show --group agentstream-demo-processor
+
+echo
+echo "== the router: the six standard routes (config/pipeline.yaml)"
+$A routes check config/pipeline.yaml
+echo "-- a dry run: where a document flow would go, and as what (no broker):"
+grep '"document\.' "$flow" | $A routes test config/pipeline.yaml --topic documents |
+    cut -c1-150
+echo "-- the routes as a service for a few seconds on the embedded broker:"
+$A --log-level warn,run=info run --config config/pipeline.yaml --status-interval 3 &
+router=$!
+sleep 5
+kill -INT $router
+wait $router || true
+echo "-- what reached analytics (each document event once):"
+$A --log-level warn consume analytics --from-beginning --timeout 2 | cut -c1-120

@@ -317,8 +317,11 @@ struct Totals {
             it->type_mismatch += r.type_mismatch;
             it->transform_errors += r.transform_errors;
             it->duplicates_skipped += r.duplicates_skipped;
-            it->latency_p50_ns = r.latency_p50_ns;  // the latest table's
-            it->latency_p99_ns = r.latency_p99_ns;
+            if (r.latency_samples > 0) {  // the latest table's
+                it->latency_p50_ns = r.latency_p50_ns;
+                it->latency_p99_ns = r.latency_p99_ns;
+            }
+            it->latency_samples += r.latency_samples;
         }
     }
     void add(const runtime::ProcessorMetrics& m) {

@@ -521,6 +521,7 @@ RouterMetrics Router::metrics() const {
         r.duplicates_skipped = load(c.duplicates_skipped);
         r.latency_p50_ns = c.latency_ns.quantile(0.5);
         r.latency_p99_ns = c.latency_ns.quantile(0.99);
+        r.latency_samples = c.latency_ns.count();
         m.routes.push_back(std::move(r));
     }
     return m;

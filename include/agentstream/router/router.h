@@ -59,6 +59,7 @@ struct RouteMetrics {
     /// From the start of routing the event to the end of this route's transformations, timed
     /// on one event in 8.
     std::uint64_t latency_p50_ns = 0, latency_p99_ns = 0;
+    std::uint64_t latency_samples = 0;  ///< events timed (0: the percentiles mean nothing)
 };
 
 struct RouterMetrics {
