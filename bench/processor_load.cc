@@ -2,6 +2,7 @@
 // the same run, on the embedded broker (default) or a real one (--brokers).
 //
 //   processor_load [--brokers HOST:PORT] [--events N] [--partitions P] [--rounds R]
+//                  [--only SUBSTRING]   (cases whose name contains it, beside the raw loop)
 //
 // The input topic is filled once; each round every case reads all of it in a fresh group and
 // writes every record (key, value, headers) to a fresh output topic:
@@ -208,6 +209,7 @@ int main(int argc, char** argv) {
     int events = 300'000;
     int partitions = 0;
     int rounds = 3;
+    std::string only;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
         if (a == "--brokers") {
@@ -218,6 +220,8 @@ int main(int argc, char** argv) {
             partitions = std::stoi(argv[i + 1]);
         } else if (a == "--rounds") {
             rounds = std::stoi(argv[i + 1]);
+        } else if (a == "--only") {
+            only = argv[i + 1];
         }
     }
     std::unique_ptr<broker::EmbeddedBroker> embedded;
@@ -260,22 +264,31 @@ int main(int argc, char** argv) {
     auto expected = retained_count(brokers, input, partitions);
     std::map<std::string, std::vector<double>> rate;
     std::map<std::string, std::vector<double>> per_cpu;
+    auto wanted = [&](const std::string& name) {
+        return only.empty() || name.find(only) != std::string::npos;
+    };
     auto record = [&](const std::string& name, Sample s) {
         rate[name].push_back(static_cast<double>(expected) / s.seconds);
         per_cpu[name].push_back(static_cast<double>(expected) / std::max(s.cpu_seconds, 1e-9));
     };
     for (int r = 0; r < rounds; ++r) {
         record("raw consume→produce", raw_pipe(brokers, input, new_topic(), partitions, expected));
-        record("processor, at-least-once",
-               processor_pipe(brokers, input, new_topic(), expected, false));
-        if (!is_embedded) {
+        if (wanted("processor, at-least-once")) {
+            record("processor, at-least-once",
+                   processor_pipe(brokers, input, new_topic(), expected, false));
+        }
+        if (!is_embedded && wanted("processor, exactly-once")) {
             record("processor, exactly-once",
                    processor_pipe(brokers, input, new_topic(), expected, true));
         }
-        record("router, 20 routes, original bytes",
-               processor_pipe(brokers, input, new_topic(), expected, false, 1));
-        record("router, 20 routes, transforming",
-               processor_pipe(brokers, input, new_topic(), expected, false, 2));
+        if (wanted("router, 20 routes, original bytes")) {
+            record("router, 20 routes, original bytes",
+                   processor_pipe(brokers, input, new_topic(), expected, false, 1));
+        }
+        if (wanted("router, 20 routes, transforming")) {
+            record("router, 20 routes, transforming",
+                   processor_pipe(brokers, input, new_topic(), expected, false, 2));
+        }
     }
     fmt::print("broker: {} ({} partitions), {} events, {} round(s), medians\n\n",
                is_embedded ? "embedded (in this process)" : brokers, partitions, expected, rounds);
