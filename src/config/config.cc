@@ -64,6 +64,10 @@ constexpr KeySpec KEYS[] = {
     {"routes", ValueType::Section, "",
      "The routes: a list of {name, source_topics, target_topics, event_types, filters, "
      "transformations, priority, enabled}. See docs/routing.md."},
+    {"alerts", ValueType::Section, "",
+     "Alert rules: {defaults: true|false, rules: [{name, metric, match, aggregate, condition, "
+     "threshold, for, severity, repeat_interval, cooldown, labels, annotations, enabled}]}. "
+     "See docs/monitoring.md."},
     {"logging.level", ValueType::LogSpec, "info",
      "Log levels: LEVEL[,MODULE=LEVEL...] with trace, debug, info, warn, error, critical, off. "
      "AGENTSTREAM_LOG_LEVEL and --log-level override it."},
