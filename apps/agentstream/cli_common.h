@@ -57,5 +57,6 @@ void add_runtime_commands(CLI::App& app);
 /// Registers `agentstream config ...`.
 void add_config_commands(CLI::App& app);
 void add_router_commands(CLI::App& app);
+void add_monitor_commands(CLI::App& app);
 
 }  // namespace agentstream::cli

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
     cli::add_runtime_commands(app);
     cli::add_config_commands(app);
     cli::add_router_commands(app);
+    cli::add_monitor_commands(app);
 
     try {
         app.parse(argc, argv);

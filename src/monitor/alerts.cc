@@ -177,7 +177,7 @@ void AlertEngine::step(std::uint32_t rule, Instance& inst, bool condition, doubl
                        Clock::time_point now, std::vector<AlertEvent>& out) {
     const AlertRule& r = _rules[rule];
     auto emit = [&](AlertEvent::Kind kind) {
-        out.push_back({kind, &r, inst.labels, value, now, inst.since});
+        out.push_back({kind, &r, &inst.labels, value, now, inst.since});
     };
     bool cooling = inst.ever_resolved && now - inst.resolved_at < r.cooldown;
     switch (inst.state) {
@@ -250,14 +250,16 @@ std::vector<AlertEvent> AlertEngine::evaluate(std::span<const SeriesValue> value
             auto info = _resolve(sv.series);
             for (std::uint32_t r = 0; r < _rules.size(); ++r) {
                 if (matches(_rules[r], info)) {
-                    matched.rules.push_back(r);
+                    std::uint32_t index = 0;
                     if (_rules[r].aggregate == Aggregate::None) {
-                        _instances[r][sv.series].labels = info.labels;
+                        index = static_cast<std::uint32_t>(_instances[r].size());
+                        _instances[r].emplace_back().labels = info.labels;
                     }
+                    matched.rules.emplace_back(r, index);
                 }
             }
         }
-        for (auto r : matched.rules) {
+        for (auto [r, index] : matched.rules) {
             if (_rules[r].aggregate != Aggregate::None) {
                 auto& a = acc[r];
                 a.sum += sv.value;
@@ -266,7 +268,7 @@ std::vector<AlertEvent> AlertEngine::evaluate(std::span<const SeriesValue> value
                 ++a.count;
                 continue;
             }
-            auto& inst = _instances[r][sv.series];
+            auto& inst = _instances[r][index];
             inst.seen_cycle = _cycle;
             step(r, inst, holds(_rules[r], sv.value), sv.value, now, out);
         }
@@ -288,7 +290,7 @@ std::vector<AlertEvent> AlertEngine::evaluate(std::span<const SeriesValue> value
             continue;
         }
         // Series that vanished: their condition no longer holds.
-        for (auto& [id, inst] : _instances[r]) {
+        for (auto& inst : _instances[r]) {
             if (inst.seen_cycle != _cycle && inst.state != AlertState::Inactive) {
                 step(r, inst, false, inst.value, now, out);
             }
@@ -307,7 +309,7 @@ std::vector<ActiveAlert> AlertEngine::active() const {
             }
             continue;
         }
-        for (const auto& [id, inst] : _instances[r]) {
+        for (const auto& inst : _instances[r]) {
             if (inst.state != AlertState::Inactive) {
                 out.push_back({&_rules[r], inst.labels, inst.state, inst.value, inst.since});
             }

@@ -8,13 +8,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace agentstream::monitor {
@@ -70,8 +70,9 @@ struct AlertEvent {
     enum class Kind : std::uint8_t { Pending, Firing, Repeat, Resolved, Cleared };
     Kind kind;
     const AlertRule* rule;
-    Labels series_labels;  ///< the series' labels (empty for an aggregated rule)
-    double value;          ///< the value that made the transition
+    /// The series' labels (empty for an aggregated rule); valid as long as the engine.
+    const Labels* series_labels;
+    double value;  ///< the value that made the transition
     Clock::time_point at;
     Clock::time_point since;  ///< when the condition started to hold
 };
@@ -112,9 +113,9 @@ class AlertEngine {
         std::uint64_t seen_cycle = 0;
         Labels labels;
     };
-    struct Matched {  // per series id: the rules it feeds
+    struct Matched {  // per series id: the rules it feeds, and its instance in each
         bool known = false;
-        std::vector<std::uint32_t> rules;
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> rules;
     };
     void step(std::uint32_t rule, Instance& inst, bool holds, double value, Clock::time_point now,
               std::vector<AlertEvent>& out);
@@ -122,8 +123,9 @@ class AlertEngine {
     std::vector<AlertRule> _rules;
     std::function<SeriesInfo(std::uint32_t)> _resolve;
     std::vector<Matched> _by_series;
-    std::vector<std::unordered_map<std::uint32_t, Instance>> _instances;  // per rule, by series
-    std::vector<Instance> _aggregated;                                    // per rule
+    // Per rule; deques so that an instance (and its labels) never moves.
+    std::vector<std::deque<Instance>> _instances;
+    std::vector<Instance> _aggregated;  // per rule
     std::uint64_t _cycle = 0;
     std::uint64_t _fired = 0;
     std::uint64_t _resolved = 0;

@@ -63,7 +63,7 @@ TEST(AlertEngine, PendingThenFiringAfterForThenResolved) {
     ASSERT_EQ(kinds(fired), "firing");
     EXPECT_EQ(fired[0].since, T0 + 10s);
     EXPECT_EQ(fired[0].value, 9);
-    EXPECT_THAT(fired[0].series_labels,
+    EXPECT_THAT(*fired[0].series_labels,
                 ::testing::ElementsAre(std::pair<std::string, std::string>("component", "router")));
     ASSERT_EQ(engine.active().size(), 1U);
     EXPECT_EQ(engine.active()[0].state, AlertState::Firing);

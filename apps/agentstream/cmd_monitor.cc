@@ -1,0 +1,236 @@
+// agentstream alerts check | alerts test
+#include <agentstream/config/config.h>
+#include <agentstream/core/time.h>
+#include <agentstream/monitor/alerts.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "cli_common.h"
+
+namespace agentstream::cli {
+namespace {
+
+std::string series_text(const std::string& name, const monitor::Labels& labels) {
+    std::string out = name;
+    if (!labels.empty()) {
+        out += "{";
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            out += fmt::format("{}{}=\"{}\"", i ? "," : "", labels[i].first, labels[i].second);
+        }
+        out += "}";
+    }
+    return out;
+}
+
+std::vector<monitor::AlertRule> load_rules(const std::string& file,
+                                           const monitor::MetricsRegistry& registry) {
+    return monitor::load_alert_rules(config::Config::load(file), registry);
+}
+
+void alerts_check(const std::string& file) {
+    monitor::MetricsRegistry registry;
+    auto rules = load_rules(file, registry);
+    fmt::print("{}: ok: {} alert rule(s)\n", file, rules.size());
+    for (const auto& r : rules) {
+        fmt::print(
+            "  {:<22} {:<8} {} {} {}{}{}\n", r.name, to_string(r.severity), r.metric,
+            to_string(r.condition), r.threshold,
+            r.for_duration.count() ? fmt::format(" for {}s", r.for_duration.count() / 1000.0) : "",
+            r.enabled ? "" : " (disabled)");
+    }
+}
+
+struct TestArgs {
+    std::string rules;
+    std::string series;
+    std::string step;
+    bool json = false;
+};
+
+// One line of the series file, parsed.
+struct Point {
+    Timestamp time;
+    std::uint32_t series;
+    std::optional<double> value;  // nullopt: the series ends
+};
+
+void alerts_test(const TestArgs& args) {
+    monitor::MetricsRegistry registry;
+    auto rules = load_rules(args.rules, registry);
+    std::optional<std::chrono::milliseconds> step;
+    if (!args.step.empty()) {
+        step = monitor::parse_duration(args.step);
+        if (!step || step->count() == 0) {
+            throw UsageError(fmt::format("--step {}: not a duration", args.step),
+                             "Use 10s, 1m, 250ms, ...");
+        }
+    }
+    std::ifstream in(args.series);
+    if (!in) {
+        throw UsageError(fmt::format("cannot read {}", args.series),
+                         "Give a JSON Lines file of {\"time\", \"metric\", \"labels\", \"value\"}");
+    }
+    // Series are interned: name + labels -> id.
+    std::vector<monitor::SeriesInfo> infos;
+    std::map<std::string, std::uint32_t> ids;
+    std::vector<Point> points;
+    std::string line;
+    int number = 0;
+    auto bad = [&](const std::string& why) {
+        throw UsageError(fmt::format("{}:{}: {}", args.series, number, why),
+                         "Each line: {\"time\": \"RFC 3339\", \"metric\": \"name[:reading]\", "
+                         "\"labels\": {...}, \"value\": number or null}");
+    };
+    while (std::getline(in, line)) {
+        ++number;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) {
+            continue;
+        }
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+            bad("not a JSON object");
+        }
+        if (!j.contains("time") || !j["time"].is_string()) {
+            bad("time: expected an RFC 3339 string");
+        }
+        auto t = parse_rfc3339(j["time"].get<std::string>());
+        if (!t) {
+            bad(fmt::format("time: '{}' is not RFC 3339", j["time"].get<std::string>()));
+        }
+        if (!j.contains("metric") || !j["metric"].is_string()) {
+            bad("metric: expected a series name");
+        }
+        auto metric = j["metric"].get<std::string>();
+        std::string error;
+        auto parsed = monitor::parse_series_name(registry, metric, &error);
+        if (!parsed) {
+            bad(error);
+        }
+        monitor::Labels labels;
+        if (j.contains("labels")) {
+            if (!j["labels"].is_object()) {
+                bad("labels: expected an object of strings");
+            }
+            for (auto& [k, v] : j["labels"].items()) {
+                if (!v.is_string()) {
+                    bad(fmt::format("labels.{}: expected a string", k));
+                }
+                labels.emplace_back(k, v.get<std::string>());
+            }
+            std::sort(labels.begin(), labels.end());
+        }
+        std::optional<double> value;
+        if (!j.contains("value") || !(j["value"].is_number() || j["value"].is_null())) {
+            bad("value: expected a number (or null: the series ends)");
+        }
+        if (j["value"].is_number()) {
+            value = j["value"].get<double>();
+        }
+        auto key = series_text(metric, labels);
+        auto [it, inserted] = ids.emplace(key, static_cast<std::uint32_t>(infos.size()));
+        if (inserted) {
+            infos.push_back({metric, parsed->first->name, parsed->second, labels});
+        }
+        points.push_back({*t, it->second, value});
+    }
+    std::stable_sort(points.begin(), points.end(),
+                     [](const Point& a, const Point& b) { return a.time < b.time; });
+    monitor::AlertEngine engine(rules, [&](std::uint32_t id) { return infos.at(id); });
+    // Evaluation times: every time in the file, and every step between the first and the last.
+    std::set<Timestamp> times;
+    for (const auto& p : points) {
+        times.insert(p.time);
+    }
+    if (step && !points.empty()) {
+        for (auto t = points.front().time; t <= points.back().time; t += *step) {
+            times.insert(t);
+        }
+    }
+    std::map<std::uint32_t, double> current;  // values carry forward until changed or ended
+    std::size_t next = 0;
+    std::uint64_t transitions = 0;
+    for (auto t : times) {
+        while (next < points.size() && points[next].time <= t) {
+            const auto& p = points[next++];
+            if (p.value) {
+                current[p.series] = *p.value;
+            } else {
+                current.erase(p.series);
+            }
+        }
+        std::vector<monitor::SeriesValue> values;
+        for (const auto& [id, v] : current) {
+            values.push_back({id, v});
+        }
+        for (const auto& e : engine.evaluate(values, t)) {
+            ++transitions;
+            auto what = series_text(e.rule->name, *e.series_labels);
+            if (args.json) {
+                nlohmann::json out = {
+                    {"time", format_rfc3339(t)},
+                    {"rule", e.rule->name},
+                    {"state", to_string(e.kind)},
+                    {"severity", to_string(e.rule->severity)},
+                    {"value", e.value},
+                    {"since",
+                     format_rfc3339(
+                         std::chrono::time_point_cast<std::chrono::microseconds>(e.since))}};
+                nlohmann::json labels = nlohmann::json::object();
+                for (const auto& [k, v] : *e.series_labels) {
+                    labels[k] = v;
+                }
+                out["labels"] = labels;
+                fmt::print("{}\n", out.dump());
+            } else {
+                fmt::print("{}  {:<8}  {:<9} {}  value {}\n", format_rfc3339(t),
+                           to_string(e.rule->severity), to_string(e.kind), what, e.value);
+            }
+        }
+    }
+    if (!args.json) {
+        auto active = engine.active();
+        std::vector<std::string> names;
+        for (const auto& a : active) {
+            names.push_back(fmt::format("{} ({})", series_text(a.rule->name, a.series_labels),
+                                        to_string(a.state)));
+        }
+        fmt::print("{} evaluation(s), {} transition(s), {} fired, {} resolved; at the end: {}\n",
+                   times.size(), transitions, engine.fired_total(), engine.resolved_total(),
+                   names.empty() ? std::string("nothing active")
+                                 : fmt::format("{}", fmt::join(names, ", ")));
+    }
+}
+
+}  // namespace
+
+void add_monitor_commands(CLI::App& app) {
+    auto* alerts =
+        app.add_subcommand("alerts", "Check alert rules and try them on recorded series");
+    alerts->require_subcommand(1);
+
+    auto check_file = std::make_shared<std::string>();
+    auto* check = alerts->add_subcommand(
+        "check", "Validate a pipeline file's alert rules (with the built-in defaults)");
+    check->add_option("FILE", *check_file, "Pipeline file (YAML)")->required();
+    check->callback([check_file] { alerts_check(*check_file); });
+
+    auto args = std::make_shared<TestArgs>();
+    auto* test = alerts->add_subcommand(
+        "test",
+        "Evaluate the alert rules over recorded series (JSON Lines: time, metric, labels, value) "
+        "and print the alert timeline, like a rule unit test");
+    test->add_option("RULES", args->rules, "Pipeline file with the alert rules")->required();
+    test->add_option("SERIES", args->series, "Recorded series, JSON Lines")->required();
+    test->add_option("--step", args->step,
+                     "Also evaluate every STEP between the first and the last time (values carry "
+                     "forward), so `for` durations play out");
+    test->add_flag("--json", args->json, "One JSON object per transition");
+    test->callback([args] { alerts_test(*args); });
+}
+
+}  // namespace agentstream::cli
