@@ -1,6 +1,6 @@
 // Alert evaluation: 1,000 rules over 10,000 series, one evaluation cycle per iteration. Each
-// rule selects its 100 series by label (consumer_lag{group="gN"}), so a cycle makes 100,000
-// rule-series evaluations; values jump every cycle, so alerts keep changing state.
+// rule selects its 100 series by label (partition_lag{group="gN"}, a synthetic gauge), so a cycle
+// makes 100,000 rule-series evaluations; values jump every cycle, so alerts keep changing state.
 #include <agentstream/monitor/alerts.h>
 
 #include <benchmark/benchmark.h>
@@ -17,8 +17,8 @@ void BM_Evaluate1000RulesOver10000Series(benchmark::State& state) {
     std::vector<SeriesInfo> infos;
     for (int g = 0; g < 100; ++g) {
         for (int t = 0; t < 100; ++t) {
-            infos.push_back({"consumer_lag",
-                             "consumer_lag",
+            infos.push_back({"partition_lag",
+                             "partition_lag",
                              Reading::Value,
                              {{"group", fmt::format("g{}", g)}, {"topic", fmt::format("t{}", t)}}});
         }
@@ -27,7 +27,7 @@ void BM_Evaluate1000RulesOver10000Series(benchmark::State& state) {
     for (int i = 0; i < 1000; ++i) {
         AlertRule r;
         r.name = fmt::format("lag_{}", i);
-        r.metric = "consumer_lag";
+        r.metric = "partition_lag";
         r.matchers = {{"group", fmt::format("g{}", i % 100), true}};
         r.condition = i % 2 ? Condition::Gt : Condition::Lte;
         r.threshold = 500 + i;

@@ -13,7 +13,7 @@ packages=(
     # tests and benchmarks
     libgtest-dev libgmock-dev googletest libbenchmark-dev librapidcheck-dev
     # real peers for interop tests, and Java 17 + Maven for the real Apache Kafka broker
-    kcat python3-confluent-kafka openjdk-17-jdk-headless maven
+    kcat python3-confluent-kafka python3-prometheus-client curl openjdk-17-jdk-headless maven
 )
 
 missing=()

@@ -1,11 +1,13 @@
 // agentstream alerts check | alerts test
 #include <agentstream/config/config.h>
 #include <agentstream/core/time.h>
+#include <agentstream/http/client.h>
 #include <agentstream/monitor/alerts.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -206,9 +208,73 @@ void alerts_test(const TestArgs& args) {
     }
 }
 
+struct StatusArgs {
+    std::string url = "http://127.0.0.1:8686";
+    std::string token;
+};
+
+void status(const StatusArgs& args) {
+    std::string token = args.token;
+    if (token.empty()) {
+        if (const char* env = std::getenv("AGENTSTREAM_HTTP_TOKEN")) {
+            token = env;
+        }
+    }
+    auto reply = http::get(args.url, "/api/dashboard", token);
+    if (!reply) {
+        throw RuntimeError(
+            fmt::format("{}; is `agentstream run` running there? (--url)", reply.error().message));
+    }
+    if (reply->status == 401) {
+        throw UsageError(fmt::format("{} wants a token", args.url),
+                         "Give --token TOKEN (or AGENTSTREAM_HTTP_TOKEN)");
+    }
+    if (reply->status != 200) {
+        throw RuntimeError(fmt::format("{}/api/dashboard answered {}", args.url, reply->status));
+    }
+    auto d = nlohmann::json::parse(reply->body, nullptr, false);
+    if (d.is_discarded() || !d.is_object()) {
+        throw RuntimeError(fmt::format("{}/api/dashboard: not a dashboard snapshot", args.url));
+    }
+    const auto& m = d["metrics"];
+    fmt::print("{}  up {:.0f} s  ({})\n", args.url, d.value("uptime_seconds", 0.0),
+               d.value("timestamp", ""));
+    fmt::print("health:\n");
+    for (auto& [component, h] : d["component_health"].items()) {
+        fmt::print("  {:<22} {:<8} {}\n", component, h.value("status", ""), h.value("message", ""));
+    }
+    fmt::print("events/s {:.1f}   error rate {:.2f}%   avg latency {:.2f} ms   active tasks {}\n",
+               m.value("events_per_second", 0.0), m.value("error_rate", 0.0),
+               m.value("avg_latency_ms", 0.0), m.value("active_tasks", 0.0));
+    for (auto& [name, l] : d["latency"].items()) {
+        fmt::print("latency {:<18} p50 {:.2f} ms  p95 {:.2f} ms  p99 {:.2f} ms\n", name,
+                   l.value("p50_ms", 0.0), l.value("p95_ms", 0.0), l.value("p99_ms", 0.0));
+    }
+    for (auto& [group, lag] : d["lag"].items()) {
+        fmt::print("lag     {:<18} {}\n", group, lag.dump());
+    }
+    const auto& alerts = d["alerts"];
+    fmt::print("alerts: {} firing, {} fired since start\n", alerts.value("active_count", 0),
+               alerts.value("total_triggered", 0));
+    for (const auto& a : d["active_alerts"]) {
+        fmt::print("  {:<8} {:<8} {} {} value {}  since {}\n", a.value("severity", ""),
+                   a.value("state", ""), a.value("rule", ""), a["labels"].dump(), a["value"].dump(),
+                   a.value("since", ""));
+    }
+}
+
 }  // namespace
 
 void add_monitor_commands(CLI::App& app) {
+    auto status_args = std::make_shared<StatusArgs>();
+    auto* status_cmd = app.add_subcommand(
+        "status", "Print a running service's health, rates, latency, lag and active alerts");
+    status_cmd->add_option("--url", status_args->url, "The service's HTTP API")
+        ->capture_default_str();
+    status_cmd->add_option("--token", status_args->token,
+                           "Bearer token (http.token; or AGENTSTREAM_HTTP_TOKEN)");
+    status_cmd->callback([status_args] { status(*status_args); });
+
     auto* alerts =
         app.add_subcommand("alerts", "Check alert rules and try them on recorded series");
     alerts->require_subcommand(1);

@@ -19,6 +19,7 @@
 #include "cli_common.h"
 #include "connection.h"
 #include "core/json_escape.h"
+#include "service_monitor.h"
 
 namespace agentstream::cli {
 namespace {
@@ -35,6 +36,7 @@ Pipeline load_pipeline(const std::string& file) {
     Pipeline p;
     p.config = config::Config::load(file);
     auto table = router::load_routes(p.config);
+    alert_rules_of(p.config);  // the whole file is checked, alert rules included
     try {
         p.router = std::make_shared<const router::Router>(std::move(table));
     } catch (const std::invalid_argument& e) {
@@ -225,6 +227,7 @@ struct RunArgs {
     bool from_latest = false;
     double status_interval_s = 30;
     double watch_interval_s = 1;
+    int http_port = -1;  // -1: http.port from the file
 };
 
 // Creates the pipeline's topics where they are missing: on the embedded broker through its
@@ -329,7 +332,12 @@ struct Totals {
         processor.processed += m.processed;
         processor.unhandled += m.unhandled;
         processor.dead_lettered += m.dead_lettered;
+        processor.failed += m.failed;
+        processor.rebalances += m.rebalances;
         processor.lost += m.lost;
+        processor.latency_p50_us = m.latency_p50_us;  // the running processor's
+        processor.latency_p95_us = m.latency_p95_us;
+        processor.latency_p99_us = m.latency_p99_us;
         processor.in_flight = m.in_flight;
         processor.lag = m.lag;
         processor.healthy = m.healthy;
@@ -353,8 +361,10 @@ std::filesystem::file_time_type modified_time(const std::string& file) {
 class RunningRouter {
   public:
     RunningRouter(const Connection& connection, const config::Config& config,
-                  std::shared_ptr<const router::Router> router, const RunArgs& args) {
+                  std::shared_ptr<const router::Router> router, const RunArgs& args,
+                  monitor::MetricsRegistry* metrics) {
         runtime::ProcessorOptions o;
+        o.metrics = metrics;
         o.name = config.string("routing.name");
         o.group_id = config.string("routing.group_id");
         o.inputs = router->source_topics();
@@ -426,13 +436,23 @@ void run(const RunArgs& args) {
             "transactions faithfully",
             "Give --brokers HOST:PORT, or drop --exactly-once for at-least-once");
     }
-    ensure_topics(connection, pipeline.config, dead_letter_topics(*pipeline.router));
+    auto extra_topics = dead_letter_topics(*pipeline.router);
+    if (auto alerts = pipeline.config.string("monitor.alerts_topic"); !alerts.empty()) {
+        extra_topics.push_back(alerts);
+    }
+    ensure_topics(connection, pipeline.config, extra_topics);
+    ServiceMonitorOptions monitor_options;
+    if (args.http_port >= 0) {
+        monitor_options.http_port = args.http_port;
+    }
+    ServiceMonitor service(pipeline.config, connection, monitor_options);
     auto log = logger("run");
     log->info("running {} route(s) from {} ({}), reading {}; SIGHUP or an edit reloads",
               pipeline.router->routes().size(), file, mode_name(pipeline.router->table().mode),
               fmt::join(pipeline.router->source_topics(), ", "));
-    auto running =
-        std::make_unique<RunningRouter>(connection, pipeline.config, pipeline.router, args);
+    auto running = std::make_unique<RunningRouter>(connection, pipeline.config, pipeline.router,
+                                                   args, &service.registry());
+    auto next_tick = std::chrono::steady_clock::now();
     auto seen = modified_time(file);
     auto next_watch = std::chrono::steady_clock::now();
     auto next_status = std::chrono::steady_clock::now() +
@@ -486,14 +506,21 @@ void run(const RunArgs& args) {
                 running->rethrow();
                 totals.add(current->metrics());
                 totals.add(running->processor().metrics());
-                running =
-                    std::make_unique<RunningRouter>(connection, next.config, next.router, args);
+                running = std::make_unique<RunningRouter>(connection, next.config, next.router,
+                                                          args, &service.registry());
             }
             pipeline = std::move(next);
             ++reloads;
             log->info("reloaded {}: {} route(s), reading {}", file,
                       pipeline.router->routes().size(),
                       fmt::join(pipeline.router->source_topics(), ", "));
+        }
+        if (now >= next_tick) {
+            next_tick = now + 1s;
+            auto t = totals.with(running->processor().router()->metrics(),
+                                 running->processor().metrics());
+            service.tick(pipeline.config.string("routing.name"),
+                         pipeline.config.string("routing.group_id"), t.processor, t.router);
         }
         if (args.status_interval_s > 0 && now >= next_status) {
             next_status =
@@ -556,6 +583,10 @@ void add_router_commands(CLI::App& app) {
                       "A new consumer group starts at the end instead of the beginning");
     run_cmd->add_option("--status-interval", run_args->status_interval_s,
                         "Seconds between status log lines (0: none)");
+    run_cmd
+        ->add_option("--http-port", run_args->http_port,
+                     "Port of the monitor's HTTP API (0: any free one; default http.port)")
+        ->check(CLI::Range(0, 65535));
     run_cmd
         ->add_option("--watch-interval", run_args->watch_interval_s,
                      "Seconds between checks of the file for changes")

@@ -64,6 +64,24 @@ constexpr KeySpec KEYS[] = {
     {"routes", ValueType::Section, "",
      "The routes: a list of {name, source_topics, target_topics, event_types, filters, "
      "transformations, priority, enabled}. See docs/routing.md."},
+    {"http.enabled", ValueType::Boolean, "true",
+     "Serve the monitor's HTTP API (/metrics, /api/..., /healthz, /readyz) while `run` runs."},
+    {"http.host", ValueType::String, "127.0.0.1",
+     "Address the HTTP API listens on. The default keeps it on this machine; 0.0.0.0 opens it "
+     "to the network (set http.token then)."},
+    {"http.port",
+     ValueType::Integer,
+     "8686",
+     "Port of the HTTP API; 0 picks a free one (the log says which). --http-port overrides it.",
+     {},
+     0,
+     65535},
+    {"http.token", ValueType::String, "",
+     "When set, API requests need `Authorization: Bearer TOKEN` (/healthz and /readyz excepted). "
+     "AGENTSTREAM_HTTP_TOKEN overrides it."},
+    {"monitor.alerts_topic", ValueType::String, "alerts",
+     "Topic alert transitions (firing, resolved) are published to as system.alert events; empty: "
+     "not published. Created like the file's topics when missing."},
     {"alerts", ValueType::Section, "",
      "Alert rules: {defaults: true|false, rules: [{name, metric, match, aggregate, condition, "
      "threshold, for, severity, repeat_interval, cooldown, labels, annotations, enabled}]}. "

@@ -22,20 +22,19 @@ const std::vector<MetricSpec>& builtins() {
         {"processing_latency_ms",
          MetricKind::Histogram,
          "From receiving an event to it being committable, by processor",
-         {"processor"}},
+         {"processor"},
+         0.001},  // recorded in microseconds, read in milliseconds
         {"e2e_latency_ms",
          MetricKind::Histogram,
          "From an event's own timestamp to it being committable, by processor",
-         {"processor"}},
+         {"processor"},
+         0.001},
         {"errors_total", MetricKind::Counter, "Events a component failed on", {"component"}},
         {"error_rate_percent",
          MetricKind::Gauge,
          "Failed events as a percentage of consumed events over the last minute, by component",
          {"component"}},
-        {"consumer_lag",
-         MetricKind::Gauge,
-         "Events not yet read, by consumer group and topic",
-         {"group", "topic"}},
+        {"consumer_lag", MetricKind::Gauge, "Events not yet read, by consumer group", {"group"}},
         {"dead_letters_total", MetricKind::Counter, "Events sent to dead-letter topics", {"topic"}},
         {"active_tasks", MetricKind::Gauge, "Tasks started and not yet ended", {}},
         {"agent_utilisation_percent",
@@ -232,7 +231,8 @@ void MetricsRegistry::declare(MetricSpec spec) {
     std::lock_guard lock(_impl->mutex);
     auto it = _impl->families.find(spec.name);
     if (it != _impl->families.end()) {
-        if (it->second->kind != spec.kind || it->second->label_names != spec.label_names) {
+        if (it->second->kind != spec.kind || it->second->label_names != spec.label_names ||
+            it->second->scale != spec.scale) {
             throw std::invalid_argument(
                 fmt::format("metric '{}' is already declared differently", spec.name));
         }
@@ -302,10 +302,11 @@ std::vector<SeriesValue> MetricsRegistry::sample(Clock::time_point now) {
                 auto count = hist.count();
                 out.push_back({id(Reading::Count), static_cast<double>(count)});
                 if (count > 0) {
-                    out.push_back({id(Reading::P50), static_cast<double>(hist.quantile(0.5))});
-                    out.push_back({id(Reading::P95), static_cast<double>(hist.quantile(0.95))});
-                    out.push_back({id(Reading::P99), static_cast<double>(hist.quantile(0.99))});
-                    out.push_back({id(Reading::Mean), hist.mean()});
+                    double k = m->spec->scale;
+                    out.push_back({id(Reading::P50), k * static_cast<double>(hist.quantile(0.5))});
+                    out.push_back({id(Reading::P95), k * static_cast<double>(hist.quantile(0.95))});
+                    out.push_back({id(Reading::P99), k * static_cast<double>(hist.quantile(0.99))});
+                    out.push_back({id(Reading::Mean), k * hist.mean()});
                 }
                 break;
             }
@@ -344,11 +345,13 @@ std::string MetricsRegistry::prometheus_text() const {
             case MetricKind::Histogram: {
                 const auto& h = *m->histogram;
                 for (double q : {0.5, 0.95, 0.99}) {
-                    out += fmt::format("{}{} {}\n", spec.name,
-                                       label_text(m->labels, fmt::format("quantile=\"{}\"", q)),
-                                       h.quantile(q));
+                    out +=
+                        fmt::format("{}{} {}\n", spec.name,
+                                    label_text(m->labels, fmt::format("quantile=\"{}\"", q)),
+                                    format_value(spec.scale * static_cast<double>(h.quantile(q))));
                 }
-                out += fmt::format("{}_sum{} {}\n", spec.name, label_text(m->labels), h.sum());
+                out += fmt::format("{}_sum{} {}\n", spec.name, label_text(m->labels),
+                                   format_value(spec.scale * static_cast<double>(h.sum())));
                 out += fmt::format("{}_count{} {}\n", spec.name, label_text(m->labels), h.count());
                 break;
             }

@@ -8,6 +8,8 @@
 #include <agentstream/runtime/dead_letter.h>
 #include <agentstream/runtime/processor.h>
 
+#include <array>
+
 #include <fmt/format.h>
 
 #include <atomic>
@@ -74,6 +76,7 @@ struct InFlight {
     std::uint64_t generation = 0;  // of its partition's assignment
     Clock::time_point received;
     std::optional<Timestamp> event_time;
+    int type = -1;  // event::EventType once decoded
     int attempts = 1;
     bool dead_letter = false;  // what is pending is its dead letter, not outputs
     bool counted = false;      // its outcome (processed / unhandled) is already counted
@@ -218,6 +221,50 @@ struct StreamProcessor::Impl {
         txn_range;  // first, next
     Histogram latency;
     Histogram e2e;
+    // The monitor's registry (ProcessorOptions::metrics), fed on the processing thread.
+    struct Registry {
+        monitor::MetricsRegistry* registry = nullptr;
+        Histogram* latency = nullptr;
+        Histogram* e2e = nullptr;
+        monitor::Counter* errors = nullptr;
+        std::map<std::string, std::array<monitor::Counter*, event::EVENT_TYPE_COUNT>, std::less<>>
+            events;                                                          // by topic, then type
+        std::map<std::string, monitor::Counter*, std::less<>> dead_letters;  // by source topic
+    } metrics_registry;
+
+    void count_event(std::string_view topic, int type) {
+        auto& m = metrics_registry;
+        auto it = m.events.find(topic);
+        if (it == m.events.end()) {
+            it = m.events
+                     .emplace(std::string(topic),
+                              std::array<monitor::Counter*, event::EVENT_TYPE_COUNT>{})
+                     .first;
+        }
+        auto*& counter = it->second[static_cast<std::size_t>(type)];
+        if (counter == nullptr) {
+            counter = &m.registry->counter(
+                "events_total",
+                {{"topic", std::string(topic)},
+                 {"type", std::string(event::to_string(static_cast<event::EventType>(type)))}});
+        }
+        counter->add();
+    }
+
+    void count_dead_letter(std::string_view source_topic) {
+        auto& m = metrics_registry;
+        auto it = m.dead_letters.find(source_topic);
+        if (it == m.dead_letters.end()) {
+            auto dlq = options.dead_letter_topic.empty() ? dead_letter_topic_for(source_topic)
+                                                         : options.dead_letter_topic;
+            it = m.dead_letters
+                     .emplace(std::string(source_topic),
+                              &m.registry->counter("dead_letters_total", {{"topic", dlq}}))
+                     .first;
+        }
+        it->second->add();
+        m.errors->add();
+    }
 
     std::string dead_letter_topic(std::string_view source) const {
         return options.dead_letter_topic.empty() ? dead_letter_topic_for(source)
@@ -270,10 +317,21 @@ struct StreamProcessor::Impl {
             it->second.to_store = *next;
         }
         auto now = Clock::now();
-        latency.record(std::chrono::duration_cast<std::chrono::microseconds>(now - f.received));
+        auto spent = std::chrono::duration_cast<std::chrono::microseconds>(now - f.received);
+        latency.record(spent);
+        std::optional<std::chrono::microseconds> age;
         if (f.event_time) {
-            auto age = now_utc() - *f.event_time;
-            e2e.record(std::max(age, std::chrono::microseconds(0)));
+            age = std::max(now_utc() - *f.event_time, std::chrono::microseconds(0));
+            e2e.record(*age);
+        }
+        if (metrics_registry.registry != nullptr) {
+            metrics_registry.latency->record(spent);
+            if (age) {
+                metrics_registry.e2e->record(*age);
+            }
+            if (f.type >= 0) {
+                count_event(f.record.topic(), f.type);
+            }
         }
     }
 
@@ -315,6 +373,9 @@ struct StreamProcessor::Impl {
             }
             if (f->dead_letter) {
                 dead_lettered.fetch_add(1, std::memory_order_relaxed);
+                if (metrics_registry.registry != nullptr) {
+                    count_dead_letter(f->record.topic());
+                }
             } else if (!f->counted) {
                 processed.fetch_add(1, std::memory_order_relaxed);
             }
@@ -440,6 +501,7 @@ struct StreamProcessor::Impl {
         }
         const event::Event& ev = *decoded;
         f->event_time = ev.timestamp();
+        f->type = static_cast<int>(ev.type());
 
         auto first_failure = Clock::now();
         for (int attempt = 1;; ++attempt) {
@@ -762,6 +824,13 @@ bool StreamProcessor::process(const event::Event& event, Context& context) {
 void StreamProcessor::run() {
     auto& impl = *_impl;
     const auto& o = impl.options;
+    if (o.metrics != nullptr && impl.metrics_registry.registry == nullptr) {
+        auto& m = impl.metrics_registry;
+        m.registry = o.metrics;
+        m.latency = &o.metrics->histogram("processing_latency_ms", {{"processor", o.name}});
+        m.e2e = &o.metrics->histogram("e2e_latency_ms", {{"processor", o.name}});
+        m.errors = &o.metrics->counter("errors_total", {{"component", o.name}});
+    }
     const bool eos = o.guarantee == Guarantee::ExactlyOnce;
     if (eos && o.workers > 1) {
         throw std::invalid_argument(

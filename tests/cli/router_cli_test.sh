@@ -100,7 +100,7 @@ check "run without a pipeline file: exit 2" 2 $?
 contains "says what to add" "$tmp/norun.err" "Add --config FILE"
 
 cp "$root/config/pipeline.yaml" "$tmp/pipeline.yaml"
-$A run --config "$tmp/pipeline.yaml" --status-interval 0 --watch-interval 0.2 >"$tmp/run.out" 2>"$tmp/run.err" &
+$A run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0 --watch-interval 0.2 >"$tmp/run.out" 2>"$tmp/run.err" &
 run_pid=$!
 pids+=($run_pid)
 for t in documents tasks agents analytics; do

@@ -45,7 +45,7 @@ gen() {  # gen FILE N PREFIX
 }
 { gen "$tmp/c.json" 3000 c; gen "$tmp/f.json" 1000 f; gen "$tmp/g.json" 500 g; } >"$tmp/events.jsonl"
 
-$A run --config "$tmp/pipeline.yaml" --exactly-once --status-interval 0 --watch-interval 0.2 \
+$A run --config "$tmp/pipeline.yaml" --exactly-once --http-port 0 --status-interval 0 --watch-interval 0.2 \
     >"$tmp/run.out" 2>"$tmp/run.err" &
 run_pid=$!
 pids+=($run_pid)

@@ -34,6 +34,9 @@ struct MetricSpec {
     MetricKind kind;
     std::string help;
     std::vector<std::string> label_names;
+    /// Histograms: readings are recorded values times this (record microseconds, read
+    /// milliseconds with 0.001).
+    double scale = 1;
 };
 
 /// The built-in families (events, latency, errors, lag, dead letters, tasks, agents, process,

@@ -7,6 +7,7 @@
 #include <agentstream/event/types.h>
 #include <agentstream/kafka/consumer.h>
 #include <agentstream/kafka/options.h>
+#include <agentstream/monitor/metrics.h>
 #include <agentstream/runtime/retry.h>
 
 #include <chrono>
@@ -75,6 +76,10 @@ struct ProcessorOptions {
     std::chrono::milliseconds shutdown_timeout{30'000};
     /// On a rebalance: how long to wait for the revoked partitions' in-flight events.
     std::chrono::milliseconds revoke_timeout{10'000};
+    /// When set (it must outlive the processor): events_total{topic,type},
+    /// processing_latency_ms / e2e_latency_ms{processor}, errors_total{component} and
+    /// dead_letters_total{topic} are recorded into it.
+    monitor::MetricsRegistry* metrics = nullptr;
 };
 
 /// Given to a handler: where its outputs go. Outputs are sent only after the handler returns

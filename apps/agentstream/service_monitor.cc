@@ -1,0 +1,209 @@
+#include "service_monitor.h"
+
+#include <agentstream/core/logging.h>
+#include <agentstream/event/codec.h>
+#include <agentstream/event/factory.h>
+#include <agentstream/event/record.h>
+
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "connection.h"
+#include "core/json_escape.h"
+
+namespace agentstream::cli {
+namespace {
+
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+double cpu_seconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::optional<double> resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::uint64_t size = 0;
+    std::uint64_t resident = 0;
+    if (!(statm >> size >> resident)) {
+        return std::nullopt;
+    }
+    return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+std::string series_text(const std::string& name, const monitor::Labels& labels) {
+    std::string out = name;
+    if (!labels.empty()) {
+        out += "{";
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            out += fmt::format("{}{}=\"{}\"", i ? "," : "", labels[i].first, labels[i].second);
+        }
+        out += "}";
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<monitor::AlertRule> alert_rules_of(const config::Config& config) {
+    monitor::MetricsRegistry registry;  // the built-in families, for validation
+    return monitor::load_alert_rules(config, registry);
+}
+
+ServiceMonitor::ServiceMonitor(const config::Config& config, const Connection& connection,
+                               const ServiceMonitorOptions& options)
+    : _monitor(alert_rules_of(config)), _alerts_topic(config.string("monitor.alerts_topic")) {
+    if (config.boolean("http.enabled")) {
+        http::ServerOptions o;
+        o.host = config.string("http.host");
+        o.port =
+            options.http_port ? *options.http_port : static_cast<int>(config.integer("http.port"));
+        const char* token = std::getenv("AGENTSTREAM_HTTP_TOKEN");
+        o.token =
+            token != nullptr && *token != '\0' ? std::string(token) : config.string("http.token");
+        _server = std::make_unique<http::Server>(o, _monitor);
+    }
+    if (!_alerts_topic.empty()) {
+        _alerts = std::make_unique<kafka::Producer>(connection.producer_options());
+    }
+}
+
+ServiceMonitor::~ServiceMonitor() {
+    if (_alerts) {
+        _alerts->flush(5s);
+    }
+}
+
+std::optional<std::string> ServiceMonitor::url() const {
+    return _server ? std::optional(_server->url()) : std::nullopt;
+}
+
+void ServiceMonitor::publish(const monitor::AlertEvent& e) {
+    auto log = logger("monitor");
+    auto what = series_text(e.rule->name, *e.series_labels);
+    bool resolved = e.kind == monitor::AlertEvent::Kind::Resolved;
+    std::string summary;
+    for (const auto& [k, v] : e.rule->annotations) {
+        if (k == "summary") {
+            summary = v;
+        }
+    }
+    auto message = fmt::format("{} {}: value {} ({} {}){}", to_string(e.kind), what, e.value,
+                               to_string(e.rule->condition), e.rule->threshold,
+                               summary.empty() ? "" : ": " + summary);
+    if (resolved) {
+        log->info("alert {}", message);
+    } else {
+        log->warn("alert {}", message);
+    }
+    if (!_alerts) {
+        return;
+    }
+    std::string component = "monitor";
+    for (const auto& [k, v] : *e.series_labels) {
+        if (k == "component" || k == "processor") {
+            component = v;
+        }
+    }
+    auto sev = e.rule->severity;
+    bool serious = sev == monitor::Severity::Critical || sev == monitor::Severity::High;
+    auto event = event::EventFactory::create(
+        event::EventType::SystemAlert, "agentstream-monitor",
+        {{"component", component},
+         {"health_status", resolved ? "healthy" : (serious ? "critical" : "warning")},
+         {"alert_level", resolved ? "info" : (serious ? "critical" : "warning")},
+         {"alert_message", message}});
+    auto raw = [](std::string_view text) {
+        std::string out;
+        append_json_string(out, text);
+        return event::RawJson{out};
+    };
+    event.set_extra("rule", raw(e.rule->name));
+    event.set_extra("state", raw(to_string(e.kind)));
+    event.set_extra("severity", raw(to_string(e.rule->severity)));
+    event.set_extra("value", event::RawJson{fmt::format("{}", e.value)});
+    event.set_extra("threshold", event::RawJson{fmt::format("{}", e.rule->threshold)});
+    auto status = _alerts->send(_alerts_topic, event);
+    if (!status.ok()) {
+        log->error("alert not published to {}: {}", _alerts_topic, status.error().message);
+    }
+}
+
+void ServiceMonitor::tick(const std::string& processor_name, const std::string& group,
+                          const runtime::ProcessorMetrics& p, const router::RouterMetrics& routes) {
+    auto now = SteadyClock::now();
+    // This process: CPU over the last tick, resident memory.
+    auto& reg = _monitor.registry();
+    double cpu = cpu_seconds();
+    if (_last_cpu_seconds >= 0) {
+        double elapsed = std::chrono::duration<double>(now - _last_cpu_at).count();
+        if (elapsed > 0) {
+            reg.gauge("process_cpu_percent").set(100.0 * (cpu - _last_cpu_seconds) / elapsed);
+        }
+    }
+    _last_cpu_seconds = cpu;
+    _last_cpu_at = now;
+    if (auto rss = resident_bytes()) {
+        reg.gauge("process_resident_bytes").set(*rss);
+    }
+
+    // Health, from what the counters show.
+    _progress.emplace_back(now, p.consumed, p.dead_lettered);
+    while (_progress.size() > 2 && std::get<0>(_progress[1]) <= now - 60s) {
+        _progress.pop_front();
+    }
+    auto [t0, consumed0, dead0] = _progress.front();
+    bool minute = now - t0 >= 55s;
+    _monitor.set_health({"kafka",
+                         p.healthy ? monitor::HealthStatus::Healthy : monitor::HealthStatus::Down,
+                         p.healthy ? "brokers reachable" : p.health});
+    monitor::ComponentHealth processor{processor_name, monitor::HealthStatus::Healthy,
+                                       "making "
+                                       "progress"};
+    if (!p.healthy) {
+        processor = {processor_name, monitor::HealthStatus::Critical, "waiting for the brokers"};
+    } else if (minute && p.lag > 0 && p.consumed == consumed0) {
+        processor = {processor_name, monitor::HealthStatus::Warning,
+                     fmt::format("stalled: lag {}, nothing consumed for a minute", p.lag)};
+    } else if (p.dead_lettered > dead0) {
+        processor = {processor_name, monitor::HealthStatus::Warning,
+                     fmt::format("{} dead letter(s) in the last minute", p.dead_lettered - dead0)};
+    } else if (p.rebalances == 0) {
+        processor = {processor_name, monitor::HealthStatus::Warning,
+                     "waiting for partitions from the group"};
+    }
+    _monitor.set_health(std::move(processor));
+
+    monitor::Observations obs;
+    monitor::ProcessorRow row;
+    row.name = processor_name;
+    row.group = group;
+    row.consumed = p.consumed;
+    row.processed = p.processed;
+    row.failed = p.failed;
+    row.dead_lettered = p.dead_lettered;
+    row.in_flight = p.in_flight;
+    row.lag = p.lag;
+    row.latency_p50_us = p.latency_p50_us;
+    row.latency_p95_us = p.latency_p95_us;
+    row.latency_p99_us = p.latency_p99_us;
+    row.healthy = p.healthy;
+    row.health = p.health;
+    obs.processors.push_back(std::move(row));
+    for (const auto& r : routes.routes) {
+        obs.routes.push_back({r.name, r.matched, r.delivered, r.filtered_out, r.transform_errors,
+                              r.latency_p50_ns, r.latency_p99_ns});
+    }
+    for (const auto& e : _monitor.tick(monitor::Clock::now(), obs)) {
+        publish(e);
+    }
+}
+
+}  // namespace agentstream::cli

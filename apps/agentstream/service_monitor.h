@@ -1,0 +1,60 @@
+// The monitor of a running service (`agentstream run`): the RealTimeMonitor fed once a second
+// from the processors' and routes' counters and this process's CPU and memory, health derived
+// from what they show, alert transitions logged and published to the alerts topic, and the
+// HTTP API serving it all.
+#pragma once
+
+#include <agentstream/config/config.h>
+#include <agentstream/http/server.h>
+#include <agentstream/kafka/producer.h>
+#include <agentstream/monitor/monitor.h>
+#include <agentstream/router/router.h>
+#include <agentstream/runtime/processor.h>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace agentstream::cli {
+
+class Connection;
+
+struct ServiceMonitorOptions {
+    std::optional<int> http_port;  ///< overrides http.port
+};
+
+class ServiceMonitor {
+  public:
+    /// Throws config::ConfigError for bad alert rules, std::runtime_error when the HTTP port
+    /// cannot be bound.
+    ServiceMonitor(const config::Config& config, const Connection& connection,
+                   const ServiceMonitorOptions& options);
+    ~ServiceMonitor();
+
+    monitor::MetricsRegistry& registry() noexcept { return _monitor.registry(); }
+    /// One cycle; call about once a second. `processor` and `routes` are cumulative.
+    void tick(const std::string& processor_name, const std::string& group,
+              const runtime::ProcessorMetrics& processor, const router::RouterMetrics& routes);
+    /// The HTTP API's address, when it runs.
+    std::optional<std::string> url() const;
+
+  private:
+    void publish(const monitor::AlertEvent& e);
+
+    monitor::RealTimeMonitor _monitor;
+    std::unique_ptr<http::Server> _server;
+    std::unique_ptr<kafka::Producer> _alerts;
+    std::string _alerts_topic;
+    // Progress history for health: (time, consumed, dead-lettered).
+    std::deque<std::tuple<std::chrono::steady_clock::time_point, std::uint64_t, std::uint64_t>>
+        _progress;
+    double _last_cpu_seconds = -1;
+    std::chrono::steady_clock::time_point _last_cpu_at;
+};
+
+/// Reads and validates a pipeline file's alert rules (used by reload checks too).
+std::vector<monitor::AlertRule> alert_rules_of(const config::Config& config);
+
+}  // namespace agentstream::cli

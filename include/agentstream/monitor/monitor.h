@@ -1,0 +1,109 @@
+// RealTimeMonitor: the design's monitor. Owns the metrics registry, the alert engine and the
+// health of each component; once per tick it samples the registry, derives the error rates,
+// evaluates the rules and rebuilds the snapshots the HTTP API serves.
+#pragma once
+
+#include <agentstream/monitor/alerts.h>
+#include <agentstream/monitor/metrics.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace agentstream::monitor {
+
+enum class HealthStatus : std::uint8_t { Healthy, Warning, Critical, Down };
+std::string_view to_string(HealthStatus s) noexcept;
+
+struct ComponentHealth {
+    std::string component;
+    HealthStatus status = HealthStatus::Healthy;
+    std::string message;
+};
+
+/// A row of the routes table (cumulative counters).
+struct RouteRow {
+    std::string name;
+    std::uint64_t matched = 0, delivered = 0, filtered_out = 0, transform_errors = 0;
+    std::uint64_t latency_p50_ns = 0, latency_p99_ns = 0;
+};
+
+/// A row of the processors table (cumulative counters and current state).
+struct ProcessorRow {
+    std::string name;
+    std::string group;
+    std::uint64_t consumed = 0, processed = 0, failed = 0, dead_lettered = 0, in_flight = 0;
+    std::int64_t lag = -1;
+    std::uint64_t latency_p50_us = 0, latency_p95_us = 0, latency_p99_us = 0;
+    bool healthy = true;
+    std::string health;
+};
+
+/// What the service observed this tick, for the tables and the derived series.
+struct Observations {
+    std::vector<ProcessorRow> processors;
+    std::vector<RouteRow> routes;
+};
+
+/// Thread-safe: tick() on the monitor's thread, the readers from any (HTTP handlers).
+class RealTimeMonitor {
+  public:
+    explicit RealTimeMonitor(std::vector<AlertRule> rules);
+
+    MetricsRegistry& registry() noexcept { return _registry; }
+
+    /// Sets a component's health (and its component_health series).
+    void set_health(ComponentHealth health);
+    std::vector<ComponentHealth> health() const;
+
+    /// One cycle: error rates from the processors' counters, registry sample, rule evaluation,
+    /// snapshots rebuilt. Returns the alert transitions of this cycle (firing, repeat,
+    /// resolved; pending and cleared are kept out).
+    std::vector<AlertEvent> tick(Clock::time_point now, const Observations& observations);
+
+    /// The dashboard snapshot (JSON): the design's structure (timestamp, uptime_seconds,
+    /// component_health, metrics {events_per_second, avg_latency_ms, error_rate, active_tasks},
+    /// alerts {active_count, total_triggered, last_alert}) plus topics, latency, lag, routes,
+    /// processors and active alerts.
+    std::string dashboard_json() const;
+    std::string alerts_json() const;
+    std::string routes_json() const;
+    std::string processors_json() const;
+    std::string prometheus_text() const { return _registry.prometheus_text(); }
+
+    /// Liveness: a tick ran within `max_age`. Readiness: live, and no component down.
+    bool live(Clock::time_point now, std::chrono::seconds max_age) const;
+    bool ready(Clock::time_point now, std::chrono::seconds max_age) const;
+
+  private:
+    struct Recent {  // a transition kept for the dashboard
+        std::string rule;
+        std::string kind;
+        std::string severity;
+        std::string series;
+        double value;
+        Clock::time_point at;
+    };
+
+    MetricsRegistry _registry;
+    AlertEngine _engine;
+    Clock::time_point _started;
+    mutable std::mutex _mutex;  // guards everything below
+    std::vector<ComponentHealth> _health;
+    std::deque<Recent> _recent;
+    std::string _dashboard = "{}";
+    std::string _alerts = "[]";
+    std::string _routes = "[]";
+    std::string _processors = "[]";
+    std::optional<Clock::time_point> _last_tick;
+    std::map<std::string, std::deque<std::tuple<Clock::time_point, std::uint64_t, std::uint64_t>>>
+        _error_history;
+};
+
+}  // namespace agentstream::monitor

@@ -1,0 +1,291 @@
+#include <agentstream/core/time.h>
+#include <agentstream/monitor/monitor.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+
+namespace agentstream::monitor {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr std::string_view HEALTH[] = {"healthy", "warning", "critical", "down"};
+
+std::string time_text(Clock::time_point t) {
+    return format_rfc3339(std::chrono::time_point_cast<std::chrono::microseconds>(t));
+}
+
+json labels_json(const Labels& labels) {
+    json out = json::object();
+    for (const auto& [k, v] : labels) {
+        out[k] = v;
+    }
+    return out;
+}
+
+std::string series_text(const std::string& name, const Labels& labels) {
+    std::string out = name;
+    if (!labels.empty()) {
+        out += "{";
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            out += (i ? "," : "") + labels[i].first + "=\"" + labels[i].second + "\"";
+        }
+        out += "}";
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string_view to_string(HealthStatus s) noexcept {
+    return HEALTH[static_cast<std::size_t>(s)];
+}
+
+RealTimeMonitor::RealTimeMonitor(std::vector<AlertRule> rules)
+    : _engine(std::move(rules), [this](std::uint32_t id) { return _registry.series(id); }),
+      _started(Clock::now()) {}
+
+void RealTimeMonitor::set_health(ComponentHealth health) {
+    _registry.gauge("component_health", {{"component", health.component}})
+        .set(static_cast<double>(health.status));
+    std::lock_guard lock(_mutex);
+    auto it = std::find_if(_health.begin(), _health.end(),
+                           [&](const auto& h) { return h.component == health.component; });
+    if (it == _health.end()) {
+        _health.push_back(std::move(health));
+    } else {
+        *it = std::move(health);
+    }
+}
+
+std::vector<ComponentHealth> RealTimeMonitor::health() const {
+    std::lock_guard lock(_mutex);
+    return _health;
+}
+
+std::vector<AlertEvent> RealTimeMonitor::tick(Clock::time_point now, const Observations& obs) {
+    // Error rate per processor over the last minute, and events/s over the last 10 s, from the
+    // processors' own counters.
+    double consumed_per_second = 0;
+    std::uint64_t failed_minute = 0;
+    std::uint64_t consumed_minute = 0;
+    {
+        std::lock_guard lock(_mutex);
+        for (const auto& p : obs.processors) {
+            auto& h = _error_history[p.name];
+            h.emplace_back(now, p.failed + p.dead_lettered, p.consumed);
+            while (h.size() > 2 && std::get<0>(h[1]) <= now - 60s) {
+                h.pop_front();
+            }
+            auto [t0, f0, c0] = h.front();
+            auto failed = p.failed + p.dead_lettered - std::min(f0, p.failed + p.dead_lettered);
+            auto consumed = p.consumed - std::min(c0, p.consumed);
+            failed_minute += failed;
+            consumed_minute += consumed;
+            double rate = consumed == 0
+                              ? 0
+                              : 100.0 * static_cast<double>(failed) / static_cast<double>(consumed);
+            _registry.gauge("error_rate_percent", {{"component", p.name}}).set(rate);
+            // events/s: the newest entry at least 10 s old (or the oldest there is).
+            auto ref = std::find_if(h.rbegin(), h.rend(),
+                                    [&](const auto& e) { return std::get<0>(e) <= now - 10s; });
+            const auto& base = ref == h.rend() ? h.front() : *ref;
+            double seconds = std::chrono::duration<double>(now - std::get<0>(base)).count();
+            if (seconds > 0) {
+                consumed_per_second +=
+                    static_cast<double>(p.consumed - std::min(std::get<2>(base), p.consumed)) /
+                    seconds;
+            }
+            if (p.lag >= 0) {
+                _registry.gauge("consumer_lag", {{"group", p.group}})
+                    .set(static_cast<double>(p.lag));
+            }
+        }
+    }
+    auto values = _registry.sample(now);
+    auto events = _engine.evaluate(values, now);
+
+    // Snapshots.
+    json topics = json::object();
+    double latency_sum = 0;
+    int latency_n = 0;
+    double active_tasks = 0;
+    for (const auto& v : values) {
+        auto info = _registry.series(v.series);
+        if (info.family == "events_total" &&
+            (info.reading == Reading::Rate1m || info.reading == Reading::Value)) {
+            std::string topic;
+            for (const auto& [k, val] : info.labels) {
+                if (k == "topic") {
+                    topic = val;
+                }
+            }
+            auto& t = topics[topic];
+            if (t.is_null()) {
+                t = json::object();
+            }
+            const char* key = info.reading == Reading::Rate1m ? "events_per_second" : "events";
+            t[key] = t.value(key, 0.0) + v.value;
+        } else if (info.family == "processing_latency_ms" && info.reading == Reading::Mean) {
+            latency_sum += v.value;
+            ++latency_n;
+        } else if (info.family == "active_tasks") {
+            active_tasks = v.value;
+        }
+    }
+    json active = json::array();
+    std::size_t firing = 0;
+    for (const auto& a : _engine.active()) {
+        firing += a.state == AlertState::Firing;
+        active.push_back({{"rule", a.rule->name},
+                          {"state", to_string(a.state)},
+                          {"severity", to_string(a.rule->severity)},
+                          {"labels", labels_json(a.series_labels)},
+                          {"value", a.value},
+                          {"since", time_text(a.since)},
+                          {"summary", [&] {
+                               for (const auto& [k, v] : a.rule->annotations) {
+                                   if (k == "summary") {
+                                       return v;
+                                   }
+                               }
+                               return std::string();
+                           }()}});
+    }
+    json routes = json::array();
+    for (const auto& r : obs.routes) {
+        routes.push_back({{"name", r.name},
+                          {"matched", r.matched},
+                          {"delivered", r.delivered},
+                          {"filtered_out", r.filtered_out},
+                          {"transformation_errors", r.transform_errors},
+                          {"latency_p50_ns", r.latency_p50_ns},
+                          {"latency_p99_ns", r.latency_p99_ns}});
+    }
+    json processors = json::array();
+    json latency = json::object();
+    json lag = json::object();
+    for (const auto& p : obs.processors) {
+        processors.push_back({{"name", p.name},
+                              {"group", p.group},
+                              {"consumed", p.consumed},
+                              {"processed", p.processed},
+                              {"failed", p.failed},
+                              {"dead_lettered", p.dead_lettered},
+                              {"in_flight", p.in_flight},
+                              {"lag", p.lag},
+                              {"healthy", p.healthy},
+                              {"health", p.health}});
+        latency[p.name] = {{"p50_ms", static_cast<double>(p.latency_p50_us) / 1000.0},
+                           {"p95_ms", static_cast<double>(p.latency_p95_us) / 1000.0},
+                           {"p99_ms", static_cast<double>(p.latency_p99_us) / 1000.0}};
+        lag[p.group] = p.lag;
+    }
+
+    std::lock_guard lock(_mutex);
+    for (const auto& e : events) {
+        if (e.kind == AlertEvent::Kind::Pending || e.kind == AlertEvent::Kind::Cleared) {
+            continue;
+        }
+        _recent.push_back({e.rule->name, std::string(to_string(e.kind)),
+                           std::string(to_string(e.rule->severity)),
+                           series_text(e.rule->name, *e.series_labels), e.value, e.at});
+        if (_recent.size() > 100) {
+            _recent.pop_front();
+        }
+    }
+    json health = json::object();
+    for (const auto& h : _health) {
+        health[h.component] = {{"status", to_string(h.status)}, {"message", h.message}};
+    }
+    json last_alert = nullptr;
+    for (auto it = _recent.rbegin(); it != _recent.rend(); ++it) {
+        if (it->kind == "firing") {
+            last_alert = {{"rule", it->rule},
+                          {"severity", it->severity},
+                          {"series", it->series},
+                          {"value", it->value},
+                          {"at", time_text(it->at)}};
+            break;
+        }
+    }
+    json recent = json::array();
+    for (const auto& r : _recent) {
+        recent.push_back({{"rule", r.rule},
+                          {"state", r.kind},
+                          {"severity", r.severity},
+                          {"series", r.series},
+                          {"value", r.value},
+                          {"at", time_text(r.at)}});
+    }
+    json dashboard = {
+        {"timestamp", time_text(now)},
+        {"uptime_seconds", std::chrono::duration<double>(now - _started).count()},
+        {"component_health", health},
+        {"metrics",
+         {{"events_per_second", consumed_per_second},
+          {"avg_latency_ms", latency_n ? latency_sum / latency_n : 0.0},
+          {"error_rate", consumed_minute == 0 ? 0.0
+                                              : 100.0 * static_cast<double>(failed_minute) /
+                                                    static_cast<double>(consumed_minute)},
+          {"active_tasks", active_tasks}}},
+        {"alerts",
+         {{"active_count", firing},
+          {"total_triggered", _engine.fired_total()},
+          {"last_alert", last_alert}}},
+        {"topics", topics},
+        {"latency", latency},
+        {"lag", lag},
+        {"routes", routes},
+        {"processors", processors},
+        {"active_alerts", active},
+    };
+    _dashboard = dashboard.dump();
+    _alerts = json({{"active", active}, {"recent", recent}}).dump();
+    _routes = routes.dump();
+    _processors = processors.dump();
+    _last_tick = now;
+    std::vector<AlertEvent> notable;
+    for (const auto& e : events) {
+        if (e.kind != AlertEvent::Kind::Pending && e.kind != AlertEvent::Kind::Cleared) {
+            notable.push_back(e);
+        }
+    }
+    return notable;
+}
+
+std::string RealTimeMonitor::dashboard_json() const {
+    std::lock_guard lock(_mutex);
+    return _dashboard;
+}
+std::string RealTimeMonitor::alerts_json() const {
+    std::lock_guard lock(_mutex);
+    return _alerts;
+}
+std::string RealTimeMonitor::routes_json() const {
+    std::lock_guard lock(_mutex);
+    return _routes;
+}
+std::string RealTimeMonitor::processors_json() const {
+    std::lock_guard lock(_mutex);
+    return _processors;
+}
+
+bool RealTimeMonitor::live(Clock::time_point now, std::chrono::seconds max_age) const {
+    std::lock_guard lock(_mutex);
+    return _last_tick && now - *_last_tick <= max_age;
+}
+
+bool RealTimeMonitor::ready(Clock::time_point now, std::chrono::seconds max_age) const {
+    if (!live(now, max_age)) {
+        return false;
+    }
+    std::lock_guard lock(_mutex);
+    return std::none_of(_health.begin(), _health.end(),
+                        [](const auto& h) { return h.status == HealthStatus::Down; });
+}
+
+}  // namespace agentstream::monitor

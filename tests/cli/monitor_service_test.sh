@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The monitor of `agentstream run`: its HTTP API (token, /healthz, /readyz, /metrics parsed by
+# Prometheus's own Python parser, /api/...), measured counters, an alert rule that fires on a
+# dead letter (published to the alerts topic), `agentstream status`, and bad requests.
+set -u
+A=${AGENTSTREAM:?}
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../support/check.sh"
+tmp=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
+
+$A broker --bootstrap-file "$tmp/bs" >"$tmp/broker.out" 2>"$tmp/broker.err" &
+pids+=($!)
+for _ in $(seq 1 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
+B=$(cat "$tmp/bs")
+export AGENTSTREAM_BROKERS="$B"
+
+cat >"$tmp/pipeline.yaml" <<'YAML'
+topics: {in: 2, out: 2, alerts: 1}
+http: {token: s3cret}
+routes:
+  - {name: tasks, source_topics: in, target_topics: out, event_types: ['task.*']}
+alerts:
+  rules:
+    - name: dead_letters_seen
+      metric: dead_letters_total
+      condition: gt
+      threshold: 0
+      severity: high
+      annotations: {summary: an event could not be routed}
+YAML
+$A run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0 >"$tmp/run.out" 2>"$tmp/run.err" &
+run_pid=$!
+pids+=($run_pid)
+for _ in $(seq 1 100); do grep -q "monitor API on" "$tmp/run.err" && break; sleep 0.1; done
+URL=$(sed -n 's/.*monitor API on \(http:[^ ]*\).*/\1/p' "$tmp/run.err" | head -1)
+check "the API listens on loopback" "http://127.0.0.1" "${URL%:*}"
+if [ -z "$URL" ]; then
+    cat "$tmp/run.err"
+    finish
+fi
+code() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
+AUTH=(-H "Authorization: Bearer s3cret")
+
+check "/healthz needs no token" 200 "$(code "$URL/healthz")"
+check "/metrics without the token: 401" 401 "$(code "$URL/metrics")"
+check "a wrong token: 401" 401 "$(code -H "Authorization: Bearer nope" "$URL/api/dashboard")"
+for _ in $(seq 1 100); do [ "$(code "$URL/readyz")" = 200 ] && break; sleep 0.1; done
+check "/readyz" 200 "$(code "$URL/readyz")"
+
+$A event new task.created --set task_id=t --set task_type=analysis >"$tmp/one.json"
+awk '{ for (i = 0; i < 50; i++) { line = $0; sub(/"task_id":"t"/, "\"task_id\":\"t" i "\"", line);
+       sub(/"event_id":"[^"]*"/, "\"event_id\":\"e" i "\"", line); print line } }' "$tmp/one.json" >"$tmp/tasks.jsonl"
+$A produce in -f "$tmp/tasks.jsonl" >/dev/null 2>&1
+printf '%s\n' '{"event_type":"task.created","broken' | kcat -b "$B" -P -t in -k bad
+for _ in $(seq 1 150); do
+    code "${AUTH[@]}" "$URL/api/alerts" >/dev/null
+    grep -q '"state":"firing"' "$tmp/body" && break
+    sleep 0.1
+done
+contains "the rule fired on the dead letter" "$tmp/body" '"rule":"dead_letters_seen"'
+for _ in $(seq 1 150); do  # every event done (the monitor ticks once a second)
+    code "${AUTH[@]}" "$URL/api/processors" >/dev/null
+    grep -q '"consumed":51,.*"in_flight":0' "$tmp/body" 2>/dev/null && break
+    sleep 0.1
+done
+sleep 1.2
+
+check "/metrics with the token" 200 "$(code "${AUTH[@]}" "$URL/metrics")"
+cp "$tmp/body" "$tmp/metrics.txt"
+/usr/bin/python3 - "$tmp/metrics.txt" >"$tmp/parsed.txt" 2>&1 <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+samples = {}
+for family in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in family.samples:
+        key = s.name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items())) + "}"
+        samples[key] = s.value
+for k in sorted(samples):
+    print(k, samples[k])
+PY
+check "Prometheus's parser reads it" 0 $?
+contains "events by topic and type, measured" "$tmp/parsed.txt" 'events_total{topic="in",type="task.created"} 50.0'
+contains "dead letters by topic" "$tmp/parsed.txt" 'dead_letters_total{topic="in.dlq"} 1.0'
+contains "latency summary (dead letters included)" "$tmp/parsed.txt" 'processing_latency_ms_count{processor="event_dispatcher"} 51.0'
+contains "process memory" "$tmp/parsed.txt" 'process_resident_bytes{}'
+
+code "${AUTH[@]}" "$URL/api/dashboard" >/dev/null
+/usr/bin/python3 - "$tmp/body" >"$tmp/dash.txt" 2>&1 <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for key in ["timestamp", "uptime_seconds", "component_health", "metrics", "alerts", "topics",
+            "latency", "lag", "routes", "processors", "active_alerts"]:
+    assert key in d, key
+m = d["metrics"]
+for key in ["events_per_second", "avg_latency_ms", "error_rate", "active_tasks"]:
+    assert key in m, key
+print("active", d["alerts"]["active_count"])
+print("last", d["alerts"]["last_alert"]["rule"])
+print("consumed", d["processors"][0]["consumed"])
+print("route", d["routes"][0]["name"], d["routes"][0]["matched"])
+print("kafka", d["component_health"]["kafka"]["status"])
+PY
+check "dashboard structure" 0 $?
+contains "active alerts" "$tmp/dash.txt" "active 1"
+contains "last alert" "$tmp/dash.txt" "last dead_letters_seen"
+contains "processor counters" "$tmp/dash.txt" "consumed 51"
+contains "route counters" "$tmp/dash.txt" "route tasks 50"
+contains "component health" "$tmp/dash.txt" "kafka healthy"
+
+kcat -b "$B" -C -t alerts -o beginning -e -q >"$tmp/alerts.jsonl" 2>/dev/null
+contains "the alert is an event on the alerts topic" "$tmp/alerts.jsonl" '"event_type":"system.alert"'
+contains "with its rule and state" "$tmp/alerts.jsonl" '"rule":"dead_letters_seen","state":"firing","severity":"high"'
+$A event validate "$tmp/alerts.jsonl" >/dev/null 2>&1
+check "a valid catalogue event" 0 $?
+
+$A status --url "$URL" --token s3cret >"$tmp/status.out" 2>&1
+check "status exits 0" 0 $?
+contains "status shows the alert" "$tmp/status.out" "alerts: 1 firing"
+contains "status shows health" "$tmp/status.out" "kafka"
+$A status --url "$URL" >"$tmp/status.out" 2>&1
+check "status without the token: exit 2" 2 $?
+contains "says what to add" "$tmp/status.out" "Give --token TOKEN"
+
+# Bad requests get 4xx and the server stays up.
+check "unknown path: 404" 404 "$(code "${AUTH[@]}" "$URL/nope")"
+check "POST: 405" 405 "$(code "${AUTH[@]}" -X POST -d x "$URL/metrics")"
+head -c 200000 /dev/zero >"$tmp/big"
+check "oversized body: 413" 413 "$(code "${AUTH[@]}" -X POST --data-binary @"$tmp/big" "$URL/api/alerts")"
+port=${URL##*:}
+printf 'GARBAGE\r\n\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3; cat <&3" >"$tmp/garbage.out" 2>&1
+contains "a malformed request: 400" "$tmp/garbage.out" "400"
+check "still alive" 200 "$(code "$URL/healthz")"
+
+kill -INT $run_pid
+wait $run_pid
+check "run exits 0" 0 $?
+finish
