@@ -519,8 +519,13 @@ void run(const RunArgs& args) {
             next_tick = now + 1s;
             auto t = totals.with(running->processor().router()->metrics(),
                                  running->processor().metrics());
-            service.tick(pipeline.config.string("routing.name"),
-                         pipeline.config.string("routing.group_id"), t.processor, t.router);
+            try {
+                service.tick(pipeline.config.string("routing.name"),
+                             pipeline.config.string("routing.group_id"), t.processor, t.router);
+            } catch (const std::exception& e) {
+                // The monitor must never take the service down.
+                log->error("monitor: {}", e.what());
+            }
         }
         if (args.status_interval_s > 0 && now >= next_status) {
             next_status =
