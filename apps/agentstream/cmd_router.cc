@@ -289,10 +289,13 @@ void log_route_metrics(const router::RouterMetrics& m, const runtime::ProcessorM
     for (const auto& r : m.routes) {
         log->info(
             "  route {}: matched {}, delivered {}, filtered out {}, missing path {}, type "
-            "mismatch {}, transformation errors {}, duplicates skipped {}, latency p50 {} "
-            "ns p99 {} ns",
+            "mismatch {}, transformation errors {}, duplicates skipped {}, latency {}",
             r.name, r.matched, r.delivered, r.filtered_out, r.missing_path, r.type_mismatch,
-            r.transform_errors, r.duplicates_skipped, r.latency_p50_ns, r.latency_p99_ns);
+            r.transform_errors, r.duplicates_skipped,
+            r.latency_samples == 0
+                ? std::string("not sampled yet")
+                : fmt::format("p50 {} ns p99 {} ns ({} sampled)", r.latency_p50_ns,
+                              r.latency_p99_ns, r.latency_samples));
     }
 }
 
