@@ -94,15 +94,32 @@ start_eos() {  # sets p
     p=$!
     pids+=($p)
 }
+# The end of a topic's log, open transactions included (sum over partitions).
+log_end() {
+    kcat -b "$B" -C -t "$1" -o -1 -e -q -X isolation.level=read_uncommitted -f '%o\n' 2>/dev/null |
+        awk '{ s += $1 + 1 } END { print s + 0 }'
+}
 eos_starts=0
 start_eos
 for k in 0 1 2 3 4 5; do
     chunk "$tmp/e$k.jsonl" $((k * CHUNK)) $CHUNK
+    kill_now=false
+    if [ $k -ge 1 ] && [ $k -le 3 ]; then
+        kill_now=true
+        # This chunk is produced only once the processor has its partitions, so that it is
+        # busy writing it when the kill comes (a backlog waiting for a restarted member was
+        # done in a third of a second, and a kill after it aborted nothing).
+        wait_assigned "$tmp/eos.err" $eos_starts
+        base=$(log_end "$OUT3")
+    fi
     $A produce "$IN3" -f "$tmp/e$k.jsonl" >/dev/null 2>&1 &
     producer=$!
-    if [ $k -ge 1 ] && [ $k -le 3 ]; then
-        wait_assigned "$tmp/eos.err" $eos_starts
-        sleep 0.$((RANDOM % 3 + 1))
+    if $kill_now; then
+        # Kill while it writes: once the output log (open transactions included) has grown.
+        deadline=$((SECONDS + 5))
+        while [ $SECONDS -lt $deadline ] && [ "$(log_end "$OUT3")" -le $((base + 500)) ]; do
+            sleep 0.02
+        done
         check "exactly-once processor alive before kill $k" 0 "$(kill -0 "$p" 2>/dev/null; echo $?)"
         kill -9 "$p" 2>/dev/null
         wait "$p" 2>/dev/null
