@@ -17,18 +17,6 @@
 namespace agentstream::cli {
 namespace {
 
-std::string series_text(const std::string& name, const monitor::Labels& labels) {
-    std::string out = name;
-    if (!labels.empty()) {
-        out += "{";
-        for (std::size_t i = 0; i < labels.size(); ++i) {
-            out += fmt::format("{}{}=\"{}\"", i ? "," : "", labels[i].first, labels[i].second);
-        }
-        out += "}";
-    }
-    return out;
-}
-
 std::vector<monitor::AlertRule> load_rules(const std::string& file,
                                            const monitor::MetricsRegistry& registry) {
     return monitor::load_alert_rules(config::Config::load(file), registry);
@@ -133,7 +121,7 @@ void alerts_test(const TestArgs& args) {
         if (j["value"].is_number()) {
             value = j["value"].get<double>();
         }
-        auto key = series_text(metric, labels);
+        auto key = monitor::series_text(metric, labels);
         auto [it, inserted] = ids.emplace(key, static_cast<std::uint32_t>(infos.size()));
         if (inserted) {
             infos.push_back({metric, parsed->first->name, parsed->second, labels});
@@ -171,7 +159,7 @@ void alerts_test(const TestArgs& args) {
         }
         for (const auto& e : engine.evaluate(values, t)) {
             ++transitions;
-            auto what = series_text(e.rule->name, *e.series_labels);
+            auto what = monitor::series_text(e.rule->name, *e.series_labels);
             if (args.json) {
                 nlohmann::json out = {
                     {"time", format_rfc3339(t)},
@@ -198,7 +186,8 @@ void alerts_test(const TestArgs& args) {
         auto active = engine.active();
         std::vector<std::string> names;
         for (const auto& a : active) {
-            names.push_back(fmt::format("{} ({})", series_text(a.rule->name, a.series_labels),
+            names.push_back(fmt::format("{} ({})",
+                                        monitor::series_text(a.rule->name, a.series_labels),
                                         to_string(a.state)));
         }
         fmt::print("{} evaluation(s), {} transition(s), {} fired, {} resolved; at the end: {}\n",

@@ -38,18 +38,6 @@ std::optional<double> resident_bytes() {
     return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
 }
 
-std::string series_text(const std::string& name, const monitor::Labels& labels) {
-    std::string out = name;
-    if (!labels.empty()) {
-        out += "{";
-        for (std::size_t i = 0; i < labels.size(); ++i) {
-            out += fmt::format("{}{}=\"{}\"", i ? "," : "", labels[i].first, labels[i].second);
-        }
-        out += "}";
-    }
-    return out;
-}
-
 }  // namespace
 
 std::vector<monitor::AlertRule> alert_rules_of(const config::Config& config) {
@@ -87,7 +75,7 @@ std::optional<std::string> ServiceMonitor::url() const {
 
 void ServiceMonitor::publish(const monitor::AlertEvent& e) {
     auto log = logger("monitor");
-    auto what = series_text(e.rule->name, *e.series_labels);
+    auto what = monitor::series_text(e.rule->name, *e.series_labels);
     bool resolved = e.kind == monitor::AlertEvent::Kind::Resolved;
     std::string summary;
     for (const auto& [k, v] : e.rule->annotations) {

@@ -360,6 +360,18 @@ std::string MetricsRegistry::prometheus_text() const {
     return out;
 }
 
+std::string series_text(std::string_view name, const Labels& labels) {
+    std::string out(name);
+    if (!labels.empty()) {
+        out += "{";
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            out += fmt::format("{}{}=\"{}\"", i ? "," : "", labels[i].first, labels[i].second);
+        }
+        out += "}";
+    }
+    return out;
+}
+
 std::optional<std::pair<const MetricSpec*, Reading>> parse_series_name(
     const MetricsRegistry& registry, std::string_view name, std::string* error) {
     auto colon = name.find(':');

@@ -26,18 +26,6 @@ json labels_json(const Labels& labels) {
     return out;
 }
 
-std::string series_text(const std::string& name, const Labels& labels) {
-    std::string out = name;
-    if (!labels.empty()) {
-        out += "{";
-        for (std::size_t i = 0; i < labels.size(); ++i) {
-            out += (i ? "," : "") + labels[i].first + "=\"" + labels[i].second + "\"";
-        }
-        out += "}";
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string_view to_string(HealthStatus s) noexcept {

@@ -124,6 +124,9 @@ class MetricsRegistry {
     std::unique_ptr<Impl> _impl;
 };
 
+/// A series as text: `name{label="value",...}` (labels unescaped; for logs and timelines).
+std::string series_text(std::string_view name, const Labels& labels);
+
 /// Parses a series selector name (`events_total:rate1m`) against the declared families:
 /// the family and the reading. nullopt with `error` set when it names nothing.
 std::optional<std::pair<const MetricSpec*, Reading>> parse_series_name(
