@@ -1,5 +1,6 @@
 #include <agentstream/core/histogram.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 
@@ -57,6 +58,46 @@ std::uint64_t Histogram::quantile(double q) const noexcept {
         }
     }
     return max();
+}
+
+Histogram::Snapshot Histogram::snapshot() const {
+    Snapshot s;
+    for (std::size_t i = 0; i < _buckets.size(); ++i) {
+        auto n = _buckets[i].load(std::memory_order_relaxed);
+        if (n != 0) {
+            s.buckets.emplace_back(static_cast<std::uint32_t>(i), n);
+            s.count += n;
+        }
+    }
+    s.sum = _sum.load(std::memory_order_relaxed);
+    s.max = max();
+    return s;
+}
+
+std::uint64_t Histogram::quantile_between(const Snapshot& newer, const Snapshot& older,
+                                          double q) noexcept {
+    auto n = newer.count - std::min(older.count, newer.count);
+    if (n == 0) {
+        return 0;
+    }
+    q = q < 0 ? 0 : (q > 1 ? 1 : q);
+    auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(n)));
+    rank = rank == 0 ? 1 : rank;
+    std::uint64_t seen = 0;
+    auto o = older.buckets.begin();
+    std::uint32_t last = 0;
+    for (const auto& [index, count] : newer.buckets) {
+        while (o != older.buckets.end() && o->first < index) {
+            ++o;
+        }
+        auto before = o != older.buckets.end() && o->first == index ? o->second : 0;
+        seen += count - std::min(before, count);
+        last = index;
+        if (seen >= rank) {
+            return std::min(upper_bound_of(index), newer.max);
+        }
+    }
+    return std::min(upper_bound_of(last), newer.max);
 }
 
 void Histogram::reset() noexcept {

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
@@ -11,6 +12,10 @@ namespace agentstream::monitor {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Histogram percentiles are over this window, from snapshots this far apart.
+constexpr Clock::duration HISTOGRAM_WINDOW = 1min;
+constexpr Clock::duration HISTOGRAM_STEP = 5s;
 
 const std::vector<MetricSpec>& builtins() {
     static const std::vector<MetricSpec> specs = {
@@ -153,6 +158,11 @@ struct MetricsRegistry::Impl {
         std::unique_ptr<Gauge> gauge;
         std::unique_ptr<Histogram> histogram;
         std::deque<std::pair<Clock::time_point, std::uint64_t>> history;  // counters
+        // Histograms: snapshots every few seconds over the last minute, and the readings of
+        // the last sample (what /metrics shows).
+        std::deque<std::pair<Clock::time_point, Histogram::Snapshot>> snapshots;
+        std::array<double, 4> windowed{};  // p50, p95, p99, mean
+        bool has_windowed = false;
         std::optional<Clock::time_point> first_seen;
         std::uint32_t ids[std::size(READINGS)];
     };
@@ -298,15 +308,38 @@ std::vector<SeriesValue> MetricsRegistry::sample(Clock::time_point now) {
                 break;
             }
             case MetricKind::Histogram: {
+                // Percentiles and mean over the last minute (a spike ages out; a rule on them
+                // resolves); the count is cumulative.
                 const auto& hist = *m->histogram;
-                auto count = hist.count();
-                out.push_back({id(Reading::Count), static_cast<double>(count)});
-                if (count > 0) {
+                auto current = hist.snapshot();
+                out.push_back({id(Reading::Count), static_cast<double>(current.count)});
+                auto& snaps = m->snapshots;
+                while (snaps.size() > 1 && snaps[1].first <= now - HISTOGRAM_WINDOW) {
+                    snaps.pop_front();
+                }
+                // The newest snapshot at least a window old; before there is one, everything
+                // recorded since the start (all of it inside the window).
+                static const Histogram::Snapshot empty;
+                const auto& base = !snaps.empty() && snaps.front().first <= now - HISTOGRAM_WINDOW
+                                       ? snaps.front().second
+                                       : empty;
+                auto n = current.count - std::min(base.count, current.count);
+                m->has_windowed = n > 0;
+                if (n > 0) {
                     double k = m->spec->scale;
-                    out.push_back({id(Reading::P50), k * static_cast<double>(hist.quantile(0.5))});
-                    out.push_back({id(Reading::P95), k * static_cast<double>(hist.quantile(0.95))});
-                    out.push_back({id(Reading::P99), k * static_cast<double>(hist.quantile(0.99))});
-                    out.push_back({id(Reading::Mean), k * hist.mean()});
+                    m->windowed = {
+                        k * static_cast<double>(Histogram::quantile_between(current, base, 0.5)),
+                        k * static_cast<double>(Histogram::quantile_between(current, base, 0.95)),
+                        k * static_cast<double>(Histogram::quantile_between(current, base, 0.99)),
+                        k * static_cast<double>(current.sum - std::min(base.sum, current.sum)) /
+                            static_cast<double>(n)};
+                    out.push_back({id(Reading::P50), m->windowed[0]});
+                    out.push_back({id(Reading::P95), m->windowed[1]});
+                    out.push_back({id(Reading::P99), m->windowed[2]});
+                    out.push_back({id(Reading::Mean), m->windowed[3]});
+                }
+                if (snaps.empty() || now - snaps.back().first >= HISTOGRAM_STEP) {
+                    snaps.emplace_back(now, std::move(current));
                 }
                 break;
             }
@@ -344,11 +377,13 @@ std::string MetricsRegistry::prometheus_text() const {
                 break;
             case MetricKind::Histogram: {
                 const auto& h = *m->histogram;
-                for (double q : {0.5, 0.95, 0.99}) {
-                    out +=
-                        fmt::format("{}{} {}\n", spec.name,
-                                    label_text(m->labels, fmt::format("quantile=\"{}\"", q)),
-                                    format_value(spec.scale * static_cast<double>(h.quantile(q))));
+                if (m->has_windowed) {
+                    std::size_t i = 0;
+                    for (const char* q : {"0.5", "0.95", "0.99"}) {
+                        out += fmt::format("{}{} {}\n", spec.name,
+                                           label_text(m->labels, fmt::format("quantile=\"{}\"", q)),
+                                           format_value(m->windowed[i++]));
+                    }
                 }
                 out += fmt::format("{}_sum{} {}\n", spec.name, label_text(m->labels),
                                    format_value(spec.scale * static_cast<double>(h.sum())));

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace agentstream {
 
@@ -27,6 +29,20 @@ class Histogram {
     /// of the bucket holding it, capped at the maximum recorded value.
     std::uint64_t quantile(double q) const noexcept;
     void reset() noexcept;
+
+    /// The counts so far, sparse (non-empty buckets in index order): two snapshots give the
+    /// distribution of what was recorded between them (windowed percentiles).
+    struct Snapshot {
+        std::vector<std::pair<std::uint32_t, std::uint64_t>> buckets;
+        std::uint64_t count = 0;
+        std::uint64_t sum = 0;
+        std::uint64_t max = 0;  ///< of everything recorded so far (caps the bucket bounds)
+    };
+    Snapshot snapshot() const;
+    /// The value at quantile q of what `newer` recorded after `older` (an earlier snapshot of
+    /// the same histogram), 0 when nothing was. Upper bucket bounds, like quantile().
+    static std::uint64_t quantile_between(const Snapshot& newer, const Snapshot& older,
+                                          double q) noexcept;
 
   private:
     static constexpr int SUB_BITS = 5;

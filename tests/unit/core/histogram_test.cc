@@ -72,5 +72,22 @@ TEST(Histogram, ConcurrentRecordsAreAllCounted) {
     EXPECT_EQ(h.max(), 49999U);
 }
 
+TEST(Histogram, QuantileBetweenSnapshotsSeesOnlyWhatCameBetween) {
+    Histogram h;
+    for (int i = 0; i < 1000; ++i) {
+        h.record(10'000);
+    }
+    auto before = h.snapshot();
+    EXPECT_EQ(before.count, 1000u);
+    for (std::uint64_t v = 1; v <= 100; ++v) {
+        h.record(v);
+    }
+    auto after = h.snapshot();
+    EXPECT_EQ(Histogram::quantile_between(after, before, 0.5), 50u);  // exact below 64
+    EXPECT_NEAR(static_cast<double>(Histogram::quantile_between(after, before, 0.99)), 99, 3);
+    EXPECT_EQ(Histogram::quantile_between(after, after, 0.5), 0u);  // nothing in between
+    EXPECT_GE(Histogram::quantile_between(after, Histogram::Snapshot{}, 0.99), 9'700u);
+}
+
 }  // namespace
 }  // namespace agentstream

@@ -13,6 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const Clock::time_point T0 = Clock::time_point(std::chrono::hours(24 * 365 * 56));
 
@@ -317,11 +318,48 @@ TEST(Metrics, RatesNeedTheirWindowAndAreRates) {
     EXPECT_DOUBLE_EQ(last["events_total"], 20 * 301);
 }
 
+TEST(Metrics, PercentilesAreOverTheLastMinuteAndASpikeAgesOut) {
+    MetricsRegistry registry;
+    auto& h = registry.histogram("processing_latency_ms", {{"processor", "p"}});
+    auto read = [&](Clock::time_point t) {
+        std::map<std::string, double> out;
+        for (const auto& v : registry.sample(t)) {
+            out[registry.series(v.series).name] = v.value;
+        }
+        return out;
+    };
+    // A slow minute (2 s per event), then fast events (1 ms) only.
+    for (int i = 0; i < 60; ++i) {
+        h.record(2'000'000);
+        read(T0 + i * 1s);
+    }
+    auto slow = read(T0 + 60s);
+    EXPECT_NEAR(slow["processing_latency_ms:p95"], 2000, 2000 * 0.03);
+    std::map<std::string, double> now;
+    for (int i = 61; i <= 140; ++i) {
+        h.record(1000);
+        now = read(T0 + i * 1s);
+        if (i == 90) {  // half a minute later the window still holds slow events
+            EXPECT_GT(now["processing_latency_ms:p99"], 1000);
+        }
+    }
+    EXPECT_NEAR(now["processing_latency_ms:p95"], 1, 0.05);
+    EXPECT_NEAR(now["processing_latency_ms:mean"], 1, 0.05);
+    EXPECT_DOUBLE_EQ(now["processing_latency_ms:count"], 60 + 80);  // cumulative
+    // Nothing recorded for a minute: no percentile at all (a rule on it cannot stay firing).
+    for (int i = 141; i <= 220; ++i) {
+        now = read(T0 + i * 1s);
+    }
+    EXPECT_FALSE(now.contains("processing_latency_ms:p95"));
+    EXPECT_THAT(registry.prometheus_text(), Not(HasSubstr("quantile=")));
+}
+
 TEST(Metrics, PrometheusTextAndLabelChecks) {
     MetricsRegistry registry;
     registry.counter("events_total", {{"topic", "in"}, {"type", "task.created"}}).add(3);
     registry.gauge("component_health", {{"component", "a\"b"}}).set(1);
     registry.histogram("processing_latency_ms", {{"processor", "p"}}).record(7000);  // µs
+    registry.sample(T0);  // quantiles are those of the last sample's window
     auto text = registry.prometheus_text();
     EXPECT_THAT(text, HasSubstr("# TYPE events_total counter\n"
                                 "events_total{topic=\"in\",type=\"task.created\"} 3\n"));
