@@ -1,8 +1,9 @@
 # Turns files into a C++ source that defines agentstream::http::embedded_assets(): the dashboard
 # page and the chart library from npm are served from the binary, with no files or CDN at run
 # time. Run as a script at build time:
-#   cmake -DOUTPUT=assets.cc -DASSETS="url|mime|file;..." -P EmbedAssets.cmake
+#   cmake -DOUTPUT=assets.cc -DASSETS="url|mime|file!url|mime|file..." -P EmbedAssets.cmake
 cmake_minimum_required(VERSION 3.25)
+string(REPLACE "!" ";" ASSETS "${ASSETS}")
 set(body "")
 set(table "")
 set(index 0)

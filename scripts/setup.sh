@@ -14,7 +14,29 @@ packages=(
     libgtest-dev libgmock-dev googletest libbenchmark-dev librapidcheck-dev
     # real peers for interop tests, and Java 17 + Maven for the real Apache Kafka broker
     kcat python3-confluent-kafka python3-prometheus-client curl openjdk-17-jdk-headless maven
+    # the dashboard's browser test: a real headless Chromium
+    chromium
 )
+# Node.js and npm fetch the dashboard's chart library (bundled into the binary at build time)
+# and playwright-core; a Node.js already installed (say, 20 from NodeSource) is used as it is.
+if ! command -v npm >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+fi
+
+# The dashboard's npm packages, pinned by web/package-lock.json; reinstalled only when the lock
+# file changed since the last install.
+npm_install() {
+    local lock=web/package-lock.json stamp=web/node_modules/.agentstream-lock.sha256
+    local want
+    want=$(sha256sum "$lock" | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return
+    fi
+    echo "setup: installing the dashboard's npm packages (web/package-lock.json)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" >"$stamp"
+}
+cd "$(dirname "$0")/.."
 
 missing=()
 for p in "${packages[@]}"; do
@@ -23,6 +45,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
     echo "setup: all ${#packages[@]} packages present"
+    npm_install
     exit 0
 fi
 
@@ -36,3 +59,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "setup: done"
+npm_install

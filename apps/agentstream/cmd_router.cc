@@ -365,9 +365,10 @@ class RunningRouter {
   public:
     RunningRouter(const Connection& connection, const config::Config& config,
                   std::shared_ptr<const router::Router> router, const RunArgs& args,
-                  monitor::MetricsRegistry* metrics) {
+                  ServiceMonitor& service) {
         runtime::ProcessorOptions o;
-        o.metrics = metrics;
+        o.metrics = &service.registry();
+        o.tail = &service.tail();
         o.name = config.string("routing.name");
         o.group_id = config.string("routing.group_id");
         o.inputs = router->source_topics();
@@ -454,7 +455,7 @@ void run(const RunArgs& args) {
               pipeline.router->routes().size(), file, mode_name(pipeline.router->table().mode),
               fmt::join(pipeline.router->source_topics(), ", "));
     auto running = std::make_unique<RunningRouter>(connection, pipeline.config, pipeline.router,
-                                                   args, &service.registry());
+                                                   args, service);
     auto next_tick = std::chrono::steady_clock::now();
     auto seen = modified_time(file);
     auto next_watch = std::chrono::steady_clock::now();
@@ -510,7 +511,7 @@ void run(const RunArgs& args) {
                 totals.add(current->metrics());
                 totals.add(running->processor().metrics());
                 running = std::make_unique<RunningRouter>(connection, next.config, next.router,
-                                                          args, &service.registry());
+                                                          args, service);
             }
             pipeline = std::move(next);
             ++reloads;

@@ -189,6 +189,7 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
         obs.routes.push_back({r.name, r.matched, r.delivered, r.filtered_out, r.transform_errors,
                               r.latency_p50_ns, r.latency_p99_ns});
     }
+    obs.recent_events = _tail.recent();
     for (const auto& e : _monitor.tick(monitor::Clock::now(), obs)) {
         publish(e);
     }

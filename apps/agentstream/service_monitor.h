@@ -34,6 +34,8 @@ class ServiceMonitor {
     ~ServiceMonitor();
 
     monitor::MetricsRegistry& registry() noexcept { return _monitor.registry(); }
+    /// The dashboard's sample of recent events (ProcessorOptions::tail).
+    monitor::EventTail& tail() noexcept { return _tail; }
     /// One cycle; call about once a second. `processor` and `routes` are cumulative.
     void tick(const std::string& processor_name, const std::string& group,
               const runtime::ProcessorMetrics& processor, const router::RouterMetrics& routes);
@@ -44,6 +46,7 @@ class ServiceMonitor {
     void publish(const monitor::AlertEvent& e);
 
     monitor::RealTimeMonitor _monitor;
+    monitor::EventTail _tail;
     std::unique_ptr<http::Server> _server;
     std::unique_ptr<kafka::Producer> _alerts;
     std::string _alerts_topic;

@@ -4,8 +4,11 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <stdexcept>
 #include <thread>
+
+#include "http/assets.h"
 
 namespace agentstream::http {
 
@@ -15,6 +18,8 @@ struct Server::Impl {
     httplib::Server server;
     std::thread thread;
     int port = 0;
+    std::atomic<bool> stopping{false};
+    std::atomic<int> streams{0};  // open /events connections
 
     Impl(ServerOptions o, const monitor::RealTimeMonitor& m) : options(std::move(o)), monitor(m) {}
 };
@@ -36,10 +41,17 @@ Server::Server(ServerOptions options, const monitor::RealTimeMonitor& monitor)
     svr.set_read_timeout(5, 0);
     svr.set_write_timeout(5, 0);
     svr.set_pre_routing_handler([&impl](const httplib::Request& req, httplib::Response& res) {
-        if (req.path == "/healthz" || req.path == "/readyz" || impl.options.token.empty()) {
+        // The page and its scripts hold no data (that comes from /events and /api, which need
+        // the token), so they are served without it.
+        bool public_path = req.path == "/healthz" || req.path == "/readyz" || req.path == "/" ||
+                           req.path.starts_with("/assets/");
+        if (public_path || impl.options.token.empty()) {
             return httplib::Server::HandlerResponse::Unhandled;
         }
-        if (req.get_header_value("Authorization") != "Bearer " + impl.options.token) {
+        // EventSource cannot set headers: the page passes the token as access_token (RFC 6750
+        // section 2.3), from its own URL.
+        if (req.get_header_value("Authorization") != "Bearer " + impl.options.token &&
+            req.get_param_value("access_token") != impl.options.token) {
             res.status = 401;
             res.set_header("WWW-Authenticate", "Bearer");
             res.set_content("{\"error\":\"a bearer token is required\"}\n", "application/json");
@@ -82,9 +94,82 @@ Server::Server(ServerOptions options, const monitor::RealTimeMonitor& monitor)
     svr.Get("/api/processors", [&impl](const httplib::Request&, httplib::Response& res) {
         json_reply(res, impl.monitor.processors_json());
     });
+    svr.Get("/api/agents", [&impl](const httplib::Request&, httplib::Response& res) {
+        json_reply(res, impl.monitor.agents_json());
+    });
+    svr.Get("/api/history", [&impl](const httplib::Request&, httplib::Response& res) {
+        json_reply(res, impl.monitor.history_json());
+    });
+    // Server-Sent Events: the chart history once, then each tick's snapshot and the alert
+    // transitions as they happen.
+    svr.Get("/events", [&impl](const httplib::Request&, httplib::Response& res) {
+        if (impl.streams.fetch_add(1) >= impl.options.max_streams) {
+            impl.streams.fetch_sub(1);
+            res.status = 503;
+            res.set_header("Retry-After", "5");
+            res.set_content("{\"error\":\"too many open event streams\"}\n", "application/json");
+            return;
+        }
+        res.set_header("Cache-Control", "no-store");
+        res.set_header("X-Accel-Buffering", "no");
+        struct State {
+            std::uint64_t sequence = 0;
+            bool started = false;
+            monitor::Clock::time_point last_write = monitor::Clock::now();
+        };
+        auto state = std::make_shared<State>();
+        res.set_chunked_content_provider(
+            "text/event-stream",
+            [&impl, state](std::size_t, httplib::DataSink& sink) {
+                if (impl.stopping.load()) {
+                    return false;
+                }
+                std::string out;
+                if (!state->started) {
+                    state->started = true;
+                    out = "retry: 2000\n\nevent: history\ndata: " + impl.monitor.history_json() +
+                          "\n\n";
+                }
+                auto update = impl.monitor.wait_update(state->sequence, std::chrono::seconds(1));
+                state->sequence = update.sequence;
+                for (const auto& a : update.alerts) {
+                    out += fmt::format("event: alert\ndata: {}\n\n", a);
+                }
+                if (!update.dashboard.empty()) {
+                    out += fmt::format("id: {}\nevent: snapshot\ndata: {}\n\n", update.sequence,
+                                       update.dashboard);
+                }
+                auto now = monitor::Clock::now();
+                if (out.empty() && now - state->last_write >= std::chrono::seconds(15)) {
+                    out = ": keep-alive\n\n";  // a comment, so proxies keep the stream open
+                }
+                if (out.empty()) {
+                    return !impl.stopping.load();
+                }
+                state->last_write = now;
+                return sink.write(out.data(), out.size()) && !impl.stopping.load();
+            },
+            [&impl](bool) { impl.streams.fetch_sub(1); });
+    });
+    // The dashboard page and its scripts, compiled into the binary.
+    for (const auto& asset : embedded_assets()) {
+        svr.Get(std::string(asset.path), [asset](const httplib::Request&, httplib::Response& res) {
+            res.set_header("Cache-Control", "no-cache");
+            res.set_header("X-Content-Type-Options", "nosniff");
+            res.set_header("Content-Security-Policy",
+                           "default-src 'self'; style-src 'self'; script-src 'self'; "
+                           "img-src 'self' data:; connect-src 'self'");
+            auto mime = std::string(asset.mime);
+            if (mime.starts_with("text/")) {
+                mime += "; charset=utf-8";
+            }
+            res.set_content(asset.body.data(), asset.body.size(), mime.c_str());
+        });
+    }
     // Anything else: 404 for GET, 405 for other methods on known paths.
-    for (const char* path : {"/healthz", "/readyz", "/metrics", "/api/dashboard", "/api/alerts",
-                             "/api/routes", "/api/processors"}) {
+    for (const char* path :
+         {"/healthz", "/readyz", "/metrics", "/api/dashboard", "/api/alerts", "/api/routes",
+          "/api/processors", "/api/agents", "/api/history", "/events", "/"}) {
         auto refuse = [](const httplib::Request&, httplib::Response& res) {
             res.status = 405;
             res.set_header("Allow", "GET");
@@ -125,11 +210,15 @@ Server::Server(ServerOptions options, const monitor::RealTimeMonitor& monitor)
             "with --http-port or http.port",
             impl.options.host, impl.options.port));
     }
+    // Event streams hold a worker each; leave room for the API beside them.
+    auto workers = static_cast<std::size_t>(impl.options.max_streams) + 8;
+    svr.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
     impl.thread = std::thread([&svr] { svr.listen_after_bind(); });
     logger("http")->info("monitor API on {}", url());
 }
 
 Server::~Server() {
+    _impl->stopping.store(true);
     _impl->server.stop();
     if (_impl->thread.joinable()) {
         _impl->thread.join();

@@ -101,6 +101,8 @@ std::vector<AlertEvent> RealTimeMonitor::tick(Clock::time_point now, const Obser
     double latency_sum = 0;
     int latency_n = 0;
     double active_tasks = 0;
+    double p50 = 0, p95 = 0, p99 = 0;  // the slowest processor's, over the last minute
+    bool have_latency = false;
     for (const auto& v : values) {
         auto info = _registry.series(v.series);
         if (info.family == "events_total" &&
@@ -117,9 +119,18 @@ std::vector<AlertEvent> RealTimeMonitor::tick(Clock::time_point now, const Obser
             }
             const char* key = info.reading == Reading::Rate1m ? "events_per_second" : "events";
             t[key] = t.value(key, 0.0) + v.value;
-        } else if (info.family == "processing_latency_ms" && info.reading == Reading::Mean) {
-            latency_sum += v.value;
-            ++latency_n;
+        } else if (info.family == "processing_latency_ms") {
+            if (info.reading == Reading::Mean) {
+                latency_sum += v.value;
+                ++latency_n;
+            } else if (info.reading == Reading::P50) {
+                p50 = std::max(p50, v.value);
+                have_latency = true;
+            } else if (info.reading == Reading::P95) {
+                p95 = std::max(p95, v.value);
+            } else if (info.reading == Reading::P99) {
+                p99 = std::max(p99, v.value);
+            }
         } else if (info.family == "active_tasks") {
             active_tasks = v.value;
         }
@@ -173,12 +184,36 @@ std::vector<AlertEvent> RealTimeMonitor::tick(Clock::time_point now, const Obser
         lag[p.group] = p.lag;
     }
 
+    json agents = json::array();
+    for (const auto& a : obs.agents) {
+        agents.push_back({{"id", a.id},
+                          {"role", a.role},
+                          {"busy", a.busy},
+                          {"capacity", a.capacity},
+                          {"completed", a.completed},
+                          {"failed", a.failed},
+                          {"health", a.health}});
+    }
+    json recent_events = json::array();
+    for (const auto& e : obs.recent_events) {
+        recent_events.push_back({{"at", time_text(e.at)},
+                                 {"topic", e.topic},
+                                 {"partition", e.partition},
+                                 {"offset", e.offset},
+                                 {"key", e.key},
+                                 {"type", e.type},
+                                 {"outcome", e.outcome},
+                                 {"reason", e.reason},
+                                 {"preview", e.preview}});
+    }
+
     std::lock_guard lock(_mutex);
+    ++_sequence;
     for (const auto& e : events) {
         if (e.kind == AlertEvent::Kind::Pending || e.kind == AlertEvent::Kind::Cleared) {
             continue;
         }
-        _recent.push_back({e.rule->name, std::string(to_string(e.kind)),
+        _recent.push_back({_sequence, e.rule->name, std::string(to_string(e.kind)),
                            std::string(to_string(e.rule->severity)),
                            series_text(e.rule->name, *e.series_labels), e.value, e.at});
         if (_recent.size() > 100) {
@@ -229,13 +264,38 @@ std::vector<AlertEvent> RealTimeMonitor::tick(Clock::time_point now, const Obser
         {"lag", lag},
         {"routes", routes},
         {"processors", processors},
+        {"agents", agents},
         {"active_alerts", active},
+        {"recent_events", recent_events},
     };
+    json point = {{"t", std::chrono::duration<double>(now.time_since_epoch()).count()},
+                  {"events_per_second", consumed_per_second},
+                  {"error_rate", dashboard["metrics"]["error_rate"]},
+                  {"active_alerts", firing}};
+    if (have_latency) {
+        point["p50_ms"] = p50;
+        point["p95_ms"] = p95;
+        point["p99_ms"] = p99;
+    }
+    json topic_rates = json::object();
+    for (const auto& [topic, t] : topics.items()) {
+        if (t.contains("events_per_second")) {
+            topic_rates[topic] = t["events_per_second"];
+        }
+    }
+    point["topics"] = topic_rates;
+    dashboard["point"] = point;  // this tick's chart point (the history holds the earlier ones)
     _dashboard = dashboard.dump();
     _alerts = json({{"active", active}, {"recent", recent}}).dump();
     _routes = routes.dump();
     _processors = processors.dump();
+    _agents = agents.dump();
+    _history.push_back(point.dump());
+    while (_history.size() > 300) {
+        _history.pop_front();
+    }
     _last_tick = now;
+    _updated.notify_all();
     std::vector<AlertEvent> notable;
     for (const auto& e : events) {
         if (e.kind != AlertEvent::Kind::Pending && e.kind != AlertEvent::Kind::Cleared) {
@@ -260,6 +320,46 @@ std::string RealTimeMonitor::routes_json() const {
 std::string RealTimeMonitor::processors_json() const {
     std::lock_guard lock(_mutex);
     return _processors;
+}
+std::string RealTimeMonitor::agents_json() const {
+    std::lock_guard lock(_mutex);
+    return _agents;
+}
+
+std::string RealTimeMonitor::history_json() const {
+    std::lock_guard lock(_mutex);
+    std::string out = "[";
+    for (const auto& p : _history) {
+        if (out.size() > 1) {
+            out += ',';
+        }
+        out += p;
+    }
+    out += ']';
+    return out;
+}
+
+MonitorUpdate RealTimeMonitor::wait_update(std::uint64_t sequence,
+                                           std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(_mutex);
+    _updated.wait_for(lock, timeout, [&] { return _sequence > sequence; });
+    MonitorUpdate update;
+    update.sequence = _sequence;
+    if (_sequence > sequence) {
+        update.dashboard = _dashboard;
+        for (const auto& r : _recent) {
+            if (r.sequence > sequence) {
+                update.alerts.push_back(json({{"rule", r.rule},
+                                              {"state", r.kind},
+                                              {"severity", r.severity},
+                                              {"series", r.series},
+                                              {"value", r.value},
+                                              {"at", time_text(r.at)}})
+                                            .dump());
+            }
+        }
+    }
+    return update;
 }
 
 bool RealTimeMonitor::live(Clock::time_point now, std::chrono::seconds max_age) const {

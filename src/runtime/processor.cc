@@ -333,6 +333,18 @@ struct StreamProcessor::Impl {
                 count_event(f.record.topic(), f.type);
             }
         }
+        // Dead letters are rare and what an operator looks for: each one is kept.
+        if (options.tail != nullptr && (f.dead_letter || options.tail->due(now))) {
+            const auto& r = f.record;
+            options.tail->add(
+                {std::chrono::system_clock::now(), std::string(r.topic()), r.partition(),
+                 r.offset(), std::string(r.key()),
+                 f.type >= 0 ? std::string(event::to_string(static_cast<event::EventType>(f.type)))
+                             : std::string(),
+                 f.dead_letter ? "dead-lettered" : "processed",
+                 f.dead_letter ? f.failure.message : std::string(),
+                 monitor::EventTail::preview_of(r.value())});
+        }
     }
 
     // One offsets-store per partition per drain, not one per event.

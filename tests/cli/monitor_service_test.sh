@@ -123,9 +123,27 @@ $A status --url "$URL" >"$tmp/status.out" 2>&1
 check "status without the token: exit 2" 2 $?
 contains "says what to add" "$tmp/status.out" "Give --token TOKEN"
 
+# The dashboard page and its event stream.
+check "the page needs no token (it holds no data)" 200 "$(code "$URL/")"
+contains "it is the dashboard" "$tmp/body" "<title>agentstream</title>"
+check "the chart library is served from the binary" 200 "$(code "$URL/assets/uPlot.min.js")"
+contains "it is uPlot" "$tmp/body" "uPlot"
+curl -s -D "$tmp/headers" -o /dev/null "$URL/assets/app.js"
+contains "scripts are typed" "$tmp/headers" "Content-Type: text/javascript; charset=utf-8"
+contains "a content security policy" "$tmp/headers" "Content-Security-Policy: default-src 'self'"
+check "/events without the token: 401" 401 "$(code "$URL/events")"
+check "/api/agents" 200 "$(code "${AUTH[@]}" "$URL/api/agents")"
+check "no agents in a router service" "[]" "$(cat "$tmp/body")"
+curl -s -N --max-time 3 "$URL/events?access_token=s3cret" >"$tmp/sse.txt"
+contains "the stream starts with the chart history" "$tmp/sse.txt" "event: history"
+contains "then a snapshot per tick" "$tmp/sse.txt" "event: snapshot"
+contains "the past alert transitions" "$tmp/sse.txt" "event: alert"
+contains "snapshots carry the tail of events" "$tmp/sse.txt" '"recent_events":[{'
+
 # Bad requests get 4xx and the server stays up.
 check "unknown path: 404" 404 "$(code "${AUTH[@]}" "$URL/nope")"
 check "POST: 405" 405 "$(code "${AUTH[@]}" -X POST -d x "$URL/metrics")"
+check "POST /events: 405" 405 "$(code "${AUTH[@]}" -X POST -d x "$URL/events")"
 head -c 200000 /dev/zero >"$tmp/big"
 check "oversized body: 413" 413 "$(code "${AUTH[@]}" -X POST --data-binary @"$tmp/big" "$URL/api/alerts")"
 port=${URL##*:}

@@ -20,10 +20,14 @@ struct ServerOptions {
     std::size_t max_body_bytes = 64 * 1024;
     /// /healthz fails when the monitor has not ticked for this long.
     std::chrono::seconds max_tick_age{10};
+    /// Concurrent `/events` streams (each holds a server thread); more get 503.
+    int max_streams = 16;
 };
 
 /// Routes: GET /healthz, /readyz, /metrics, /api/dashboard, /api/alerts, /api/routes,
-/// /api/processors. Unknown paths 404, other methods 405, bad tokens 401.
+/// /api/processors, /api/agents, /api/history, /events (Server-Sent Events) and the dashboard
+/// page `/` with its assets. Unknown paths 404, other methods 405, bad tokens 401 (the token
+/// comes as `Authorization: Bearer T` or, for the page and its event stream, `?access_token=T`).
 class Server {
   public:
     /// Binds at once; throws std::runtime_error naming host and port when it cannot.

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <agentstream/monitor/alerts.h>
+#include <agentstream/monitor/event_tail.h>
 #include <agentstream/monitor/metrics.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -45,10 +47,28 @@ struct ProcessorRow {
     std::string health;
 };
 
+/// A row of the agents table.
+struct AgentRow {
+    std::string id;
+    std::string role;
+    std::uint32_t busy = 0, capacity = 0;
+    std::uint64_t completed = 0, failed = 0;
+    std::string health;
+};
+
 /// What the service observed this tick, for the tables and the derived series.
 struct Observations {
     std::vector<ProcessorRow> processors;
     std::vector<RouteRow> routes;
+    std::vector<AgentRow> agents;
+    std::vector<TailEntry> recent_events;
+};
+
+/// What changed since a reader's last look (the `/events` stream).
+struct MonitorUpdate {
+    std::uint64_t sequence = 0;       ///< pass it to the next wait_update()
+    std::string dashboard;            ///< the newest snapshot, when a tick ran since
+    std::vector<std::string> alerts;  ///< alert transitions since (JSON objects), oldest first
 };
 
 /// Thread-safe: tick() on the monitor's thread, the readers from any (HTTP handlers).
@@ -75,6 +95,13 @@ class RealTimeMonitor {
     std::string alerts_json() const;
     std::string routes_json() const;
     std::string processors_json() const;
+    std::string agents_json() const;
+    /// The chart history: one point per tick over the last 5 minutes (JSON).
+    std::string history_json() const;
+
+    /// Blocks until a tick after `sequence` ran (or `timeout` passed: then the update has no
+    /// snapshot). Sequence 0 returns the current state at once.
+    MonitorUpdate wait_update(std::uint64_t sequence, std::chrono::milliseconds timeout) const;
     std::string prometheus_text() const { return _registry.prometheus_text(); }
 
     /// Liveness: a tick ran within `max_age`. Readiness: live, and no component down.
@@ -83,6 +110,7 @@ class RealTimeMonitor {
 
   private:
     struct Recent {  // a transition kept for the dashboard
+        std::uint64_t sequence;
         std::string rule;
         std::string kind;
         std::string severity;
@@ -101,6 +129,10 @@ class RealTimeMonitor {
     std::string _alerts = "[]";
     std::string _routes = "[]";
     std::string _processors = "[]";
+    std::string _agents = "[]";
+    std::deque<std::string> _history;  // chart points (JSON objects)
+    std::uint64_t _sequence = 0;       // ticks so far
+    mutable std::condition_variable _updated;
     std::optional<Clock::time_point> _last_tick;
     std::map<std::string, std::deque<std::tuple<Clock::time_point, std::uint64_t, std::uint64_t>>>
         _error_history;

@@ -7,6 +7,7 @@
 #include <agentstream/event/types.h>
 #include <agentstream/kafka/consumer.h>
 #include <agentstream/kafka/options.h>
+#include <agentstream/monitor/event_tail.h>
 #include <agentstream/monitor/metrics.h>
 #include <agentstream/runtime/retry.h>
 
@@ -80,6 +81,9 @@ struct ProcessorOptions {
     /// processing_latency_ms / e2e_latency_ms{processor}, errors_total{component} and
     /// dead_letters_total{topic} are recorded into it.
     monitor::MetricsRegistry* metrics = nullptr;
+    /// When set (it must outlive the processor): a sample of processed events and every
+    /// dead-lettered one, for the dashboard's tail.
+    monitor::EventTail* tail = nullptr;
 };
 
 /// Given to a handler: where its outputs go. Outputs are sent only after the handler returns
