@@ -1,5 +1,6 @@
 // agentstream config keys | check
 #include <agentstream/config/config.h>
+#include <agentstream/notify/notifications.h>
 #include <agentstream/router/router.h>
 
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 #include <memory>
 
 #include "cli_common.h"
+#include "service_monitor.h"
 
 namespace agentstream::cli {
 namespace {
@@ -79,6 +81,8 @@ void add_config_commands(CLI::App& app) {
         } catch (const std::invalid_argument& e) {
             throw config::ConfigError(*file, 0, 0, e.what());
         }
+        alert_rules_of(config);
+        notify::load_channels(config);
         fmt::print("{}: ok\n", *file);
     });
 }

@@ -36,7 +36,8 @@ Pipeline load_pipeline(const std::string& file) {
     Pipeline p;
     p.config = config::Config::load(file);
     auto table = router::load_routes(p.config);
-    alert_rules_of(p.config);  // the whole file is checked, alert rules included
+    alert_rules_of(p.config);  // the whole file is checked: alert rules, notification channels
+    notify::load_channels(p.config);
     try {
         p.router = std::make_shared<const router::Router>(std::move(table));
     } catch (const std::invalid_argument& e) {
@@ -491,10 +492,22 @@ void run(const RunArgs& args) {
                 continue;
             }
             try {
-                ensure_topics(connection, next.config, dead_letter_topics(*next.router));
+                auto topics = dead_letter_topics(*next.router);
+                if (auto alerts = next.config.string("monitor.alerts_topic"); !alerts.empty()) {
+                    topics.push_back(alerts);
+                }
+                ensure_topics(connection, next.config, topics);
             } catch (const std::exception& e) {
                 ++rejected;
                 log->error("reload rejected, the running routes stay: topics: {}", e.what());
+                continue;
+            }
+            try {
+                // Alert rules and notification channels: validated, then applied.
+                service.reload(next.config);
+            } catch (const std::exception& e) {
+                ++rejected;
+                log->error("reload rejected, the running routes stay: {}", e.what());
                 continue;
             }
             auto current = running->processor().router();

@@ -58,19 +58,95 @@ ServiceMonitor::ServiceMonitor(const config::Config& config, const Connection& c
             token != nullptr && *token != '\0' ? std::string(token) : config.string("http.token");
         _server = std::make_unique<http::Server>(o, _monitor);
     }
-    if (!_alerts_topic.empty()) {
-        _alerts = std::make_unique<kafka::Producer>(connection.producer_options());
-    }
+    // One producer for the alerts topic and any kafka notification channel, made even when
+    // neither is configured yet, so a reload can add them.
+    _producer = std::make_unique<kafka::Producer>(connection.producer_options());
+    _notify = make_notifications(config);
 }
 
 ServiceMonitor::~ServiceMonitor() {
-    if (_alerts) {
-        _alerts->flush(5s);
+    _notify.reset();  // delivers what is queued first
+    _producer->flush(5s);
+}
+
+std::unique_ptr<notify::NotificationService> ServiceMonitor::make_notifications(
+    const config::Config& config) {
+    notify::ServiceOptions o;
+    o.producer = _producer.get();
+    o.metrics = &_monitor.registry();
+    o.source = "agentstream-monitor";
+    try {
+        return std::make_unique<notify::NotificationService>(notify::load_channels(config), o);
+    } catch (const std::invalid_argument& e) {
+        throw config::ConfigError(config.source(), 0, 0, e.what());
     }
+}
+
+void ServiceMonitor::reload(const config::Config& config) {
+    auto rules = alert_rules_of(config);
+    auto channels = make_notifications(config);  // opened before anything changes
+    for (const auto& e : _monitor.replace_rules(std::move(rules), monitor::Clock::now())) {
+        publish(e);
+    }
+    _notify = std::move(channels);
+    _alerts_topic = config.string("monitor.alerts_topic");
 }
 
 std::optional<std::string> ServiceMonitor::url() const {
     return _server ? std::optional(_server->url()) : std::nullopt;
+}
+
+void ServiceMonitor::notify_alert(const monitor::AlertEvent& e, const std::string& series,
+                                  const std::string& message) {
+    // The original's intended alert notice (type alert, to system_admin, priority = severity),
+    // with a title, and resolves notified too.
+    auto sev = e.rule->severity;
+    bool resolved = e.kind == monitor::AlertEvent::Kind::Resolved;
+    bool serious = sev == monitor::Severity::Critical || sev == monitor::Severity::High;
+    auto priority = sev == monitor::Severity::Critical ? event::Priority::Critical
+                    : sev == monitor::Severity::High   ? event::Priority::High
+                    : sev == monitor::Severity::Medium ? event::Priority::Medium
+                                                       : event::Priority::Low;
+    auto notice = event::EventFactory::create(
+        event::EventType::UserNotification, "agentstream-monitor",
+        {{"notification_type", resolved ? "success" : (serious ? "error" : "warning")},
+         {"title", fmt::format("{} {}", e.rule->name, to_string(e.kind))},
+         {"message", fmt::format("Alert: {} - {} = {} (threshold: {} {}){}", e.rule->name,
+                                 monitor::series_text(e.rule->metric, *e.series_labels), e.value,
+                                 to_string(e.rule->condition), e.rule->threshold,
+                                 resolved ? " resolved" : "")},
+         {"user_id", "system_admin"}});
+    notice.set_priority(priority);
+    std::string meta = "{";
+    auto field = [&](std::string_view k, std::string_view v, bool quote = true) {
+        if (meta.size() > 1) {
+            meta += ',';
+        }
+        append_json_string(meta, k);
+        meta += ':';
+        if (quote) {
+            append_json_string(meta, v);
+        } else {
+            meta += v;
+        }
+    };
+    field("kind", "alert");
+    field("rule_name", e.rule->name);
+    field("series", series);
+    field("state", to_string(e.kind));
+    field("severity", to_string(sev));
+    field("condition", to_string(e.rule->condition));
+    field("value", fmt::format("{}", e.value), false);
+    field("threshold", fmt::format("{}", e.rule->threshold), false);
+    field("message", message);
+    meta += '}';
+    notice.set_metadata(event::RawJson{meta});
+    try {
+        _notify->notify({std::move(notice), "alert",
+                         fmt::format("{}\x1f{}\x1f{}", e.rule->name, series, to_string(e.kind))});
+    } catch (const std::exception& ex) {
+        logger("monitor")->error("alert notice not sent: {}", ex.what());
+    }
 }
 
 void ServiceMonitor::publish(const monitor::AlertEvent& e) {
@@ -91,7 +167,8 @@ void ServiceMonitor::publish(const monitor::AlertEvent& e) {
     } else {
         log->warn("alert {}", message);
     }
-    if (!_alerts) {
+    notify_alert(e, what, message);
+    if (_alerts_topic.empty()) {
         return;
     }
     std::string component = "monitor";
@@ -118,7 +195,7 @@ void ServiceMonitor::publish(const monitor::AlertEvent& e) {
     event.set_extra("severity", raw(to_string(e.rule->severity)));
     event.set_extra("value", event::RawJson{fmt::format("{}", e.value)});
     event.set_extra("threshold", event::RawJson{fmt::format("{}", e.rule->threshold)});
-    auto status = _alerts->send(_alerts_topic, event);
+    auto status = _producer->send(_alerts_topic, event);
     if (!status.ok()) {
         log->error("alert not published to {}: {}", _alerts_topic, status.error().message);
     }

@@ -8,6 +8,7 @@
 #include <agentstream/http/server.h>
 #include <agentstream/kafka/producer.h>
 #include <agentstream/monitor/monitor.h>
+#include <agentstream/notify/notifications.h>
 #include <agentstream/router/router.h>
 #include <agentstream/runtime/processor.h>
 
@@ -41,15 +42,24 @@ class ServiceMonitor {
               const runtime::ProcessorMetrics& processor, const router::RouterMetrics& routes);
     /// The HTTP API's address, when it runs.
     std::optional<std::string> url() const;
+    /// Applies a reloaded pipeline file's alert rules and notification channels. Everything is
+    /// validated (and the new channels opened) first: on an error it throws and nothing
+    /// changed. Call it from the thread that calls tick().
+    void reload(const config::Config& config);
+    notify::NotificationService& notifications() noexcept { return *_notify; }
 
   private:
     void publish(const monitor::AlertEvent& e);
+    void notify_alert(const monitor::AlertEvent& e, const std::string& series,
+                      const std::string& message);
+    std::unique_ptr<notify::NotificationService> make_notifications(const config::Config& config);
 
     monitor::RealTimeMonitor _monitor;
     monitor::EventTail _tail;
     std::unique_ptr<http::Server> _server;
-    std::unique_ptr<kafka::Producer> _alerts;
+    std::unique_ptr<kafka::Producer> _producer;  // alerts topic and kafka channels
     std::string _alerts_topic;
+    std::unique_ptr<notify::NotificationService> _notify;
     // Progress history for health: (time, consumed, dead-lettered).
     std::deque<std::tuple<std::chrono::steady_clock::time_point, std::uint64_t, std::uint64_t>>
         _progress;

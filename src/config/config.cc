@@ -77,8 +77,9 @@ constexpr KeySpec KEYS[] = {
      0,
      65535},
     {"http.token", ValueType::String, "",
-     "When set, API requests need `Authorization: Bearer TOKEN` (/healthz and /readyz excepted). "
-     "AGENTSTREAM_HTTP_TOKEN overrides it."},
+     "When set, API requests need `Authorization: Bearer TOKEN` or `?access_token=TOKEN` "
+     "(/healthz, /readyz and the dashboard page's own files excepted). AGENTSTREAM_HTTP_TOKEN "
+     "overrides it."},
     {"monitor.alerts_topic", ValueType::String, "alerts",
      "Topic alert transitions (firing, resolved) are published to as system.alert events; empty: "
      "not published. Created like the file's topics when missing."},
@@ -86,6 +87,11 @@ constexpr KeySpec KEYS[] = {
      "Alert rules: {defaults: true|false, rules: [{name, metric, match, aggregate, condition, "
      "threshold, for, severity, repeat_interval, cooldown, labels, annotations, enabled}]}. "
      "See docs/monitoring.md."},
+    {"notifications", ValueType::Section, "",
+     "Notification channels: {channels: [{name, type: log|file|webhook|kafka, enabled, "
+     "min_priority, kinds, dedup_window, rate_limit: {count, per}, queue, path (file), url, "
+     "headers, timeout, retries, backoff (webhook), topic (kafka)}]}. Absent: one log channel. "
+     "Alert transitions are notified. See docs/monitoring.md."},
     {"logging.level", ValueType::LogSpec, "info",
      "Log levels: LEVEL[,MODULE=LEVEL...] with trace, debug, info, warn, error, critical, off. "
      "AGENTSTREAM_LOG_LEVEL and --log-level override it."},

@@ -1,5 +1,6 @@
 #include <agentstream/core/time.h>
 
+#include <charconv>
 #include <cstdio>
 
 namespace agentstream {
@@ -99,6 +100,37 @@ std::optional<Timestamp> parse_rfc3339(std::string_view text) noexcept {
     auto tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{s} + microseconds{micros} -
               minutes{offset_minutes};
     return time_point_cast<microseconds>(tp);
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept {
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    std::chrono::milliseconds total{0};
+    while (!text.empty()) {
+        std::int64_t n = 0;
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (ec != std::errc() || ptr == text.data() || n < 0) {
+            return std::nullopt;
+        }
+        text.remove_prefix(static_cast<std::size_t>(ptr - text.data()));
+        if (text.starts_with("ms")) {
+            total += std::chrono::milliseconds(n);
+            text.remove_prefix(2);
+        } else if (text.starts_with("s")) {
+            total += std::chrono::seconds(n);
+            text.remove_prefix(1);
+        } else if (text.starts_with("m")) {
+            total += std::chrono::minutes(n);
+            text.remove_prefix(1);
+        } else if (text.starts_with("h")) {
+            total += std::chrono::hours(n);
+            text.remove_prefix(1);
+        } else {
+            return std::nullopt;
+        }
+    }
+    return total;
 }
 
 }  // namespace agentstream

@@ -4,6 +4,8 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include "config/yaml_reader.h"
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -85,37 +87,6 @@ std::optional<Severity> parse_severity(std::string_view text) noexcept {
     return i ? std::optional(static_cast<Severity>(*i)) : std::nullopt;
 }
 
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept {
-    if (text.empty()) {
-        return std::nullopt;
-    }
-    std::chrono::milliseconds total{0};
-    while (!text.empty()) {
-        std::int64_t n = 0;
-        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-        if (ec != std::errc() || ptr == text.data() || n < 0) {
-            return std::nullopt;
-        }
-        text.remove_prefix(static_cast<std::size_t>(ptr - text.data()));
-        if (text.starts_with("ms")) {
-            total += std::chrono::milliseconds(n);
-            text.remove_prefix(2);
-        } else if (text.starts_with("s")) {
-            total += std::chrono::seconds(n);
-            text.remove_prefix(1);
-        } else if (text.starts_with("m")) {
-            total += std::chrono::minutes(n);
-            text.remove_prefix(1);
-        } else if (text.starts_with("h")) {
-            total += std::chrono::hours(n);
-            text.remove_prefix(1);
-        } else {
-            return std::nullopt;
-        }
-    }
-    return total;
-}
-
 std::vector<AlertRule> default_rules() {
     std::vector<AlertRule> rules(4);
     rules[0].name = "high_error_rate";
@@ -156,9 +127,18 @@ std::vector<AlertRule> default_rules() {
 
 // ---- engine ----
 
-AlertEngine::AlertEngine(std::vector<AlertRule> rules,
-                         std::function<SeriesInfo(std::uint32_t)> resolve)
-    : _resolve(std::move(resolve)) {
+bool AlertRule::same_definition(const AlertRule& o) const {
+    return name == o.name && metric == o.metric && matchers == o.matchers &&
+           aggregate == o.aggregate && condition == o.condition && threshold == o.threshold &&
+           for_duration == o.for_duration && severity == o.severity &&
+           repeat_interval == o.repeat_interval && cooldown == o.cooldown && labels == o.labels &&
+           annotations == o.annotations && enabled == o.enabled;
+}
+
+namespace {
+
+std::vector<AlertRule> enabled_rules(std::vector<AlertRule> rules) {
+    std::vector<AlertRule> out;
     std::set<std::string> names;
     for (auto& r : rules) {
         if (!r.enabled) {
@@ -167,10 +147,60 @@ AlertEngine::AlertEngine(std::vector<AlertRule> rules,
         if (!names.insert(r.name).second) {
             throw std::invalid_argument(fmt::format("two alert rules are named '{}'", r.name));
         }
-        _rules.push_back(std::move(r));
+        out.push_back(std::move(r));
     }
+    return out;
+}
+
+}  // namespace
+
+AlertEngine::AlertEngine(std::vector<AlertRule> rules,
+                         std::function<SeriesInfo(std::uint32_t)> resolve)
+    : _rules(enabled_rules(std::move(rules))), _resolve(std::move(resolve)) {
     _instances.resize(_rules.size());
     _aggregated.resize(_rules.size());
+}
+
+std::vector<AlertEvent> AlertEngine::replace_rules(std::vector<AlertRule> rules,
+                                                   Clock::time_point now) {
+    auto next = enabled_rules(std::move(rules));
+    std::vector<std::deque<Instance>> instances(next.size());
+    std::vector<Instance> aggregated(next.size());
+    std::vector<bool> kept(_rules.size(), false);
+    for (std::size_t i = 0; i < next.size(); ++i) {
+        for (std::size_t j = 0; j < _rules.size(); ++j) {
+            if (!kept[j] && _rules[j].same_definition(next[i])) {
+                kept[j] = true;
+                instances[i] = std::move(_instances[j]);
+                aggregated[i] = std::move(_aggregated[j]);
+                break;
+            }
+        }
+    }
+    // The vectors move into the retired list whole, so these pointers stay valid.
+    std::vector<AlertEvent> out;
+    for (std::size_t j = 0; j < _rules.size(); ++j) {
+        if (kept[j]) {
+            continue;
+        }
+        auto resolve = [&](Instance& inst) {
+            if (inst.state == AlertState::Firing) {
+                ++_resolved;
+                out.push_back({AlertEvent::Kind::Resolved, &_rules[j], &inst.labels, inst.value,
+                               now, inst.since});
+            }
+        };
+        for (auto& inst : _instances[j]) {
+            resolve(inst);
+        }
+        resolve(_aggregated[j]);
+    }
+    _retired.push_back({std::move(_rules), std::move(_instances), std::move(_aggregated)});
+    _rules = std::move(next);
+    _instances = std::move(instances);
+    _aggregated = std::move(aggregated);
+    _by_series.clear();  // rule indices moved; instances are found again by their labels
+    return out;
 }
 
 void AlertEngine::step(std::uint32_t rule, Instance& inst, bool condition, double value,
@@ -252,8 +282,14 @@ std::vector<AlertEvent> AlertEngine::evaluate(std::span<const SeriesValue> value
                 if (matches(_rules[r], info)) {
                     std::uint32_t index = 0;
                     if (_rules[r].aggregate == Aggregate::None) {
-                        index = static_cast<std::uint32_t>(_instances[r].size());
-                        _instances[r].emplace_back().labels = info.labels;
+                        auto& list = _instances[r];
+                        auto it = std::find_if(list.begin(), list.end(), [&](const auto& inst) {
+                            return inst.labels == info.labels;  // kept across a rule reload
+                        });
+                        index = static_cast<std::uint32_t>(it - list.begin());
+                        if (it == list.end()) {
+                            list.emplace_back().labels = info.labels;
+                        }
                     }
                     matched.rules.emplace_back(r, index);
                 }
@@ -322,33 +358,10 @@ std::vector<ActiveAlert> AlertEngine::active() const {
 
 namespace {
 
-struct RuleLoader {
-    std::string file;
+struct RuleLoader : config::YamlReader {
+    RuleLoader(std::string file, const MetricsRegistry& r)
+        : config::YamlReader(std::move(file)), registry(r) {}
     const MetricsRegistry& registry;
-
-    [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
-        auto mark = node.Mark();
-        bool known = !mark.is_null();
-        throw config::ConfigError(file, known ? mark.line + 1 : 0, known ? mark.column + 1 : 0,
-                                  message);
-    }
-
-    std::string scalar(const YAML::Node& node, std::string_view what) const {
-        if (!node.IsScalar() || node.Scalar().empty()) {
-            fail(node, fmt::format("{}: expected a value", what));
-        }
-        return node.Scalar();
-    }
-
-    std::chrono::milliseconds duration(const YAML::Node& node, std::string_view what) const {
-        auto text = scalar(node, what);
-        auto d = parse_duration(text);
-        if (!d) {
-            fail(node, fmt::format("{}: expected a duration such as 30s, 5m, 1h or 250ms, got '{}'",
-                                   what, text));
-        }
-        return *d;
-    }
 
     Labels labels(const YAML::Node& node, std::string_view what) const {
         if (!node.IsMap()) {
@@ -481,15 +494,8 @@ std::vector<AlertRule> load_alert_rules(const config::Config& config,
     bool defaults = true;
     std::vector<AlertRule> file_rules;
     if (!config.text().empty()) {
-        YAML::Node root;
-        try {
-            root = YAML::Load(config.text());
-        } catch (const YAML::Exception& e) {
-            throw config::ConfigError(config.source(), e.mark.is_null() ? 0 : e.mark.line + 1,
-                                      e.mark.is_null() ? 0 : e.mark.column + 1,
-                                      fmt::format("invalid YAML: {}", e.msg));
-        }
-        RuleLoader loader{config.source(), registry};
+        RuleLoader loader(config.source(), registry);
+        auto root = loader.root(config);
         auto alerts = root.IsMap() ? root["alerts"] : YAML::Node();
         if (alerts && !alerts.IsNull()) {
             if (!alerts.IsMap()) {
@@ -498,11 +504,7 @@ std::vector<AlertRule> load_alert_rules(const config::Config& config,
             for (const auto& e : alerts) {
                 const auto& key = e.first.Scalar();
                 if (key == "defaults") {
-                    auto t = loader.scalar(e.second, "alerts.defaults");
-                    if (t != "true" && t != "false") {
-                        loader.fail(e.second, "alerts.defaults: expected true or false");
-                    }
-                    defaults = t == "true";
+                    defaults = loader.boolean(e.second, "alerts.defaults");
                 } else if (key == "rules") {
                     if (!e.second.IsSequence()) {
                         loader.fail(e.second, "alerts.rules: expected a list of rules");

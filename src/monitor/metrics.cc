@@ -56,6 +56,11 @@ const std::vector<MetricSpec>& builtins() {
          MetricKind::Counter,
          "Bytes sent to Kafka brokers (librdkafka statistics)",
          {}},
+        {"notifications_total",
+         MetricKind::Counter,
+         "Notices by channel and outcome (delivered, failed, deduplicated, rate_limited, "
+         "dropped)",
+         {"channel", "outcome"}},
         {"component_health",
          MetricKind::Gauge,
          "Health of a component: 0 healthy, 1 warning, 2 critical, 3 down",

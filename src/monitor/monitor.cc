@@ -362,6 +362,22 @@ MonitorUpdate RealTimeMonitor::wait_update(std::uint64_t sequence,
     return update;
 }
 
+std::vector<AlertEvent> RealTimeMonitor::replace_rules(std::vector<AlertRule> rules,
+                                                       Clock::time_point now) {
+    auto events = _engine.replace_rules(std::move(rules), now);
+    std::lock_guard lock(_mutex);
+    for (const auto& e : events) {
+        _recent.push_back({_sequence + 1,  // streamed with the next tick
+                           e.rule->name, std::string(to_string(e.kind)),
+                           std::string(to_string(e.rule->severity)),
+                           series_text(e.rule->name, *e.series_labels), e.value, e.at});
+        if (_recent.size() > 100) {
+            _recent.pop_front();
+        }
+    }
+    return events;
+}
+
 bool RealTimeMonitor::live(Clock::time_point now, std::chrono::seconds max_age) const {
     std::lock_guard lock(_mutex);
     return _last_tick && now - *_last_tick <= max_age;

@@ -16,9 +16,14 @@ for _ in $(seq 1 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
 B=$(cat "$tmp/bs")
 export AGENTSTREAM_BROKERS="$B"
 
-cat >"$tmp/pipeline.yaml" <<'YAML'
-topics: {in: 2, out: 2, alerts: 1}
+cat >"$tmp/pipeline.yaml" <<YAML
+topics: {in: 2, out: 2, alerts: 1, notifications: 1}
 http: {token: s3cret}
+notifications:
+  channels:
+    - {name: ops, type: log}
+    - {name: audit, type: file, path: $tmp/notices.jsonl}
+    - {name: bus, type: kafka, topic: notifications, min_priority: high}
 routes:
   - {name: tasks, source_topics: in, target_topics: out, event_types: ['task.*']}
 alerts:
@@ -115,6 +120,15 @@ contains "with its rule and state" "$tmp/alerts.jsonl" '"rule":"dead_letters_see
 $A event validate "$tmp/alerts.jsonl" >/dev/null 2>&1
 check "a valid catalogue event" 0 $?
 
+# Notifications: the alert notice on the file and Kafka channels.
+for _ in $(seq 1 50); do [ -s "$tmp/notices.jsonl" ] && break; sleep 0.1; done
+contains "the alert is notified to the file channel" "$tmp/notices.jsonl" '"title":"dead_letters_seen firing"'
+contains "as the original meant it" "$tmp/notices.jsonl" 'Alert: dead_letters_seen - dead_letters_total{topic=\"in.dlq\"} = 1 (threshold: gt 0)'
+$A event validate "$tmp/notices.jsonl" >/dev/null 2>&1
+check "notices are valid user.notification events" 0 $?
+kcat -b "$B" -C -t notifications -o beginning -e -q >"$tmp/notices-topic.jsonl" 2>/dev/null
+contains "and to the kafka channel" "$tmp/notices-topic.jsonl" '"title":"dead_letters_seen firing"'
+
 $A status --url "$URL" --token s3cret >"$tmp/status.out" 2>&1
 check "status exits 0" 0 $?
 contains "status shows the alert" "$tmp/status.out" "alerts: 1 firing"
@@ -150,6 +164,22 @@ port=${URL##*:}
 printf 'GARBAGE\r\n\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3; cat <&3" >"$tmp/garbage.out" 2>&1
 contains "a malformed request: 400" "$tmp/garbage.out" "400"
 check "still alive" 200 "$(code "$URL/healthz")"
+
+# A reload changes the alert rules without a restart: the removed rule's alert resolves (and
+# is notified), a new rule fires; a file with a bad channel is rejected and changes nothing.
+sed -i 's/^    - name: dead_letters_seen$/    - name: events_seen/; s/^      metric: dead_letters_total$/      metric: events_total/' "$tmp/pipeline.yaml"
+for _ in $(seq 1 100); do
+    grep -q '"title":"events_seen firing"' "$tmp/notices.jsonl" 2>/dev/null && break
+    sleep 0.1
+done
+contains "the removed rule's alert resolved" "$tmp/notices.jsonl" '"title":"dead_letters_seen resolved"'
+contains "the new rule fired" "$tmp/notices.jsonl" '"title":"events_seen firing"'
+contains "the reload is logged" "$tmp/run.err" "reloaded"
+cp "$tmp/pipeline.yaml" "$tmp/good.yaml"
+sed -i 's/{name: ops, type: log}/{name: ops, type: pager}/' "$tmp/pipeline.yaml"
+for _ in $(seq 1 50); do grep -q "reload rejected" "$tmp/run.err" && break; sleep 0.1; done
+contains "a bad channel is rejected with its line" "$tmp/run.err" "pipeline.yaml:5:25: type: expected log, file, webhook or kafka; got 'pager'"
+check "and the service stays up" 200 "$(code "$URL/healthz")"
 
 kill -INT $run_pid
 wait $run_pid

@@ -24,4 +24,7 @@ std::string format_rfc3339(Timestamp ts);
 /// Returns nullopt for anything else, including out-of-range fields.
 std::optional<Timestamp> parse_rfc3339(std::string_view text) noexcept;
 
+/// Parses a duration: `250ms`, `30s`, `5m`, `1h`, `1h30m`; nullopt when malformed.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
+
 }  // namespace agentstream

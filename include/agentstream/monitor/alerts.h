@@ -4,6 +4,7 @@
 #pragma once
 
 #include <agentstream/config/config.h>
+#include <agentstream/core/time.h>
 #include <agentstream/monitor/metrics.h>
 
 #include <chrono>
@@ -33,6 +34,7 @@ struct LabelMatcher {
     std::string name;
     std::string value;
     bool equal = true;  ///< false: the label must differ (or be absent)
+    bool operator==(const LabelMatcher&) const = default;
 };
 
 struct AlertRule {
@@ -52,6 +54,9 @@ struct AlertRule {
     Labels annotations;  ///< summary, description, runbook, ...
     bool enabled = true;
     int line = 0;  ///< in its file (0: built in)
+
+    /// Same rule, wherever it sits in its file (`line` is not compared).
+    bool same_definition(const AlertRule& other) const;
 };
 
 /// The original's four rules, corrected: high_error_rate (error_rate_percent > 5 for 1m),
@@ -97,6 +102,12 @@ class AlertEngine {
     /// `values` counts as "condition does not hold". Returns the transitions, in rule order.
     std::vector<AlertEvent> evaluate(std::span<const SeriesValue> values, Clock::time_point now);
 
+    /// Swaps the rules (a reloaded file) keeping the state of every rule whose definition did
+    /// not change (a firing alert stays firing, without a new notification); alerts of removed
+    /// or changed rules that were firing resolve (returned). Throws std::invalid_argument for
+    /// duplicate names, leaving the engine as it was.
+    std::vector<AlertEvent> replace_rules(std::vector<AlertRule> rules, Clock::time_point now);
+
     const std::vector<AlertRule>& rules() const noexcept { return _rules; }
     std::vector<ActiveAlert> active() const;
     std::uint64_t fired_total() const noexcept { return _fired; }
@@ -126,6 +137,13 @@ class AlertEngine {
     // Per rule; deques so that an instance (and its labels) never moves.
     std::vector<std::deque<Instance>> _instances;
     std::vector<Instance> _aggregated;  // per rule
+    // Replaced rules and their instances, kept so that events pointing at them stay valid.
+    struct Retired {
+        std::vector<AlertRule> rules;
+        std::vector<std::deque<Instance>> instances;
+        std::vector<Instance> aggregated;
+    };
+    std::deque<Retired> _retired;
     std::uint64_t _cycle = 0;
     std::uint64_t _fired = 0;
     std::uint64_t _resolved = 0;
@@ -139,7 +157,6 @@ class AlertEngine {
 std::vector<AlertRule> load_alert_rules(const config::Config& config,
                                         const MetricsRegistry& registry);
 
-/// Parses `250ms`, `30s`, `5m`, `1h`, `1h30m`; nullopt when malformed.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
+using agentstream::parse_duration;
 
 }  // namespace agentstream::monitor

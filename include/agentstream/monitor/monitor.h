@@ -100,9 +100,14 @@ class RealTimeMonitor {
     std::string history_json() const;
 
     /// Blocks until a tick after `sequence` ran (or `timeout` passed: then the update has no
-    /// snapshot). Sequence 0 returns the current state at once.
+    /// snapshot). With sequence 0 it returns at once once the first tick ran.
     MonitorUpdate wait_update(std::uint64_t sequence, std::chrono::milliseconds timeout) const;
     std::string prometheus_text() const { return _registry.prometheus_text(); }
+
+    /// Swaps the alert rules (a reloaded file): unchanged rules keep their state; firing alerts
+    /// of removed or changed rules resolve and are returned. Call it from the thread that
+    /// calls tick(). Throws std::invalid_argument (duplicate names) changing nothing.
+    std::vector<AlertEvent> replace_rules(std::vector<AlertRule> rules, Clock::time_point now);
 
     /// Liveness: a tick ran within `max_age`. Readiness: live, and no component down.
     bool live(Clock::time_point now, std::chrono::seconds max_age) const;

@@ -75,6 +75,43 @@ TEST(AlertEngine, PendingThenFiringAfterForThenResolved) {
     EXPECT_EQ(engine.resolved_total(), 1U);
 }
 
+TEST(AlertEngine, AReloadKeepsUnchangedRulesAndResolvesRemovedOrChangedOnes) {
+    Series s;
+    auto id = s.add("error_rate_percent", {{"component", "router"}});
+    auto keep = rule("error_rate_percent", Condition::Gt, 5);
+    keep.name = "keep";
+    auto change = rule("error_rate_percent", Condition::Gt, 5);
+    change.name = "change";
+    auto drop = rule("error_rate_percent", Condition::Gt, 5);
+    drop.name = "drop";
+    AlertEngine engine({keep, change, drop}, s.resolver());
+    std::vector<SeriesValue> high{{id, 9}};
+    EXPECT_EQ(kinds(engine.evaluate(high, T0)), "firing,firing,firing");
+
+    auto changed = change;
+    changed.threshold = 8;
+    auto added = rule("error_rate_percent", Condition::Gt, 1);
+    added.name = "added";
+    keep.line = 40;  // moved in the file: still the same rule
+    auto resolved = engine.replace_rules({keep, changed, added}, T0 + 1s);
+    ASSERT_EQ(kinds(resolved), "resolved,resolved");
+    EXPECT_EQ(resolved[0].rule->name, "change");  // still readable after the swap
+    EXPECT_EQ(resolved[1].rule->name, "drop");
+    EXPECT_EQ(resolved[1].series_labels->front().second, "router");
+    // "keep" stays firing without a new notification; the changed and the new rule start over.
+    auto next = engine.evaluate(high, T0 + 2s);
+    ASSERT_EQ(kinds(next), "firing,firing");
+    EXPECT_EQ(next[0].rule->name, "change");
+    EXPECT_EQ(next[1].rule->name, "added");
+    EXPECT_EQ(engine.active().size(), 3U);
+    EXPECT_EQ(engine.active()[0].since, T0);  // keep: firing since the start
+    std::vector<SeriesValue> low{{id, 0}};
+    EXPECT_EQ(kinds(engine.evaluate(low, T0 + 3s)), "resolved,resolved,resolved");
+    // A bad set (two rules with one name) changes nothing.
+    EXPECT_THROW(engine.replace_rules({keep, keep}, T0 + 4s), std::invalid_argument);
+    EXPECT_EQ(engine.rules().size(), 3U);
+}
+
 TEST(AlertEngine, FlappingBelowForNeverFires) {
     Series s;
     auto id = s.add("error_rate_percent", {{"component", "a"}});
