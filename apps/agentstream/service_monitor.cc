@@ -62,11 +62,48 @@ ServiceMonitor::ServiceMonitor(const config::Config& config, const Connection& c
     // neither is configured yet, so a reload can add them.
     _producer = std::make_unique<kafka::Producer>(connection.producer_options());
     _notify = make_notifications(config);
+    _admin_options = connection.admin_options();
+    _prober = std::thread([this] { probe_brokers(); });
 }
 
 ServiceMonitor::~ServiceMonitor() {
+    {
+        std::lock_guard lock(_probe_mutex);
+        _probe_stop = true;
+    }
+    _probe_wake.notify_all();
+    _prober.join();
     _notify.reset();  // delivers what is queued first
     _producer->flush(5s);
+}
+
+void ServiceMonitor::probe_brokers() {
+    std::unique_ptr<kafka::Admin> admin;
+    while (true) {
+        BrokerCheck check;
+        check.known = true;
+        auto start = SteadyClock::now();
+        try {
+            if (!admin) {
+                admin = std::make_unique<kafka::Admin>(_admin_options);
+            }
+            check.brokers = admin->broker_count(3s);
+            check.ok = check.brokers > 0;
+            if (!check.ok) {
+                check.error = "the cluster lists no brokers";
+            }
+        } catch (const std::exception& e) {
+            check.error = e.what();
+        }
+        auto end = SteadyClock::now();
+        check.round_trip_ms = std::chrono::duration<double, std::milli>(end - start).count();
+        std::unique_lock lock(_probe_mutex);
+        check.last_ok = check.ok ? end : _broker.last_ok;
+        _broker = check;
+        if (_probe_wake.wait_for(lock, 5s, [&] { return _probe_stop; })) {
+            return;
+        }
+    }
 }
 
 std::unique_ptr<notify::NotificationService> ServiceMonitor::make_notifications(
@@ -218,17 +255,41 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
     if (auto rss = resident_bytes()) {
         reg.gauge("process_resident_bytes").set(*rss);
     }
+    auto net = kafka::network_totals();
+    reg.counter("network_sent_bytes_total").set_total(net.sent_bytes);
+    reg.counter("network_received_bytes_total").set_total(net.received_bytes);
 
     // Health, from what the counters show.
-    _progress.emplace_back(now, p.consumed, p.dead_lettered);
+    _progress.emplace_back(now, p.consumed, p.dead_lettered, p.lag);
     while (_progress.size() > 2 && std::get<0>(_progress[1]) <= now - 60s) {
         _progress.pop_front();
     }
-    auto [t0, consumed0, dead0] = _progress.front();
+    auto [t0, consumed0, dead0, lag0] = _progress.front();
     bool minute = now - t0 >= 55s;
-    _monitor.set_health({"kafka",
-                         p.healthy ? monitor::HealthStatus::Healthy : monitor::HealthStatus::Down,
-                         p.healthy ? "brokers reachable" : p.health});
+    // Kafka: the metadata round trip, and whether the processor's own clients get answers.
+    BrokerCheck broker;
+    {
+        std::lock_guard lock(_probe_mutex);
+        broker = _broker;
+    }
+    monitor::ComponentHealth kafka_health{"kafka", monitor::HealthStatus::Healthy, ""};
+    if (broker.known && !broker.ok) {
+        auto silent =
+            broker.last_ok == SteadyClock::time_point{}
+                ? std::string("since the start")
+                : fmt::format("for {:.0f} s",
+                              std::chrono::duration<double>(now - broker.last_ok).count());
+        kafka_health = {"kafka", monitor::HealthStatus::Down,
+                        fmt::format("no metadata answer {}: {}", silent, broker.error)};
+    } else if (!p.healthy) {
+        kafka_health = {"kafka", monitor::HealthStatus::Down, p.health};
+    } else if (broker.known) {
+        kafka_health.message = fmt::format("{} broker(s), metadata round trip {:.1f} ms",
+                                           broker.brokers, broker.round_trip_ms);
+    } else {
+        kafka_health.message = "brokers reachable";
+    }
+    _monitor.set_health(std::move(kafka_health));
     monitor::ComponentHealth processor{processor_name, monitor::HealthStatus::Healthy,
                                        "making "
                                        "progress"};
@@ -237,6 +298,10 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
     } else if (minute && p.lag > 0 && p.consumed == consumed0) {
         processor = {processor_name, monitor::HealthStatus::Warning,
                      fmt::format("stalled: lag {}, nothing consumed for a minute", p.lag)};
+    } else if (minute && lag0 >= 0 && p.lag > lag0 && p.lag - lag0 >= 1000 && p.lag >= 2 * lag0) {
+        processor = {
+            processor_name, monitor::HealthStatus::Warning,
+            fmt::format("falling behind: lag grew from {} to {} in the last minute", lag0, p.lag)};
     } else if (p.dead_lettered > dead0) {
         processor = {processor_name, monitor::HealthStatus::Warning,
                      fmt::format("{} dead letter(s) in the last minute", p.dead_lettered - dead0)};

@@ -12,11 +12,17 @@
 #include <agentstream/router/router.h>
 #include <agentstream/runtime/processor.h>
 
+#include <agentstream/kafka/admin.h>
+
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace agentstream::cli {
 
@@ -60,9 +66,27 @@ class ServiceMonitor {
     std::unique_ptr<kafka::Producer> _producer;  // alerts topic and kafka channels
     std::string _alerts_topic;
     std::unique_ptr<notify::NotificationService> _notify;
-    // Progress history for health: (time, consumed, dead-lettered).
-    std::deque<std::tuple<std::chrono::steady_clock::time_point, std::uint64_t, std::uint64_t>>
+    // Progress history for health: (time, consumed, dead-lettered, lag).
+    std::deque<std::tuple<std::chrono::steady_clock::time_point, std::uint64_t, std::uint64_t,
+                          std::int64_t>>
         _progress;
+    // The broker check: a metadata round trip every few seconds, on its own thread (a cluster
+    // that does not answer must not hold up the ticks).
+    void probe_brokers();
+    struct BrokerCheck {
+        bool known = false;
+        bool ok = false;
+        int brokers = 0;
+        double round_trip_ms = 0;
+        std::string error;
+        std::chrono::steady_clock::time_point last_ok;
+    };
+    kafka::ClientOptions _admin_options;
+    mutable std::mutex _probe_mutex;
+    std::condition_variable _probe_wake;
+    bool _probe_stop = false;
+    BrokerCheck _broker;
+    std::thread _prober;
     double _last_cpu_seconds = -1;
     std::chrono::steady_clock::time_point _last_cpu_at;
 };

@@ -283,6 +283,7 @@ Consumer::Consumer(ConsumerOptions options) : _impl(std::make_unique<Impl>()) {
     const auto& o = impl.options;
     ConfBuilder conf;
     conf.client(o)
+        .statistics()
         .set("enable.auto.offset.store", "false")
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", std::to_string(o.auto_commit_interval.count()))

@@ -3,9 +3,48 @@
 #include <agentstream/core/logging.h>
 
 #include <fmt/format.h>
+#include <simdjson.h>
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
 
 namespace agentstream::kafka::detail {
 namespace {
+
+// Process-wide network totals, summed over every producer and consumer from their statistics
+// (librdkafka's top-level tx_bytes / rx_bytes are cumulative per handle).
+struct NetworkAccount {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::pair<std::uint64_t, std::uint64_t>> last;  // by handle
+    std::atomic<std::uint64_t> sent{0};
+    std::atomic<std::uint64_t> received{0};
+};
+
+NetworkAccount& network_account() {
+    static NetworkAccount account;
+    return account;
+}
+
+int stats_trampoline(rd_kafka_t* rk, char* json, size_t json_len, void*) {
+    try {
+        thread_local simdjson::ondemand::parser parser;
+        simdjson::padded_string text(json, json_len);
+        auto doc = parser.iterate(text);
+        std::uint64_t tx = doc["tx_bytes"].get_uint64();
+        std::uint64_t rx = doc["rx_bytes"].get_uint64();
+        auto& a = network_account();
+        std::lock_guard lock(a.mutex);
+        auto& [last_tx, last_rx] = a.last[rd_kafka_name(rk)];
+        a.sent += tx - std::min(last_tx, tx);
+        a.received += rx - std::min(last_rx, rx);
+        last_tx = tx;
+        last_rx = rx;
+    } catch (...) {
+        // a statistics blob we cannot read is skipped; never throw into librdkafka
+    }
+    return 0;  // librdkafka frees the JSON
+}
 
 void log_trampoline(const rd_kafka_t* rk, int level, const char* facility, const char* buf) {
     try {
@@ -46,6 +85,20 @@ ConfBuilder& ConfBuilder::set_all(const Properties& properties) {
 ConfBuilder& ConfBuilder::route_logs() {
     rd_kafka_conf_set_log_cb(_conf.get(), &log_trampoline);
     return *this;
+}
+
+ConfBuilder& ConfBuilder::statistics() {
+    rd_kafka_conf_set_stats_cb(_conf.get(), &stats_trampoline);
+    return set("statistics.interval.ms", "1000");
+}
+
+void forget_statistics(const rd_kafka_t* rk) noexcept {
+    try {
+        auto& a = network_account();
+        std::lock_guard lock(a.mutex);
+        a.last.erase(rd_kafka_name(rk));
+    } catch (...) {
+    }
 }
 
 ConfBuilder& ConfBuilder::client(const ClientOptions& options) {
@@ -105,3 +158,12 @@ bool is_retriable(rd_kafka_resp_err_t err) noexcept {
 }
 
 }  // namespace agentstream::kafka::detail
+
+namespace agentstream::kafka {
+
+NetworkTotals network_totals() noexcept {
+    auto& a = detail::network_account();
+    return {a.sent.load(), a.received.load()};
+}
+
+}  // namespace agentstream::kafka

@@ -11,8 +11,13 @@
 
 namespace agentstream::kafka::detail {
 
+void forget_statistics(const rd_kafka_t* rk) noexcept;
+
 struct HandleDeleter {
-    void operator()(rd_kafka_t* rk) const noexcept { rd_kafka_destroy(rk); }
+    void operator()(rd_kafka_t* rk) const noexcept {
+        forget_statistics(rk);
+        rd_kafka_destroy(rk);
+    }
 };
 struct ConfDeleter {
     void operator()(rd_kafka_conf_t* c) const noexcept { rd_kafka_conf_destroy(c); }
@@ -56,6 +61,9 @@ class ConfBuilder {
     ConfBuilder& set_all(const Properties& properties);
     /// Routes librdkafka's log lines into agentstream's `kafka` logger.
     ConfBuilder& route_logs();
+    /// Statistics every second into the process's network totals (network_totals()); only for
+    /// handles whose main queue is polled (producers, consumers), or the blobs pile up.
+    ConfBuilder& statistics();
     /// What every client sets first: log routing, bootstrap.servers and client.id.
     ConfBuilder& client(const ClientOptions& options);
     rd_kafka_conf_t* get() const noexcept { return _conf.get(); }

@@ -328,6 +328,7 @@ Producer::Producer(ProducerOptions options) : _impl(std::make_unique<Impl>()) {
     const auto& o = impl.options;
     ConfBuilder conf;
     conf.client(o)
+        .statistics()
         .set("enable.idempotence", o.idempotence ? "true" : "false")
         .set("acks", o.acks)
         .set("linger.ms", std::to_string(o.linger.count()))

@@ -11,7 +11,8 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
 
 $A broker --bootstrap-file "$tmp/bs" >"$tmp/broker.out" 2>"$tmp/broker.err" &
-pids+=($!)
+broker_pid=$!
+pids+=($broker_pid)
 for _ in $(seq 1 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
 B=$(cat "$tmp/bs")
 export AGENTSTREAM_BROKERS="$B"
@@ -90,6 +91,15 @@ contains "events by topic and type, measured" "$tmp/parsed.txt" 'events_total{to
 contains "dead letters by topic" "$tmp/parsed.txt" 'dead_letters_total{topic="in.dlq"} 1.0'
 contains "latency summary (dead letters included)" "$tmp/parsed.txt" 'processing_latency_ms_count{processor="event_dispatcher"} 51.0'
 contains "process memory" "$tmp/parsed.txt" 'process_resident_bytes{}'
+/usr/bin/python3 - "$tmp/parsed.txt" <<'PY'
+import sys
+v = {l.split(" ")[0]: float(l.split(" ")[1]) for l in open(sys.argv[1])}
+sent, received = v["network_sent_bytes_total{}"], v["network_received_bytes_total{}"]
+# 51 events of ~400 bytes were fetched, and 50 routed copies produced: librdkafka counted them.
+assert received > 51 * 300 and sent > 50 * 300, (sent, received)
+print(f"ok: network bytes from librdkafka statistics (sent {sent:.0f}, received {received:.0f})")
+PY
+check "network bytes are measured" 0 $?
 
 code "${AUTH[@]}" "$URL/api/dashboard" >/dev/null
 /usr/bin/python3 - "$tmp/body" >"$tmp/dash.txt" 2>&1 <<'PY'
@@ -113,6 +123,8 @@ contains "last alert" "$tmp/dash.txt" "last dead_letters_seen"
 contains "processor counters" "$tmp/dash.txt" "consumed 51"
 contains "route counters" "$tmp/dash.txt" "route tasks 50"
 contains "component health" "$tmp/dash.txt" "kafka healthy"
+code "${AUTH[@]}" "$URL/api/dashboard" >/dev/null
+contains "the broker check is a metadata round trip" "$tmp/body" "broker(s), metadata round trip"
 
 kcat -b "$B" -C -t alerts -o beginning -e -q >"$tmp/alerts.jsonl" 2>/dev/null
 contains "the alert is an event on the alerts topic" "$tmp/alerts.jsonl" '"event_type":"system.alert"'
@@ -175,13 +187,24 @@ done
 contains "the removed rule's alert resolved" "$tmp/notices.jsonl" '"title":"dead_letters_seen resolved"'
 contains "the new rule fired" "$tmp/notices.jsonl" '"title":"events_seen firing"'
 contains "the reload is logged" "$tmp/run.err" "reloaded"
-cp "$tmp/pipeline.yaml" "$tmp/good.yaml"
 sed -i 's/{name: ops, type: log}/{name: ops, type: pager}/' "$tmp/pipeline.yaml"
 for _ in $(seq 1 50); do grep -q "reload rejected" "$tmp/run.err" && break; sleep 0.1; done
 contains "a bad channel is rejected with its line" "$tmp/run.err" "pipeline.yaml:5:25: type: expected log, file, webhook or kafka; got 'pager'"
 check "and the service stays up" 200 "$(code "$URL/healthz")"
 
+# The broker goes away: the metadata check notices, readiness fails, the service stays up.
+kill -9 $broker_pid
+for _ in $(seq 1 150); do [ "$(code "$URL/readyz")" = 503 ] && break; sleep 0.1; done
+check "/readyz fails without a broker" 503 "$(code "$URL/readyz")"
+for _ in $(seq 1 150); do  # the metadata check runs every 5 s, with a 3 s timeout
+    code "$URL/readyz" >/dev/null
+    grep -q "no metadata answer" "$tmp/body" && break
+    sleep 0.1
+done
+contains "it says why" "$tmp/body" "kafka down (no metadata answer"
+check "/healthz: the process is alive" 200 "$(code "$URL/healthz")"
+
 kill -INT $run_pid
-wait $run_pid
-check "run exits 0" 0 $?
+for _ in $(seq 1 600); do kill -0 $run_pid 2>/dev/null || break; sleep 0.1; done
+check "run stops within a minute even without a broker" "gone" "$(kill -0 $run_pid 2>/dev/null && echo running || echo gone)"
 finish

@@ -42,6 +42,14 @@ class KafkaError : public std::runtime_error {
     bool _retriable;
 };
 
+/// Bytes this process's producers and consumers sent to and received from brokers, from
+/// librdkafka's statistics (refreshed every second; monotonic).
+struct NetworkTotals {
+    std::uint64_t sent_bytes = 0;
+    std::uint64_t received_bytes = 0;
+};
+NetworkTotals network_totals() noexcept;
+
 struct ClientOptions {
     /// bootstrap.servers, e.g. `127.0.0.1:9092`.
     std::string brokers;
