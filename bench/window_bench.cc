@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <random>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -69,6 +70,23 @@ void run(benchmark::State& state, bool sketches) {
     state.counters["open_windows"] =
         static_cast<double>(a.stats().open_windows + b.stats().open_windows);
 }
+
+// The floor: one hash-map update per event per window kind, no windows at all.
+void BM_Baseline_HashMapSumTwicePerEvent(benchmark::State& state) {
+    const auto& in = input();
+    std::unordered_map<std::string, double> a;
+    std::unordered_map<std::string, double> b;
+    std::size_t i = 0;
+    for (auto _ : state) {
+        auto e = i++ & (in.key_of.size() - 1);
+        const auto& key = in.keys[in.key_of[e]];
+        a[key] += in.value_of[e];
+        b[key] += in.value_of[e];
+    }
+    benchmark::DoNotOptimize(a.size() + b.size());
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Baseline_HashMapSumTwicePerEvent);
 
 void BM_Tumbling10sAndHopping60s10s_10kKeys(benchmark::State& state) {
     run(state, false);
