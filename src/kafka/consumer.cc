@@ -162,6 +162,14 @@ struct Consumer::Impl {
         auto list = to_vector(parts);
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
             log->info("{}: assigned {} partition(s)", options.group_id, list.size());
+            if (options.start_offset) {
+                for (int i = 0; i < parts->cnt; ++i) {
+                    auto& el = parts->elems[i];
+                    if (auto at = options.start_offset({el.topic, el.partition})) {
+                        el.offset = *at;
+                    }
+                }
+            }
             if (coop) {
                 UniqueError e(rd_kafka_incremental_assign(rk.get(), parts));
                 if (e) {
@@ -480,6 +488,19 @@ std::vector<PartitionLag> Consumer::lag() const {
 
 std::vector<PartitionLag> Consumer::query_lag(std::chrono::milliseconds timeout) const {
     return lag_of(_impl->rk.get(), assignment(), timeout);
+}
+
+std::pair<std::int64_t, std::int64_t> Consumer::watermarks(
+    const TopicPartition& tp, std::chrono::milliseconds timeout) const {
+    std::int64_t low = -1;
+    std::int64_t high = -1;
+    auto err = rd_kafka_query_watermark_offsets(_impl->rk.get(), tp.topic.c_str(), tp.partition,
+                                                &low, &high, static_cast<int>(timeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw KafkaError(
+            fmt::format("watermarks of {}[{}]: {}", tp.topic, tp.partition, rd_kafka_err2str(err)));
+    }
+    return {low, high};
 }
 
 ConsumerStats Consumer::stats() const {

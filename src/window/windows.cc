@@ -387,6 +387,15 @@ WindowStats WindowedAggregator::stats() const {
     return s;
 }
 
+std::vector<std::string> WindowedAggregator::keys() const {
+    std::vector<std::string> out;
+    out.reserve(_keys.size());
+    for (const auto& [key, state] : _keys) {
+        out.push_back(key);
+    }
+    return out;
+}
+
 std::vector<std::string> WindowedAggregator::take_changed_keys() {
     std::vector<std::string> out;
     out.swap(_changed);

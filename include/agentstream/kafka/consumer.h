@@ -86,6 +86,10 @@ struct ConsumerOptions : ClientOptions {
     /// commits stored offsets right after this callback).
     PartitionsCallback on_assigned;
     PartitionsCallback on_revoked;
+    /// When set: asked for each newly assigned partition (on the polling thread, before it is
+    /// fetched) where to start; nullopt keeps the group's committed offset (or start_from).
+    /// For state kept outside Kafka's offsets, such as a changelog's checkpoint position.
+    std::function<std::optional<std::int64_t>(const TopicPartition&)> start_offset;
     /// false: the consumer never commits (no auto commit, none on revoke or close); offsets are
     /// committed elsewhere, e.g. through a producer's transaction (exactly-once).
     bool commits = true;
@@ -150,6 +154,10 @@ class Consumer {
     /// offset as position of a partition nothing was read from yet. Blocks up to `timeout`.
     std::vector<PartitionLag> query_lag(std::chrono::milliseconds timeout) const;
     ConsumerStats stats() const;
+    /// The low and high watermarks of any partition, asked from the broker. Throws KafkaError
+    /// when it does not answer within `timeout`.
+    std::pair<std::int64_t, std::int64_t> watermarks(const TopicPartition& tp,
+                                                     std::chrono::milliseconds timeout) const;
     /// Asks the cluster for metadata (blocks up to `timeout`); true when it answered, which
     /// also clears ConsumerStats::brokers_down_for.
     bool probe(std::chrono::milliseconds timeout);

@@ -104,6 +104,8 @@ class WindowedAggregator {
     const WindowSpec& spec() const noexcept { return _spec; }
 
     // ---- checkpoints (a compacted changelog topic keyed by key) ----
+    /// Every key with state.
+    std::vector<std::string> keys() const;
     /// Keys whose state changed since the last call (each once).
     std::vector<std::string> take_changed_keys();
     /// A key's state, or nullopt when it has none (write a tombstone).
