@@ -287,16 +287,22 @@ struct WindowedAggregation::Impl {
         const auto& spec = options.windows[window_index];
         auto first = options.aggregations.front();
         std::string service = options.name;
+        std::string metric = options.metric_name;
         std::string tags = "{";
+        std::vector<std::string_view> key_values;
         {
             std::string_view rest = r.key;
             for (std::size_t i = 0; i < options.key_fields.size(); ++i) {
                 auto bar =
                     i + 1 < options.key_fields.size() ? rest.find('|') : std::string_view::npos;
                 auto part = rest.substr(0, bar);
+                key_values.push_back(part);
                 rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
                 if (options.key_fields[i] == "service") {
                     service = std::string(part);
+                }
+                if (options.key_fields[i] == options.metric_name_key_field) {
+                    metric = std::string(part);
                 }
                 if (tags.size() > 1) {
                     tags += ',';
@@ -307,12 +313,26 @@ struct WindowedAggregation::Impl {
             }
         }
         tags += '}';
+        auto label = window_label(spec);
+        if (options.on_result) {
+            Emitted emitted;
+            options.on_result({r, window_index, spec, label, key_values, sample}, emitted);
+            for (auto& [topic, e] : emitted) {
+                if (sample != nullptr && sample->correlation_id() && !e.correlation_id()) {
+                    e.set_correlation_id(sample->correlation_id());
+                }
+                send(topic, event::record_key(e), event::encode(e), {}, std::nullopt);
+            }
+        }
+        if (!options.publish_results) {
+            return;
+        }
         std::string dims = "{\"key\":";
         append_json_string(dims, r.key);
         dims += ",\"window\":{\"kind\":";
         append_json_string(dims, window::to_string(spec.kind));
         dims += ",\"label\":";
-        append_json_string(dims, window_label(spec));
+        append_json_string(dims, label);
         dims += fmt::format(",\"start\":\"{}\",\"end\":\"{}\",\"start_ms\":{},\"end_ms\":{}}}",
                             millis_text(r.start), millis_text(r.end), r.start, r.end);
         dims += fmt::format(",\"final\":{}", r.final ? "true" : "false");
@@ -336,7 +356,7 @@ struct WindowedAggregation::Impl {
         dims += '}';
         auto e =
             event::EventFactory::create(event::EventType::AnalyticsReportGenerated, options.name,
-                                        {{"metric_name", options.metric_name},
+                                        {{"metric_name", metric},
                                          {"metric_value", r.aggregate.value(first)},
                                          {"metric_type", "summary"},
                                          {"service", service}});

@@ -6,7 +6,9 @@
 #include <agentstream/event/codec.h>
 #include <agentstream/event/factory.h>
 #include <agentstream/event/record.h>
+#include <agentstream/event/validation.h>
 #include <agentstream/kafka/producer.h>
+#include <agentstream/processors/analytics.h>
 #include <agentstream/runtime/windowed_aggregation.h>
 
 #include <fmt/format.h>
@@ -252,6 +254,105 @@ TEST(WindowedAggregation, ExactResultsLateEventsAndDeadLettersAndTheSameAfterAKi
     EXPECT_GE(count_records(broker, "late-b"), 5U);
     EXPECT_LE(count_records(broker, "late-b"), 10U);
     EXPECT_GE(count_records(broker, "dlq-b"), 3U);
+}
+
+}  // namespace
+}  // namespace agentstream
+
+namespace agentstream {
+namespace {
+
+// The analytics processor over a scripted minute-by-minute stream: the window results it
+// publishes and exactly the threshold alerts the original's table calls for, on windows.
+TEST(AnalyticsStreamProcessor, ScriptedMetricsGiveExactAggregatesAndAlerts) {
+    EmbeddedBroker broker;
+    for (const char* t : {"analytics", "metrics", "alerts", "insights"}) {
+        broker.create_topic(t, 2);
+    }
+    broker.create_topic("analytics-changelog", 2);
+    {
+        kafka::ProducerOptions po;
+        po.brokers = broker.bootstrap_servers();
+        po.properties = EmbeddedBroker::producer_tuning();
+        kafka::Producer producer(po);
+        auto send = [&](const std::string& service, const std::string& metric, Millis t, double v,
+                        std::optional<std::int32_t> partition = {}) {
+            auto e = event::EventFactory::create(event::EventType::AnalyticsMetricUpdate, "test",
+                                                 {{"metric_name", metric},
+                                                  {"metric_value", v},
+                                                  {"metric_type", "gauge"},
+                                                  {"service", service}});
+            e.set_timestamp(Timestamp(std::chrono::milliseconds(t)));
+            EXPECT_TRUE(
+                producer
+                    .send("analytics", event::record_key(e), event::encode(e), {}, {}, partition)
+                    .ok());
+        };
+        // Minute m: api error rate averages 5, 15, 25; the worker fails 2, 4, 6 tasks.
+        const double rates[3][2] = {{4, 6}, {14, 16}, {24, 26}};
+        for (int m = 0; m < 3; ++m) {
+            Millis base = T0 + m * 60'000;
+            send("api", "http_error_rate", base + 1'000, rates[m][0]);
+            send("api", "http_error_rate", base + 30'000, rates[m][1]);
+            for (int f = 0; f < 2 * (m + 1); ++f) {
+                send("worker", "task_failed", base + 2'000 + f * 1'000, 1);
+            }
+        }
+        for (std::int32_t p = 0; p < 2; ++p) {  // the end of the stream
+            send("closer", "x", T0 + 10'000'000, 0, p);
+        }
+        producer.flush(30s);
+    }
+    processors::AnalyticsOptions o;
+    o.client.brokers = broker.bootstrap_servers();
+    o.consumer_properties = EmbeddedBroker::consumer_tuning();
+    o.producer_properties = EmbeddedBroker::producer_tuning();
+    o.checkpoint_interval = 200ms;
+    processors::AnalyticsStreamProcessor processor(o);
+    std::thread t([&] { processor.run(); });
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (processor.metrics().consumed < 20 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    std::this_thread::sleep_for(500ms);
+    processor.stop();
+    t.join();
+    EXPECT_EQ(processor.threshold_alerts(), 4U);
+
+    // Results: per series 3 one-minute windows, one 5-minute and one 1-hour window.
+    std::map<std::string, std::vector<double>> by_series;  // "service metric label" -> avg values
+    testing::read_all(broker, "metrics", 2, 10, [&](const kafka::Message& m) {
+        auto e = event::decode(m.value());
+        ASSERT_TRUE(e.ok());
+        auto dims = e->field("dimensions")->as_raw_json()->text;
+        auto label_at = dims.find("\"label\":\"") + 9;
+        auto label = dims.substr(label_at, dims.find('"', label_at) - label_at);
+        by_series[fmt::format("{} {} {}", *e->string("service"), *e->string("metric_name"), label)]
+            .push_back(*e->number("metric_value"));
+    });
+    EXPECT_EQ(by_series["api http_error_rate tumbling 60000ms"], (std::vector<double>{5, 15, 25}));
+    EXPECT_EQ(by_series["api http_error_rate tumbling 300000ms"], (std::vector<double>{15}));
+    EXPECT_EQ(by_series["api http_error_rate tumbling 3600000ms"], (std::vector<double>{15}));
+    EXPECT_EQ(by_series["worker task_failed tumbling 60000ms"], (std::vector<double>{1, 1, 1}));
+    EXPECT_EQ(by_series.size(), 6U) << [&] {
+        std::string keys;
+        for (const auto& [k, v] : by_series) {
+            keys += k + "; ";
+        }
+        return keys;
+    }();
+
+    std::vector<std::string> alerts;
+    testing::read_all(broker, "alerts", 2, 4, [&](const kafka::Message& m) {
+        auto e = event::decode(m.value());
+        ASSERT_TRUE(e.ok());
+        EXPECT_TRUE(event::validate(*e).empty());
+        alerts.push_back(
+            fmt::format("{} {}", *e->string("component"), *e->string("health_status")));
+    });
+    std::sort(alerts.begin(), alerts.end());
+    EXPECT_EQ(alerts, (std::vector<std::string>{"api critical", "api warning", "worker critical",
+                                                "worker warning"}));
 }
 
 }  // namespace

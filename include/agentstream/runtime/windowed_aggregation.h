@@ -12,6 +12,7 @@
 // identically).
 #pragma once
 
+#include <agentstream/event/event.h>
 #include <agentstream/kafka/consumer.h>
 #include <agentstream/kafka/options.h>
 #include <agentstream/window/windows.h>
@@ -19,11 +20,29 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace agentstream::runtime {
+
+/// A window result as a hook sees it.
+struct WindowedResult {
+    const window::WindowResult& result;
+    std::size_t window_index;  ///< into WindowedAggregationOptions::windows
+    const window::WindowSpec& spec;
+    std::string_view label;  ///< e.g. `tumbling 60000ms`
+    /// The key fields' values, in key_fields order.
+    const std::vector<std::string_view>& key_values;
+    /// The event that closed the window (its correlation id is carried over), or null.
+    const event::Event* trigger;
+};
+
+/// Events a hook emits: (topic, event).
+using Emitted = std::vector<std::pair<std::string, event::Event>>;
 
 struct WindowedAggregationOptions {
     std::string name = "windowed_aggregation";
@@ -51,6 +70,8 @@ struct WindowedAggregationOptions {
     /// The results' metric_name (default: the value field, or `events`) and service (default:
     /// the `service` key field's value when there is one, else the name).
     std::string metric_name;
+    /// When it names a key field, the results' metric_name is that field's value instead.
+    std::string metric_name_key_field;
     std::chrono::milliseconds checkpoint_interval{1000};
     /// Every this many checkpoints, every key is written, not only the changed ones (so a
     /// changelog whose oldest records were dropped, as the embedded broker does, still holds
@@ -61,6 +82,11 @@ struct WindowedAggregationOptions {
     kafka::StartFrom start_from = kafka::StartFrom::Earliest;
     /// false: stop() abandons the work since the last checkpoint, like a crash (for tests).
     bool checkpoint_on_stop = true;
+    /// Called on the processing thread for every result (final and early) after it is
+    /// published; the events it adds are sent too (threshold alerts, anomalies, ...).
+    std::function<void(const WindowedResult&, Emitted&)> on_result;
+    /// false: results are not published to output_topic (a hook consumes them).
+    bool publish_results = true;
 };
 
 struct WindowedAggregationMetrics {
