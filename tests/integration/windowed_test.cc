@@ -140,11 +140,11 @@ using Rows =
     std::map<std::tuple<std::string, std::string, Millis>, std::pair<std::uint64_t, double>>;
 
 // The final results on a topic; `duplicates` counts rows seen more than once (identically).
-Rows results(const EmbeddedBroker& b, const std::string& topic, std::size_t* records,
+Rows results(const EmbeddedBroker& b, const std::string& topic, std::size_t expected,
              std::size_t* duplicates) {
     Rows rows;
     *duplicates = 0;
-    *records = testing::read_all(b, topic, 2, SIZE_MAX, [&](const kafka::Message& m) {
+    testing::read_all(b, topic, 2, expected, [&](const kafka::Message& m) {
         auto e = event::decode(m.value());
         ASSERT_TRUE(e.ok());
         EXPECT_EQ(e->type(), event::EventType::AnalyticsReportGenerated);
@@ -169,8 +169,9 @@ Rows results(const EmbeddedBroker& b, const std::string& topic, std::size_t* rec
     return rows;
 }
 
-std::size_t count_records(const EmbeddedBroker& b, const std::string& topic) {
-    return testing::read_all(b, topic, 1, SIZE_MAX, [](const kafka::Message&) {});
+// Reads until `expected` records (then half a second more, for repeats).
+std::size_t count_records(const EmbeddedBroker& b, const std::string& topic, std::size_t expected) {
+    return testing::read_all(b, topic, 1, expected, [](const kafka::Message&) {});
 }
 
 void run_until_idle(runtime::WindowedAggregation& p, std::chrono::seconds limit = 90s) {
@@ -240,20 +241,20 @@ TEST(WindowedAggregation, ExactResultsLateEventsAndDeadLettersAndTheSameAfterAKi
     EXPECT_EQ(m.consumed, kEvents + 5 + 3 + 2U);
     EXPECT_EQ(m.late, 5U);
     EXPECT_EQ(m.dead_lettered, 3U);
-    std::size_t records = 0;
     std::size_t duplicates = 0;
-    auto a = results(broker, "out-a", &records, &duplicates);
+    auto a = results(broker, "out-a", script.expected.size(), &duplicates);
     EXPECT_EQ(duplicates, 0U);
     EXPECT_EQ(a, script.expected) << "window results differ from the script's";
-    EXPECT_EQ(count_records(broker, "late-a"), 5U);
-    EXPECT_EQ(count_records(broker, "dlq-a"), 3U);
+    EXPECT_EQ(count_records(broker, "late-a", 5), 5U);
+    EXPECT_EQ(count_records(broker, "dlq-a", 3), 3U);
 
-    auto b = results(broker, "out-b", &records, &duplicates);
+    auto b = results(broker, "out-b", script.expected.size(), &duplicates);
     EXPECT_EQ(b, a) << "the restarted run's results differ from the uninterrupted run's";
     // Side outputs are at-least-once: what the killed run sent after its checkpoint is sent again.
-    EXPECT_GE(count_records(broker, "late-b"), 5U);
-    EXPECT_LE(count_records(broker, "late-b"), 10U);
-    EXPECT_GE(count_records(broker, "dlq-b"), 3U);
+    auto late_b = count_records(broker, "late-b", 5);
+    EXPECT_GE(late_b, 5U);
+    EXPECT_LE(late_b, 10U);
+    EXPECT_GE(count_records(broker, "dlq-b", 3), 3U);
 }
 
 }  // namespace
