@@ -36,9 +36,8 @@ DocumentTracker::DocumentTracker(DocumentTrackerOptions options)
 void DocumentTracker::metric(const std::string& name, double value, const std::string& type,
                              const char* kind, const event::Event& cause, Emitted& out,
                              std::initializer_list<std::pair<const char*, std::string>> tags) {
-    auto e = event::EventFactory::analytics(name, value, kind,
-                                            fmt::format("{}:{}", _options.source, type),
-                                            _options.source);
+    auto e = event::EventFactory::analytics(
+        name, value, kind, fmt::format("{}:{}", _options.source, type), _options.source);
     std::string t = "{\"document_type\":" + json_string(type);
     for (const auto& [k, v] : tags) {
         t += fmt::format(",{}:{}", json_string(k), json_string(v));
@@ -120,16 +119,18 @@ void DocumentTracker::on_event(const event::Event& e, Emitted& out) {
                 metric("document_processing_time_ms", *took, type, "gauge", e, out,
                        {{"document_id", id}});
                 std::vector<window::WindowResult> closed;
-                _times.add(type, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     ts.time_since_epoch())
-                                     .count(),
-                           *took, closed);
+                _times.add(
+                    type,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(ts.time_since_epoch())
+                        .count(),
+                    *took, closed);
                 for (const auto& r : closed) {
                     auto bounds = fmt::format(
                         "{}..{}", format_rfc3339(Timestamp(std::chrono::milliseconds(r.start))),
                         format_rfc3339(Timestamp(std::chrono::milliseconds(r.end))));
-                    metric("documents_processed_per_window", static_cast<double>(r.aggregate.count()),
-                           r.key, "gauge", e, out, {{"window", bounds}});
+                    metric("documents_processed_per_window",
+                           static_cast<double>(r.aggregate.count()), r.key, "gauge", e, out,
+                           {{"window", bounds}});
                     for (auto k : {window::AggregateKind::P50, window::AggregateKind::P95,
                                    window::AggregateKind::P99}) {
                         metric(fmt::format("document_processing_time_{}_ms", window::to_string(k)),
@@ -167,7 +168,7 @@ void DocumentTracker::on_event(const event::Event& e, Emitted& out) {
     }
 }
 
-void DocumentTracker::check(Clock::time_point now) {
+void DocumentTracker::check(Clock::time_point now, Emitted&) {
     std::erase_if(_documents, [&](const auto& entry) {
         bool old = now - entry.second.last_seen >= _options.state_ttl;
         _stats.expired += old ? 1 : 0;

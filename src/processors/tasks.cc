@@ -1,13 +1,8 @@
-#include <agentstream/core/logging.h>
 #include <agentstream/core/time.h>
 #include <agentstream/event/factory.h>
-#include <agentstream/kafka/producer.h>
 #include <agentstream/processors/tasks.h>
 
 #include <fmt/format.h>
-
-#include <atomic>
-#include <condition_variable>
 
 #include "core/json_escape.h"
 
@@ -213,91 +208,6 @@ TaskTrackerStats TaskTracker::stats() const {
     auto s = _stats;
     s.tracked = _tasks.size();
     return s;
-}
-
-// ---- on Kafka ----
-
-namespace {
-
-runtime::ProcessorOptions with_defaults(runtime::ProcessorOptions o) {
-    if (o.name.empty() || o.name == "processor") {
-        o.name = "task_processor";
-    }
-    if (o.inputs.empty()) {
-        o.inputs = {"tasks"};
-    }
-    o.workers = 1;  // one task's events in order, one state
-    return o;
-}
-
-}  // namespace
-
-TaskStreamProcessor::TaskStreamProcessor(TaskProcessorOptions options)
-    : runtime::StreamProcessor(with_defaults(options.processor)),
-      _task_options(std::move(options)),
-      _tracker(_task_options.tracker) {}
-
-TaskStreamProcessor::~TaskStreamProcessor() = default;
-
-bool TaskStreamProcessor::process(const event::Event& event, runtime::Context& context) {
-    if (event.family() != event::Family::Task) {
-        return false;
-    }
-    Emitted out;
-    {
-        std::lock_guard lock(_mutex);
-        _tracker.on_event(event, out);
-    }
-    for (const auto& [topic, e] : out) {
-        context.emit(topic, e);
-    }
-    return true;
-}
-
-void TaskStreamProcessor::run_with_timer() {
-    std::atomic<bool> done{false};
-    std::mutex m;
-    std::condition_variable cv;
-    const auto& po = options();
-    kafka::ProducerOptions pro;
-    static_cast<kafka::ClientOptions&>(pro) = po.client;
-    pro.client_id = po.name + "-timer";
-    pro.properties = po.producer_properties;
-    kafka::Producer producer(pro);
-    std::thread timer([&] {
-        std::unique_lock lock(m);
-        while (!cv.wait_for(lock, _task_options.check_interval, [&] { return done.load(); })) {
-            Emitted out;
-            {
-                std::lock_guard guard(_mutex);
-                _tracker.check(TaskTracker::Clock::now(), out);
-            }
-            for (const auto& [topic, e] : out) {
-                auto status = producer.send(topic, e);
-                if (!status.ok()) {
-                    logger("runtime")->error("{}: stuck-task alert not sent: {}", po.name,
-                                             status.error().message);
-                }
-            }
-        }
-    });
-    try {
-        run();
-    } catch (...) {
-        done = true;
-        cv.notify_all();
-        timer.join();
-        throw;
-    }
-    done = true;
-    cv.notify_all();
-    timer.join();
-    producer.flush(10s);
-}
-
-TaskTrackerStats TaskStreamProcessor::tracker_stats() const {
-    std::lock_guard lock(_mutex);
-    return _tracker.stats();
 }
 
 }  // namespace agentstream::processors

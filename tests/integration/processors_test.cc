@@ -5,7 +5,7 @@
 #include <agentstream/event/codec.h>
 #include <agentstream/event/factory.h>
 #include <agentstream/kafka/producer.h>
-#include <agentstream/processors/tasks.h>
+#include <agentstream/processors/tracker_processor.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -45,12 +45,11 @@ TEST(TaskStreamProcessor, TaskEventsBecomeMetricsAndAStuckTaskAnAlert) {
         send(event::EventType::TaskStarted, "hung", now, {{"agent_id", "analyzer-1"}});
         producer.flush(10s);
     }
-    processors::TaskProcessorOptions o;
-    o.processor = testing::processor_options(broker, {"tasks"});
-    o.processor.name = "task_processor";
-    o.tracker.stuck_after = 2s;
-    o.check_interval = 200ms;
-    processors::TaskStreamProcessor processor(o);
+    auto po = testing::processor_options(broker, {"tasks"});
+    po.name = "task_processor";
+    processors::TaskTrackerOptions to;
+    to.stuck_after = 2s;
+    processors::TaskStreamProcessor processor(po, event::Family::Task, 200ms, to);
     std::thread t([&] { processor.run_with_timer(); });
     auto deadline = std::chrono::steady_clock::now() + 60s;
     while ((processor.tracker_stats().stuck == 0 || processor.metrics().processed < 4) &&
@@ -81,6 +80,49 @@ TEST(TaskStreamProcessor, TaskEventsBecomeMetricsAndAStuckTaskAnAlert) {
     });
     ASSERT_EQ(alerts.size(), 1U);
     EXPECT_THAT(alerts[0], ::testing::HasSubstr("Task hung (analysis)"));
+}
+
+// The document processor: an upload on `documents` becomes an analysis task on `tasks` for the
+// agents (correlated with the upload) and its metrics on `analytics`.
+TEST(DocumentStreamProcessor, AnUploadBecomesAnAnalysisTask) {
+    EmbeddedBroker broker;
+    for (const char* t : {"documents", "tasks", "analytics"}) {
+        broker.create_topic(t, 2);
+    }
+    auto upload =
+        event::EventFactory::document(event::EventType::DocumentUploaded, "d1", "test",
+                                      {{"document_type", "pdf"}, {"file_path", "/srv/in/q3.pdf"}});
+    {
+        kafka::ProducerOptions po;
+        po.brokers = broker.bootstrap_servers();
+        po.properties = EmbeddedBroker::producer_tuning();
+        kafka::Producer producer(po);
+        ASSERT_TRUE(producer.send("documents", upload).ok());
+        producer.flush(10s);
+    }
+    auto po = testing::processor_options(broker, {"documents"});
+    po.name = "document_processor";
+    processors::DocumentStreamProcessor processor(po, event::Family::Document, 1s,
+                                                  processors::DocumentTrackerOptions{});
+    std::thread t([&] { processor.run_with_timer(); });
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (processor.metrics().processed < 1 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    processor.stop();
+    t.join();
+    EXPECT_EQ(processor.tracker_stats().analysis_requests, 1U);
+    std::vector<event::Event> tasks;
+    testing::read_all(broker, "tasks", 2, 1, [&](const kafka::Message& m) {
+        auto e = event::decode(m.value());
+        ASSERT_TRUE(e.ok());
+        tasks.push_back(*e);
+    });
+    ASSERT_EQ(tasks.size(), 1U);
+    EXPECT_EQ(tasks[0].type(), event::EventType::TaskCreated);
+    EXPECT_EQ(tasks[0].string("task_id"), "analyze-d1");
+    EXPECT_EQ(tasks[0].correlation_id(), upload.id());
+    EXPECT_EQ(testing::read_all(broker, "analytics", 2, 1, [](const kafka::Message&) {}), 1U);
 }
 
 }  // namespace

@@ -30,6 +30,8 @@ class AgentTracker {
   public:
     explicit AgentTracker(AgentTrackerOptions options = {});
     void on_event(const event::Event& e, Emitted& out);
+    /// Nothing to do on a timer: the windows move with event time.
+    void check(std::chrono::system_clock::time_point, Emitted&) {}
     AgentTrackerStats stats() const;
 
   private:

@@ -31,8 +31,8 @@ class DocumentTracker {
     using Clock = std::chrono::system_clock;
     explicit DocumentTracker(DocumentTrackerOptions options = {});
     void on_event(const event::Event& e, Emitted& out);
-    /// Forgets documents not heard of for state_ttl.
-    void check(Clock::time_point now);
+    /// Forgets documents not heard of for state_ttl (emits nothing).
+    void check(Clock::time_point now, Emitted& out);
     DocumentTrackerStats stats() const;
 
   private:

@@ -8,16 +8,13 @@
 #pragma once
 
 #include <agentstream/event/event.h>
-#include <agentstream/runtime/processor.h>
 #include <agentstream/window/windows.h>
 
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -74,33 +71,6 @@ class TaskTracker {
     std::unordered_map<std::string, Task> _tasks;
     window::WindowedAggregator _rates;  // per task type: 1 per failed end, 0 per completed
     TaskTrackerStats _stats;
-};
-
-struct TaskProcessorOptions {
-    runtime::ProcessorOptions processor;  ///< inputs default to {"tasks"}; one worker
-    TaskTrackerOptions tracker;
-    /// How often stuck tasks are looked for.
-    std::chrono::milliseconds check_interval{std::chrono::seconds(5)};
-};
-
-/// The tracker on Kafka: a StreamProcessor (one worker: the state is ordered per task) plus a
-/// timer that looks for stuck tasks and publishes their alerts through its own producer.
-class TaskStreamProcessor : public runtime::StreamProcessor {
-  public:
-    explicit TaskStreamProcessor(TaskProcessorOptions options);
-    ~TaskStreamProcessor() override;
-    /// Runs the processor and the stuck-task timer until stop().
-    void run_with_timer();
-    TaskTrackerStats tracker_stats() const;
-
-  protected:
-    bool process(const event::Event& event, runtime::Context& context) override;
-
-  private:
-    struct Timer;
-    TaskProcessorOptions _task_options;
-    mutable std::mutex _mutex;  // guards the tracker (processing thread and timer)
-    TaskTracker _tracker;
 };
 
 }  // namespace agentstream::processors

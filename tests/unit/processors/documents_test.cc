@@ -43,8 +43,9 @@ std::map<std::string, double> metrics_of(const Emitted& out) {
 TEST(DocumentTracker, UploadAsksForAnalysisAndTimesComeFromTheEvents) {
     DocumentTracker tracker;
     Emitted out;
-    auto up = doc(event::EventType::DocumentUploaded, "d1", T0,
-                  {{"document_type", "pdf"}, {"document_name", "q3.pdf"}, {"file_path", "/in/q3.pdf"}});
+    auto up =
+        doc(event::EventType::DocumentUploaded, "d1", T0,
+            {{"document_type", "pdf"}, {"document_name", "q3.pdf"}, {"file_path", "/in/q3.pdf"}});
     tracker.on_event(up, out);
     ASSERT_EQ(out.size(), 2U);
     const auto& task = out[1].second;
@@ -73,17 +74,17 @@ TEST(DocumentTracker, ProcessingTimePercentilesPerTypeOverWindows) {
         tracker.on_event(doc(event::EventType::DocumentUploaded, id, T0 + i * 100ms,
                              {{"document_type", "docx"}}),
                          out);
-        tracker.on_event(doc(event::EventType::DocumentProcessed, id, T0 + i * 100ms + (i + 1) * 10ms),
-                         out);
+        tracker.on_event(
+            doc(event::EventType::DocumentProcessed, id, T0 + i * 100ms + (i + 1) * 10ms), out);
     }
     out.clear();
     // Minute 2: closes minute 0's window.
-    tracker.on_event(doc(event::EventType::DocumentUploaded, "x", T0 + 130s, {{"document_type", "docx"}}),
-                     out);
+    tracker.on_event(
+        doc(event::EventType::DocumentUploaded, "x", T0 + 130s, {{"document_type", "docx"}}), out);
     tracker.on_event(doc(event::EventType::DocumentProcessed, "x", T0 + 131s), out);
     auto m = metrics_of(out);
     EXPECT_EQ(m["documents_processed_per_window"], 100);
-    EXPECT_NEAR(m["document_processing_time_p50_ms"], 500, 10);   // 10..1000 ms
+    EXPECT_NEAR(m["document_processing_time_p50_ms"], 500, 10);  // 10..1000 ms
     EXPECT_NEAR(m["document_processing_time_p99_ms"], 990, 15);
     expect_valid(out);
 }
@@ -92,13 +93,12 @@ TEST(DocumentTracker, ErrorsCarryTheirStageAndIdleDocumentsExpire) {
     DocumentTracker tracker;
     Emitted out;
     tracker.on_event(doc(event::EventType::DocumentUploaded, "bad", T0), out);
-    tracker.on_event(doc(event::EventType::DocumentError, "bad", T0 + 1s,
-                         {{"processing_stage", "ocr"}}),
-                     out);
+    tracker.on_event(
+        doc(event::EventType::DocumentError, "bad", T0 + 1s, {{"processing_stage", "ocr"}}), out);
     EXPECT_THAT(event::encode(out.back().second), HasSubstr("\"stage\":\"ocr\""));
     EXPECT_EQ(tracker.stats().failed, 1U);
     tracker.on_event(doc(event::EventType::DocumentUploaded, "idle", T0), out);
-    tracker.check(T0 + 25h);
+    tracker.check(T0 + 25h, out);
     EXPECT_EQ(tracker.stats().expired, 1U);
     EXPECT_EQ(tracker.stats().tracked, 0U);
 }
