@@ -154,7 +154,10 @@ struct NotificationService::Channel {
         std::lock_guard lock(mutex);
         if (!spec.enabled || n.event.priority() < spec.min_priority ||
             (!spec.kinds.empty() &&
-             std::find(spec.kinds.begin(), spec.kinds.end(), n.kind) == spec.kinds.end())) {
+             std::find(spec.kinds.begin(), spec.kinds.end(), n.kind) == spec.kinds.end()) ||
+            (!spec.users.empty() &&
+             std::find(spec.users.begin(), spec.users.end(),
+                       n.event.string("user_id").value_or("")) == spec.users.end())) {
             ++stats.filtered;
             return;
         }
@@ -489,8 +492,9 @@ std::vector<ChannelSpec> load_channels(const config::Config& config) {
                    fmt::format("type: expected log, file, webhook or kafka; got '{}'", type));
         }
         c.type = static_cast<ChannelType>(t - std::begin(CHANNEL_TYPES));
-        std::vector<std::string_view> keys = {"name",  "type",         "enabled",    "min_priority",
-                                              "kinds", "dedup_window", "rate_limit", "queue"};
+        std::vector<std::string_view> keys = {"name",         "type",       "enabled",
+                                              "min_priority", "kinds",      "users",
+                                              "dedup_window", "rate_limit", "queue"};
         switch (c.type) {
             case ChannelType::Log: break;
             case ChannelType::File: keys.push_back("path"); break;
@@ -517,6 +521,8 @@ std::vector<ChannelSpec> load_channels(const config::Config& config) {
                 c.min_priority = *p;
             } else if (key == "kinds") {
                 c.kinds = r.strings(v, key);
+            } else if (key == "users") {
+                c.users = r.strings(v, key);
             } else if (key == "dedup_window") {
                 c.dedup_window = r.duration(v, key);
             } else if (key == "rate_limit") {

@@ -5,11 +5,14 @@
 #include <agentstream/event/codec.h>
 #include <agentstream/event/factory.h>
 #include <agentstream/kafka/producer.h>
+#include <agentstream/processors/notifications.h>
 #include <agentstream/processors/tracker_processor.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -123,6 +126,67 @@ TEST(DocumentStreamProcessor, AnUploadBecomesAnAnalysisTask) {
     EXPECT_EQ(tasks[0].string("task_id"), "analyze-d1");
     EXPECT_EQ(tasks[0].correlation_id(), upload.id());
     EXPECT_EQ(testing::read_all(broker, "analytics", 2, 1, [](const kafka::Message&) {}), 1U);
+}
+
+// The notification processor: notices from the `notifications` topic delivered to channels
+// chosen by recipient and priority, a repeat de-duplicated.
+TEST(NotificationStreamProcessor, DeliversByRecipientAndPriorityOnce) {
+    EmbeddedBroker broker;
+    broker.create_topic("notifications", 2);
+    auto dir = std::filesystem::temp_directory_path() /
+               ("agentstream-notices-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    notify::ChannelSpec ops;
+    ops.name = "ops";
+    ops.type = notify::ChannelType::File;
+    ops.path = (dir / "ops.jsonl").string();
+    ops.users = {"ops"};
+    ops.dedup_window = 10min;
+    notify::ChannelSpec urgent;
+    urgent.name = "urgent";
+    urgent.type = notify::ChannelType::File;
+    urgent.path = (dir / "urgent.jsonl").string();
+    urgent.min_priority = event::Priority::High;
+    notify::NotificationService service({ops, urgent});
+    {
+        kafka::ProducerOptions po;
+        po.brokers = broker.bootstrap_servers();
+        po.properties = EmbeddedBroker::producer_tuning();
+        kafka::Producer producer(po);
+        auto notice = [&](const std::string& user, event::Priority p, const std::string& title) {
+            auto e = event::EventFactory::notification("warning", title, "details", "test",
+                                                       {{"user_id", user}});
+            e.set_priority(p);
+            ASSERT_TRUE(producer.send("notifications", e).ok());
+        };
+        notice("ops", event::Priority::Medium, "disk 80%");
+        notice("ops", event::Priority::Medium, "disk 80%");  // a repeat
+        notice("alice", event::Priority::Critical, "deploy failed");
+        producer.flush(10s);
+    }
+    auto po = testing::processor_options(broker, {"notifications"});
+    po.name = "notification_processor";
+    processors::NotificationStreamProcessor processor(po, service);
+    testing::run_until(
+        processor, [&] { return processor.metrics().processed >= 3; }, 60s);
+    ASSERT_TRUE(service.flush(10s));
+    auto lines = [](const std::filesystem::path& p) {
+        std::ifstream in(p);
+        std::vector<std::string> out;
+        for (std::string l; std::getline(in, l);) {
+            out.push_back(l);
+        }
+        return out;
+    };
+    auto ops_lines = lines(dir / "ops.jsonl");
+    ASSERT_EQ(ops_lines.size(), 1U);
+    EXPECT_THAT(ops_lines[0], ::testing::HasSubstr("disk 80%"));
+    auto urgent_lines = lines(dir / "urgent.jsonl");
+    ASSERT_EQ(urgent_lines.size(), 1U);
+    EXPECT_THAT(urgent_lines[0], ::testing::HasSubstr("deploy failed"));
+    EXPECT_EQ(processor.counts().total, 3U);
+    EXPECT_EQ(processor.counts().by_priority.at("critical"), 1U);
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

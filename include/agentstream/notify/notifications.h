@@ -42,6 +42,8 @@ struct ChannelSpec {
     event::Priority min_priority = event::Priority::Low;
     /// Only these kinds (task_completion, agent_error, alert, ...); empty: all.
     std::vector<std::string> kinds;
+    /// Only notices for these recipients (the event's user_id); empty: all.
+    std::vector<std::string> users;
     /// A notice with the same de-duplication key within this window is sent once. 0: off.
     std::chrono::milliseconds dedup_window{0};
     RateLimit rate_limit;

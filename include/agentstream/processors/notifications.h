@@ -1,0 +1,38 @@
+// NotificationStreamProcessor: `user.notification` events from a topic delivered through the
+// notification service's channels (log, file, webhook, Kafka), which choose by kind, priority
+// and recipient and de-duplicate; per type and priority counts. The original only re-published
+// an analytics event to topics named email, slack and webhooks.
+#pragma once
+
+#include <agentstream/notify/notifications.h>
+#include <agentstream/runtime/processor.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace agentstream::processors {
+
+struct NotificationCounts {
+    std::uint64_t total = 0;
+    std::map<std::string, std::uint64_t> by_type;
+    std::map<std::string, std::uint64_t> by_priority;
+};
+
+class NotificationStreamProcessor : public runtime::StreamProcessor {
+  public:
+    /// `service` must outlive the processor. Inputs default to {"notifications"}.
+    NotificationStreamProcessor(runtime::ProcessorOptions options,
+                                notify::NotificationService& service);
+    NotificationCounts counts() const;
+
+  protected:
+    bool process(const event::Event& event, runtime::Context& context) override;
+
+  private:
+    notify::NotificationService& _service;
+    mutable std::mutex _mutex;
+    NotificationCounts _counts;
+};
+
+}  // namespace agentstream::processors
