@@ -1,6 +1,7 @@
 // agentstream config keys | check
 #include <agentstream/config/config.h>
 #include <agentstream/notify/notifications.h>
+#include <agentstream/processors/config.h>
 #include <agentstream/router/router.h>
 
 #include <fmt/format.h>
@@ -83,6 +84,7 @@ void add_config_commands(CLI::App& app) {
         }
         alert_rules_of(config);
         notify::load_channels(config);
+        processors::load_domain_processors(config);
         fmt::print("{}: ok\n", *file);
     });
 }

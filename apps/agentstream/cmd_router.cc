@@ -20,6 +20,7 @@
 #include "connection.h"
 #include "core/json_escape.h"
 #include "service_monitor.h"
+#include "service_processors.h"
 
 namespace agentstream::cli {
 namespace {
@@ -30,6 +31,7 @@ using namespace std::chrono_literals;
 struct Pipeline {
     config::Config config;
     std::shared_ptr<const router::Router> router;
+    processors::DomainConfig processors;
 };
 
 Pipeline load_pipeline(const std::string& file) {
@@ -38,6 +40,7 @@ Pipeline load_pipeline(const std::string& file) {
     auto table = router::load_routes(p.config);
     alert_rules_of(p.config);  // the whole file is checked: alert rules, notification channels
     notify::load_channels(p.config);
+    p.processors = processors::load_domain_processors(p.config);
     try {
         p.router = std::make_shared<const router::Router>(std::move(table));
     } catch (const std::invalid_argument& e) {
@@ -233,17 +236,37 @@ struct RunArgs {
 
 // Creates the pipeline's topics where they are missing: on the embedded broker through its
 // mock API, on real Kafka through the admin API (existing topics are left as they are).
+// The file's topics and `extra` ones; a changelog (changelog, input) gets its input's
+// partitions and compaction.
 void ensure_topics(const Connection& connection, const config::Config& config,
-                   const std::vector<std::string>& extra) {
+                   const std::vector<std::string>& extra,
+                   const std::vector<std::pair<std::string, std::string>>& changelogs = {}) {
     auto default_partitions = static_cast<int>(config.integer("embedded.partitions"));
     std::vector<kafka::NewTopic> wanted;
+    auto declared = [&](const std::string& name) {
+        return std::any_of(wanted.begin(), wanted.end(),
+                           [&](const auto& t) { return t.name == name; });
+    };
     for (const auto& t : config.topics("topics")) {
         wanted.push_back({t.name, t.partitions > 0 ? t.partitions : default_partitions,
                           t.replication_factor,
                           std::map<std::string, std::string>(t.config.begin(), t.config.end())});
     }
     for (const auto& name : extra) {
-        wanted.push_back({name, default_partitions, 1, {}});
+        if (!declared(name)) {
+            wanted.push_back({name, default_partitions, 1, {}});
+        }
+    }
+    for (const auto& [changelog, input] : changelogs) {
+        int partitions = default_partitions;
+        for (const auto& t : wanted) {
+            if (t.name == input) {
+                partitions = t.partitions;
+            }
+        }
+        if (!declared(changelog)) {
+            wanted.push_back({changelog, partitions, 1, {{"cleanup.policy", "compact"}}});
+        }
     }
     if (auto* embedded = connection.embedded_broker()) {
         for (const auto& t : wanted) {
@@ -445,7 +468,10 @@ void run(const RunArgs& args) {
     if (auto alerts = pipeline.config.string("monitor.alerts_topic"); !alerts.empty()) {
         extra_topics.push_back(alerts);
     }
-    ensure_topics(connection, pipeline.config, extra_topics);
+    for (const auto& t : pipeline.processors.topics()) {
+        extra_topics.push_back(t);
+    }
+    ensure_topics(connection, pipeline.config, extra_topics, pipeline.processors.changelogs());
     ServiceMonitorOptions monitor_options;
     if (args.http_port >= 0) {
         monitor_options.http_port = args.http_port;
@@ -457,6 +483,9 @@ void run(const RunArgs& args) {
               fmt::join(pipeline.router->source_topics(), ", "));
     auto running = std::make_unique<RunningRouter>(connection, pipeline.config, pipeline.router,
                                                    args, service);
+    // The domain processors are read at start; a reload applies routes, alert rules and
+    // notification channels.
+    DomainProcessors domain(pipeline.processors, connection, service, args.from_latest);
     auto next_tick = std::chrono::steady_clock::now();
     auto seen = modified_time(file);
     auto next_watch = std::chrono::steady_clock::now();
@@ -465,7 +494,7 @@ void run(const RunArgs& args) {
     std::uint64_t reloads = 0;
     std::uint64_t rejected = 0;
     Totals totals;
-    while (!stop_requested() && !running->failed()) {
+    while (!stop_requested() && !running->failed() && !domain.failure()) {
         std::this_thread::sleep_for(50ms);
         auto now = std::chrono::steady_clock::now();
         bool reload = g_reload.exchange(false);
@@ -538,7 +567,8 @@ void run(const RunArgs& args) {
                                  running->processor().metrics());
             try {
                 service.tick(pipeline.config.string("routing.name"),
-                             pipeline.config.string("routing.group_id"), t.processor, t.router);
+                             pipeline.config.string("routing.group_id"), t.processor, t.router,
+                             domain.rows());
             } catch (const std::exception& e) {
                 // The monitor must never take the service down.
                 log->error("monitor: {}", e.what());
@@ -553,7 +583,11 @@ void run(const RunArgs& args) {
         }
     }
     running->stop();
+    domain.stop();
     running->rethrow();
+    if (auto failure = domain.failure()) {
+        std::rethrow_exception(failure);
+    }
     auto t = totals.with(running->processor().router()->metrics(), running->processor().metrics());
     const auto& p = t.processor;
     const auto& m = t.router;

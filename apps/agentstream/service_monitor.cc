@@ -73,7 +73,10 @@ ServiceMonitor::~ServiceMonitor() {
     }
     _probe_wake.notify_all();
     _prober.join();
-    _notify.reset();  // delivers what is queued first
+    {
+        std::lock_guard lock(_notify_mutex);
+        _notify.reset();  // delivers what is queued first (unless a processor still holds it)
+    }
     _producer->flush(5s);
 }
 
@@ -106,14 +109,19 @@ void ServiceMonitor::probe_brokers() {
     }
 }
 
-std::unique_ptr<notify::NotificationService> ServiceMonitor::make_notifications(
+std::shared_ptr<notify::NotificationService> ServiceMonitor::notifications() const {
+    std::lock_guard lock(_notify_mutex);
+    return _notify;
+}
+
+std::shared_ptr<notify::NotificationService> ServiceMonitor::make_notifications(
     const config::Config& config) {
     notify::ServiceOptions o;
     o.producer = _producer.get();
     o.metrics = &_monitor.registry();
     o.source = "agentstream-monitor";
     try {
-        return std::make_unique<notify::NotificationService>(notify::load_channels(config), o);
+        return std::make_shared<notify::NotificationService>(notify::load_channels(config), o);
     } catch (const std::invalid_argument& e) {
         throw config::ConfigError(config.source(), 0, 0, e.what());
     }
@@ -125,7 +133,10 @@ void ServiceMonitor::reload(const config::Config& config) {
     for (const auto& e : _monitor.replace_rules(std::move(rules), monitor::Clock::now())) {
         publish(e);
     }
-    _notify = std::move(channels);
+    {
+        std::lock_guard lock(_notify_mutex);
+        _notify = std::move(channels);
+    }
     _alerts_topic = config.string("monitor.alerts_topic");
 }
 
@@ -179,8 +190,9 @@ void ServiceMonitor::notify_alert(const monitor::AlertEvent& e, const std::strin
     meta += '}';
     notice.set_metadata(event::RawJson{meta});
     try {
-        _notify->notify({std::move(notice), "alert",
-                         fmt::format("{}\x1f{}\x1f{}", e.rule->name, series, to_string(e.kind))});
+        notifications()->notify(
+            {std::move(notice), "alert",
+             fmt::format("{}\x1f{}\x1f{}", e.rule->name, series, to_string(e.kind))});
     } catch (const std::exception& ex) {
         logger("monitor")->error("alert notice not sent: {}", ex.what());
     }
@@ -238,8 +250,28 @@ void ServiceMonitor::publish(const monitor::AlertEvent& e) {
     }
 }
 
+monitor::ProcessorRow processor_row(const std::string& name, const std::string& group,
+                                    const runtime::ProcessorMetrics& p) {
+    monitor::ProcessorRow row;
+    row.name = name;
+    row.group = group;
+    row.consumed = p.consumed;
+    row.processed = p.processed;
+    row.failed = p.failed;
+    row.dead_lettered = p.dead_lettered;
+    row.in_flight = p.in_flight;
+    row.lag = p.lag;
+    row.latency_p50_us = p.latency_p50_us;
+    row.latency_p95_us = p.latency_p95_us;
+    row.latency_p99_us = p.latency_p99_us;
+    row.healthy = p.healthy;
+    row.health = p.health;
+    return row;
+}
+
 void ServiceMonitor::tick(const std::string& processor_name, const std::string& group,
-                          const runtime::ProcessorMetrics& p, const router::RouterMetrics& routes) {
+                          const runtime::ProcessorMetrics& p, const router::RouterMetrics& routes,
+                          const std::vector<monitor::ProcessorRow>& others) {
     auto now = SteadyClock::now();
     // This process: CPU over the last tick, resident memory.
     auto& reg = _monitor.registry();
@@ -312,21 +344,13 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
     _monitor.set_health(std::move(processor));
 
     monitor::Observations obs;
-    monitor::ProcessorRow row;
-    row.name = processor_name;
-    row.group = group;
-    row.consumed = p.consumed;
-    row.processed = p.processed;
-    row.failed = p.failed;
-    row.dead_lettered = p.dead_lettered;
-    row.in_flight = p.in_flight;
-    row.lag = p.lag;
-    row.latency_p50_us = p.latency_p50_us;
-    row.latency_p95_us = p.latency_p95_us;
-    row.latency_p99_us = p.latency_p99_us;
-    row.healthy = p.healthy;
-    row.health = p.health;
-    obs.processors.push_back(std::move(row));
+    obs.processors.push_back(processor_row(processor_name, group, p));
+    for (const auto& r : others) {
+        _monitor.set_health(
+            {r.name, r.healthy ? monitor::HealthStatus::Healthy : monitor::HealthStatus::Critical,
+             r.healthy ? "running" : r.health});
+        obs.processors.push_back(r);
+    }
     for (const auto& r : routes.routes) {
         obs.routes.push_back({r.name, r.matched, r.delivered, r.filtered_out, r.transform_errors,
                               r.latency_p50_ns, r.latency_p99_ns});

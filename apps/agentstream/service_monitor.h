@@ -43,29 +43,33 @@ class ServiceMonitor {
     monitor::MetricsRegistry& registry() noexcept { return _monitor.registry(); }
     /// The dashboard's sample of recent events (ProcessorOptions::tail).
     monitor::EventTail& tail() noexcept { return _tail; }
-    /// One cycle; call about once a second. `processor` and `routes` are cumulative.
+    /// One cycle; call about once a second. `processor` and `routes` are cumulative; `others`
+    /// are the domain processors' rows (their health follows their row).
     void tick(const std::string& processor_name, const std::string& group,
-              const runtime::ProcessorMetrics& processor, const router::RouterMetrics& routes);
+              const runtime::ProcessorMetrics& processor, const router::RouterMetrics& routes,
+              const std::vector<monitor::ProcessorRow>& others = {});
     /// The HTTP API's address, when it runs.
     std::optional<std::string> url() const;
     /// Applies a reloaded pipeline file's alert rules and notification channels. Everything is
     /// validated (and the new channels opened) first: on an error it throws and nothing
     /// changed. Call it from the thread that calls tick().
     void reload(const config::Config& config);
-    notify::NotificationService& notifications() noexcept { return *_notify; }
+    /// The current notification service (a reload replaces it). Thread-safe.
+    std::shared_ptr<notify::NotificationService> notifications() const;
 
   private:
     void publish(const monitor::AlertEvent& e);
     void notify_alert(const monitor::AlertEvent& e, const std::string& series,
                       const std::string& message);
-    std::unique_ptr<notify::NotificationService> make_notifications(const config::Config& config);
+    std::shared_ptr<notify::NotificationService> make_notifications(const config::Config& config);
 
     monitor::RealTimeMonitor _monitor;
     monitor::EventTail _tail;
     std::unique_ptr<http::Server> _server;
     std::unique_ptr<kafka::Producer> _producer;  // alerts topic and kafka channels
     std::string _alerts_topic;
-    std::unique_ptr<notify::NotificationService> _notify;
+    mutable std::mutex _notify_mutex;
+    std::shared_ptr<notify::NotificationService> _notify;
     // Progress history for health: (time, consumed, dead-lettered, lag).
     std::deque<std::tuple<std::chrono::steady_clock::time_point, std::uint64_t, std::uint64_t,
                           std::int64_t>>
@@ -90,6 +94,10 @@ class ServiceMonitor {
     double _last_cpu_seconds = -1;
     std::chrono::steady_clock::time_point _last_cpu_at;
 };
+
+/// A processors-table row from a StreamProcessor's metrics.
+monitor::ProcessorRow processor_row(const std::string& name, const std::string& group,
+                                    const runtime::ProcessorMetrics& p);
 
 /// Reads and validates a pipeline file's alert rules (used by reload checks too).
 std::vector<monitor::AlertRule> alert_rules_of(const config::Config& config);

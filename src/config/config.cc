@@ -92,6 +92,9 @@ constexpr KeySpec KEYS[] = {
      "min_priority, kinds, dedup_window, rate_limit: {count, per}, queue, path (file), url, "
      "headers, timeout, retries, backoff (webhook), topic (kafka)}]}. Absent: one log channel. "
      "Alert transitions are notified. See docs/monitoring.md."},
+    {"processors", ValueType::Section, "",
+     "Domain processors `run` starts: analytics, tasks, documents, agents, notifications, each a "
+     "mapping of its topics and settings (or {}). See docs/windows.md."},
     {"logging.level", ValueType::LogSpec, "info",
      "Log levels: LEVEL[,MODULE=LEVEL...] with trace, debug, info, warn, error, critical, off. "
      "AGENTSTREAM_LOG_LEVEL and --log-level override it."},

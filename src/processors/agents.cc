@@ -43,14 +43,16 @@ AgentTracker::AgentTracker(AgentTrackerOptions options)
 void AgentTracker::metric(const std::string& name, double value, const std::string& agent,
                           const char* kind, const event::Event& cause, Emitted& out,
                           std::initializer_list<std::pair<const char*, std::string>> tags) {
-    auto e = event::EventFactory::analytics(name, value, kind,
-                                            fmt::format("{}:{}", _options.source, agent),
-                                            _options.source);
+    auto e = event::EventFactory::analytics(
+        name, value, kind, fmt::format("{}:{}", _options.source, agent), _options.source);
     std::string t = "{\"agent_id\":" + json_string(agent);
     for (const auto& [k, v] : tags) {
         t += fmt::format(",{}:{}", json_string(k), json_string(v));
     }
     e.set("tags", event::RawJson{t + "}"});
+    // Stamped with the time of what it measures, so windows downstream count it where it
+    // happened (not when this processor got to it).
+    e.set_timestamp(cause.timestamp());
     e.set_correlation_id(cause.correlation_id());
     e.set_causation_id(cause.id());
     out.emplace_back(_options.analytics_topic, std::move(e));
@@ -62,15 +64,15 @@ void AgentTracker::closed_windows(const std::vector<window::WindowResult>& outco
     double window_ms = static_cast<double>(_options.stats_window.count());
     for (const auto& r : outcomes) {
         auto w = bounds(r);
-        metric("agent_success_rate_percent", 100.0 * r.aggregate.avg(), r.key, "gauge", cause,
-               out, {{"window", w}});
+        metric("agent_success_rate_percent", 100.0 * r.aggregate.avg(), r.key, "gauge", cause, out,
+               {{"window", w}});
         metric("agent_task_ends_per_window", static_cast<double>(r.aggregate.count()), r.key,
                "gauge", cause, out, {{"window", w}});
     }
     for (const auto& r : times) {
         auto w = bounds(r);
-        metric("agent_processing_time_p95_ms", r.aggregate.value(window::AggregateKind::P95),
-               r.key, "summary", cause, out, {{"window", w}});
+        metric("agent_processing_time_p95_ms", r.aggregate.value(window::AggregateKind::P95), r.key,
+               "summary", cause, out, {{"window", w}});
         // Busy time (the tasks that ended in the window) over the window's length.
         metric("agent_utilisation_percent", std::min(100.0, 100.0 * r.aggregate.sum() / window_ms),
                r.key, "gauge", cause, out, {{"window", w}});
@@ -110,8 +112,9 @@ void AgentTracker::on_event(const event::Event& e, Emitted& out) {
             ++_stats.completed;
             auto started = a.running.find(task);
             if (started != a.running.end()) {
-                auto took = std::chrono::duration_cast<std::chrono::milliseconds>(ts - started->second)
-                                .count();
+                auto took =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(ts - started->second)
+                        .count();
                 a.running.erase(started);
                 metric("agent_task_time_ms", static_cast<double>(took), id, "gauge", e, out,
                        {{"task_id", task}});
@@ -148,15 +151,15 @@ void AgentTracker::on_event(const event::Event& e, Emitted& out) {
                     event::EventType::SystemAlert);
                 alert.set_correlation_id(e.correlation_id());
                 alert.set_extra("alert_type", event::RawJson{"\"agent_error_burst\""});
-                alert.set_extra("evidence",
-                                event::RawJson{fmt::format(
-                                    "{{\"agent_id\":{},\"errors\":{},\"window_seconds\":{},"
-                                    "\"first\":\"{}\",\"last\":\"{}\"}}",
-                                    json_string(id), a.errors.size(),
-                                    std::chrono::duration_cast<std::chrono::seconds>(
-                                        _options.burst_window)
-                                        .count(),
-                                    format_rfc3339(a.errors.front()), format_rfc3339(ts))});
+                alert.set_extra(
+                    "evidence",
+                    event::RawJson{fmt::format(
+                        "{{\"agent_id\":{},\"errors\":{},\"window_seconds\":{},"
+                        "\"first\":\"{}\",\"last\":\"{}\"}}",
+                        json_string(id), a.errors.size(),
+                        std::chrono::duration_cast<std::chrono::seconds>(_options.burst_window)
+                            .count(),
+                        format_rfc3339(a.errors.front()), format_rfc3339(ts))});
                 out.emplace_back(_options.alerts_topic, std::move(alert));
             }
             break;
@@ -173,11 +176,11 @@ void AgentTracker::on_event(const event::Event& e, Emitted& out) {
             auto health = event::EventFactory::system_health(
                 "agent:" + id, "healthy", _options.source,
                 {{"alert_message",
-                  fmt::format("Agent {}: {} error(s) in the last {} s; the burst is over", id,
-                              a.errors.size(),
-                              std::chrono::duration_cast<std::chrono::seconds>(
-                                  _options.burst_window)
-                                  .count())}});
+                  fmt::format(
+                      "Agent {}: {} error(s) in the last {} s; the burst is over", id,
+                      a.errors.size(),
+                      std::chrono::duration_cast<std::chrono::seconds>(_options.burst_window)
+                          .count())}});
             health.set_correlation_id(e.correlation_id());
             out.emplace_back(_options.alerts_topic, std::move(health));
         }

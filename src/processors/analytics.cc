@@ -165,6 +165,7 @@ AnalyticsStreamProcessor::AnalyticsStreamProcessor(AnalyticsOptions o)
     wo.dead_letter_topic = o.dead_letter_topic;
     wo.metric_name_key_field = "metric_name";  // results keep their metric's name
     wo.checkpoint_interval = o.checkpoint_interval;
+    wo.idle_timeout = o.idle_timeout;
     wo.start_from = o.start_from;
     wo.checkpoint_on_stop = o.checkpoint_on_stop;
     auto judged = o.judged_window;

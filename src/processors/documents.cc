@@ -43,6 +43,9 @@ void DocumentTracker::metric(const std::string& name, double value, const std::s
         t += fmt::format(",{}:{}", json_string(k), json_string(v));
     }
     e.set("tags", event::RawJson{t + "}"});
+    // Stamped with the time of what it measures, so windows downstream count it where it
+    // happened (not when this processor got to it).
+    e.set_timestamp(cause.timestamp());
     e.set_correlation_id(cause.correlation_id());
     e.set_causation_id(cause.id());
     out.emplace_back(_options.analytics_topic, std::move(e));

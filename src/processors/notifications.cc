@@ -28,15 +28,15 @@ std::string kind_of(const event::Event& e) {
 }  // namespace
 
 NotificationStreamProcessor::NotificationStreamProcessor(runtime::ProcessorOptions options,
-                                                         notify::NotificationService& service)
-    : runtime::StreamProcessor(with_defaults(std::move(options))), _service(service) {}
+                                                         ServiceSource service)
+    : runtime::StreamProcessor(with_defaults(std::move(options))), _service(std::move(service)) {}
 
 bool NotificationStreamProcessor::process(const event::Event& event, runtime::Context&) {
     if (event.type() != event::EventType::UserNotification) {
         return false;
     }
     auto kind = kind_of(event);
-    _service.notify({event, kind, {}});
+    _service()->notify({event, kind, {}});
     std::lock_guard lock(_mutex);
     ++_counts.total;
     ++_counts.by_type[std::string(event.string("notification_type").value_or("info"))];

@@ -86,6 +86,7 @@ struct WindowedAggregation::Impl {
         std::vector<std::unique_ptr<window::WindowedAggregator>> windows;
         std::int64_t next_offset = -1;  // after the last record handled
         int checkpoints = 0;
+        Clock::time_point last_event = Clock::now();
     };
     std::map<std::int32_t, Partition> partitions;  // polling thread only
 
@@ -385,6 +386,7 @@ struct WindowedAggregation::Impl {
         }
         auto& part = it->second;
         part.next_offset = msg.offset() + 1;
+        part.last_event = Clock::now();
         {
             std::lock_guard lock(metrics_mutex);
             ++m.consumed;
@@ -530,6 +532,34 @@ struct WindowedAggregation::Impl {
         return out;
     }
 
+    // Partitions quiet for idle_timeout follow the busiest partition's event time.
+    void advance_idle() {
+        auto now = Clock::now();
+        std::vector<window::Millis> most(options.windows.size(), INT64_MIN);
+        for (const auto& [p, part] : partitions) {
+            for (std::size_t i = 0; i < part.windows.size(); ++i) {
+                most[i] = std::max(most[i], part.windows[i]->max_event_time());
+            }
+        }
+        std::vector<window::WindowResult> out;
+        for (auto& [p, part] : partitions) {
+            if (now - part.last_event < options.idle_timeout) {
+                continue;
+            }
+            for (std::size_t i = 0; i < part.windows.size(); ++i) {
+                if (most[i] == INT64_MIN) {
+                    continue;
+                }
+                out.clear();
+                part.windows[i]->advance_watermark(
+                    most[i] - options.windows[i].out_of_orderness.count(), out);
+                for (const auto& r : out) {
+                    publish(r, i, nullptr);
+                }
+            }
+        }
+    }
+
     void early_updates() {
         std::vector<window::WindowResult> out;
         for (auto& [p, part] : partitions) {
@@ -586,6 +616,9 @@ struct WindowedAggregation::Impl {
             }
             auto now = Clock::now();
             if (now >= next_checkpoint) {
+                if (options.idle_timeout.count() > 0) {
+                    advance_idle();
+                }
                 checkpoint(all_partitions());
                 next_checkpoint = now + options.checkpoint_interval;
             }

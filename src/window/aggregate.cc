@@ -280,9 +280,14 @@ double Aggregate::value(AggregateKind kind) const {
         case AggregateKind::Min: return min();
         case AggregateKind::Max: return max();
         case AggregateKind::Avg: return avg();
-        case AggregateKind::P50: return _quantiles ? _quantiles->quantile(0.5) : 0;
-        case AggregateKind::P95: return _quantiles ? _quantiles->quantile(0.95) : 0;
-        case AggregateKind::P99: return _quantiles ? _quantiles->quantile(0.99) : 0;
+        // Within the sketch's 1%, and never outside what was seen (a constant series reads
+        // exactly).
+        case AggregateKind::P50:
+            return _quantiles ? std::clamp(_quantiles->quantile(0.5), min(), max()) : 0;
+        case AggregateKind::P95:
+            return _quantiles ? std::clamp(_quantiles->quantile(0.95), min(), max()) : 0;
+        case AggregateKind::P99:
+            return _quantiles ? std::clamp(_quantiles->quantile(0.99), min(), max()) : 0;
         case AggregateKind::Distinct: return _distinct ? _distinct->estimate() : 0;
     }
     return 0;

@@ -147,7 +147,9 @@ TEST(NotificationStreamProcessor, DeliversByRecipientAndPriorityOnce) {
     urgent.type = notify::ChannelType::File;
     urgent.path = (dir / "urgent.jsonl").string();
     urgent.min_priority = event::Priority::High;
-    notify::NotificationService service({ops, urgent});
+    auto shared = std::make_shared<notify::NotificationService>(
+        std::vector<notify::ChannelSpec>{ops, urgent});
+    auto& service = *shared;
     {
         kafka::ProducerOptions po;
         po.brokers = broker.bootstrap_servers();
@@ -166,7 +168,7 @@ TEST(NotificationStreamProcessor, DeliversByRecipientAndPriorityOnce) {
     }
     auto po = testing::processor_options(broker, {"notifications"});
     po.name = "notification_processor";
-    processors::NotificationStreamProcessor processor(po, service);
+    processors::NotificationStreamProcessor processor(po, [shared] { return shared; });
     testing::run_until(
         processor, [&] { return processor.metrics().processed >= 3; }, 60s);
     ASSERT_TRUE(service.flush(10s));

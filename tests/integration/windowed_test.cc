@@ -133,6 +133,7 @@ runtime::WindowedAggregationOptions options(const EmbeddedBroker& b, const std::
     o.changelog_topic = "changelog-" + suffix;
     o.dead_letter_topic = "dlq-" + suffix;
     o.checkpoint_interval = 200ms;
+    o.idle_timeout = 0ms;  // results must not depend on wall-clock timing
     return o;
 }
 

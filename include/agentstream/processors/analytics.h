@@ -81,6 +81,7 @@ struct AnalyticsOptions {
     std::chrono::milliseconds out_of_orderness{5'000};
     std::chrono::milliseconds allowed_lateness{0};
     std::chrono::milliseconds checkpoint_interval{1'000};
+    std::chrono::milliseconds idle_timeout{30'000};
     std::vector<MetricThreshold> thresholds = default_thresholds();
     AnomalyOptions anomaly;
     kafka::StartFrom start_from = kafka::StartFrom::Earliest;

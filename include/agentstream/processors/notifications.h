@@ -7,7 +7,9 @@
 #include <agentstream/notify/notifications.h>
 #include <agentstream/runtime/processor.h>
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -21,16 +23,17 @@ struct NotificationCounts {
 
 class NotificationStreamProcessor : public runtime::StreamProcessor {
   public:
-    /// `service` must outlive the processor. Inputs default to {"notifications"}.
-    NotificationStreamProcessor(runtime::ProcessorOptions options,
-                                notify::NotificationService& service);
+    /// `service` gives the current notification service (it may be replaced, on a reload).
+    /// Inputs default to {"notifications"}.
+    using ServiceSource = std::function<std::shared_ptr<notify::NotificationService>()>;
+    NotificationStreamProcessor(runtime::ProcessorOptions options, ServiceSource service);
     NotificationCounts counts() const;
 
   protected:
     bool process(const event::Event& event, runtime::Context& context) override;
 
   private:
-    notify::NotificationService& _service;
+    ServiceSource _service;
     mutable std::mutex _mutex;
     NotificationCounts _counts;
 };

@@ -77,6 +77,9 @@ struct WindowedAggregationOptions {
     /// changelog whose oldest records were dropped, as the embedded broker does, still holds
     /// every key).
     int full_snapshot_every = 20;
+    /// > 0: a partition that received nothing for this long (wall clock) has its watermark moved
+    /// up to the other partitions' (so the windows of a quiet key still close). 0: never.
+    std::chrono::milliseconds idle_timeout{30'000};
     /// > 0: results of open windows that changed, this often (final = false).
     std::chrono::milliseconds early_updates{0};
     kafka::StartFrom start_from = kafka::StartFrom::Earliest;

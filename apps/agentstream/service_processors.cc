@@ -1,0 +1,162 @@
+#include "service_processors.h"
+
+#include <agentstream/core/logging.h>
+#include <agentstream/processors/analytics.h>
+#include <agentstream/processors/notifications.h>
+#include <agentstream/processors/tracker_processor.h>
+
+#include "connection.h"
+#include "service_monitor.h"
+
+namespace agentstream::cli {
+namespace {
+
+runtime::ProcessorOptions processor_options(const Connection& c, ServiceMonitor& monitor,
+                                            const std::string& name, const std::string& input,
+                                            bool from_latest) {
+    runtime::ProcessorOptions o;
+    o.name = name;
+    o.group_id = name;
+    o.inputs = {input};
+    o.client.brokers = c.brokers();
+    o.producer_properties = c.producer_options().properties;
+    o.consumer_properties = c.consumer_options("").properties;
+    o.start_from = from_latest ? kafka::StartFrom::Latest : kafka::StartFrom::Earliest;
+    o.metrics = &monitor.registry();
+    o.tail = &monitor.tail();
+    return o;
+}
+
+template <class P>
+std::function<monitor::ProcessorRow()> row_of(const std::shared_ptr<P>& p,
+                                              const std::string& name) {
+    return [p, name] { return processor_row(name, name, p->metrics()); };
+}
+
+}  // namespace
+
+void DomainProcessors::start(std::unique_ptr<Running> r, std::function<void()> run) {
+    auto* raw = r.get();
+    raw->thread = std::thread([raw, run = std::move(run)] {
+        try {
+            run();
+        } catch (...) {
+            raw->error = std::current_exception();
+            raw->failed = true;
+        }
+    });
+    _running.push_back(std::move(r));
+}
+
+DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
+                                   const Connection& connection, ServiceMonitor& monitor,
+                                   bool from_latest) {
+    auto log = logger("run");
+    auto add_tracker = [&](auto tracker_options, event::Family family, const std::string& name,
+                           const std::string& input, auto* tag) {
+        using P = std::remove_pointer_t<decltype(tag)>;
+        auto p =
+            std::make_shared<P>(processor_options(connection, monitor, name, input, from_latest),
+                                family, std::chrono::seconds(5), tracker_options);
+        _owned.push_back(p);
+        auto r = std::make_unique<Running>();
+        r->name = name;
+        r->stop = [p] { p->stop(); };
+        r->row = row_of(p, name);
+        start(std::move(r), [p] { p->run_with_timer(); });
+        log->info("processor {} reading {}", name, input);
+    };
+    if (config.tasks) {
+        add_tracker(config.tasks->tracker, event::Family::Task, "task_processor",
+                    config.tasks->input, static_cast<processors::TaskStreamProcessor*>(nullptr));
+    }
+    if (config.documents) {
+        add_tracker(config.documents->tracker, event::Family::Document, "document_processor",
+                    config.documents->input,
+                    static_cast<processors::DocumentStreamProcessor*>(nullptr));
+    }
+    if (config.agents) {
+        add_tracker(config.agents->tracker, event::Family::Agent, "agent_processor",
+                    config.agents->input, static_cast<processors::AgentStreamProcessor*>(nullptr));
+    }
+    if (config.notifications) {
+        auto p = std::make_shared<processors::NotificationStreamProcessor>(
+            processor_options(connection, monitor, "notification_processor",
+                              config.notifications->input, from_latest),
+            [&monitor] { return monitor.notifications(); });
+        _owned.push_back(p);
+        auto r = std::make_unique<Running>();
+        r->name = "notification_processor";
+        r->stop = [p] { p->stop(); };
+        r->row = row_of(p, r->name);
+        start(std::move(r), [p] { p->run(); });
+        log->info("processor notification_processor reading {}", config.notifications->input);
+    }
+    if (config.analytics) {
+        auto o = *config.analytics;
+        o.client.brokers = connection.brokers();
+        o.producer_properties = connection.producer_options().properties;
+        o.consumer_properties = connection.consumer_options("").properties;
+        o.start_from = from_latest ? kafka::StartFrom::Latest : kafka::StartFrom::Earliest;
+        auto p = std::make_shared<processors::AnalyticsStreamProcessor>(o);
+        _owned.push_back(p);
+        auto r = std::make_unique<Running>();
+        r->name = o.name;
+        r->stop = [p] { p->stop(); };
+        r->row = [p, name = o.name] {
+            auto m = p->metrics();
+            monitor::ProcessorRow row;
+            row.name = name;
+            row.group = name;
+            row.consumed = m.consumed;
+            row.processed = m.aggregated + m.skipped;
+            row.dead_lettered = m.dead_lettered;
+            row.health = fmt::format(
+                "{} open window(s), {} key(s), {} late, {} alert(s), {} "
+                "anomaly(ies)",
+                m.open_windows, m.keys, m.late, p->threshold_alerts(), p->anomalies());
+            return row;
+        };
+        start(std::move(r), [p] { p->run(); });
+        log->info("processor {} reading {}", o.name, o.input_topic);
+    }
+}
+
+DomainProcessors::~DomainProcessors() {
+    stop();
+}
+
+void DomainProcessors::stop() {
+    for (auto& r : _running) {
+        r->stop();
+    }
+    for (auto& r : _running) {
+        if (r->thread.joinable()) {
+            r->thread.join();
+        }
+    }
+}
+
+std::vector<monitor::ProcessorRow> DomainProcessors::rows() const {
+    std::vector<monitor::ProcessorRow> out;
+    for (const auto& r : _running) {
+        auto row = r->row();
+        if (r->failed) {
+            row.healthy = false;
+            row.health = "stopped: its run failed";
+        }
+        out.push_back(std::move(row));
+    }
+    return out;
+}
+
+std::exception_ptr DomainProcessors::failure() const {
+    for (const auto& r : _running) {
+        if (r->failed) {
+            return r->error;
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace agentstream::cli

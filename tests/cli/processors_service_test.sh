@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The domain processors in `agentstream run`: a task's lifecycle becomes metrics, the analytics
+# processor aggregates them over windows, a document upload becomes an analysis task for the
+# agents, and the monitor lists every processor.
+set -u
+A=${AGENTSTREAM:?}
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../support/check.sh"
+tmp=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
+
+topics=(--topic tasks:2 --topic documents:2 --topic analytics:2 --topic metrics:2 --topic alerts:1
+        --topic insights:1 --topic analytics_processor-changelog:2 --topic out:1)
+$A broker "${topics[@]}" --bootstrap-file "$tmp/bs" >"$tmp/broker.out" 2>"$tmp/broker.err" &
+pids+=($!)
+for _ in $(seq 1 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
+B=$(cat "$tmp/bs")
+export AGENTSTREAM_BROKERS="$B"
+
+cat >"$tmp/pipeline.yaml" <<'YAML'
+topics: {tasks: 2, documents: 2, analytics: 2, metrics: 2, alerts: 1, insights: 1, out: 1}
+routes:
+  - {name: tasks_out, source_topics: tasks, target_topics: out, event_types: ['task.completed']}
+processors:
+  tasks: {input: tasks}
+  documents: {input: documents, tasks: tasks}
+  analytics: {input: analytics, windows: [1m], out_of_orderness: 1s, idle_timeout: 1s}
+YAML
+$A config check "$tmp/pipeline.yaml" >/dev/null
+check "the processors section is checked" 0 $?
+printf 'processors:\n  billing: {}\n' >"$tmp/bad.yaml"
+$A config check "$tmp/bad.yaml" >"$tmp/bad.out" 2>&1
+check "an unknown processor is refused" 2 $?
+contains "with its line" "$tmp/bad.out" "bad.yaml:2:3: processors: unknown processor 'billing'"
+
+$A run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0 >"$tmp/run.out" 2>"$tmp/run.err" &
+run_pid=$!
+pids+=($run_pid)
+for _ in $(seq 1 100); do grep -q "monitor API on" "$tmp/run.err" && break; sleep 0.1; done
+URL=$(sed -n 's/.*monitor API on \(http:[^ ]*\).*/\1/p' "$tmp/run.err" | head -1)
+[ -n "$URL" ] || { cat "$tmp/run.err"; finish; }
+
+# A task's lifecycle two minutes back in event time and a document upload; once its metrics
+# are out, a later task whose metric closes their window.
+now=$(date -u +%s)
+ts() { date -u -d "@$(( now + $1 ))" +%Y-%m-%dT%H:%M:%S.000000Z; }
+for step in "task.created -120" "task.started -118" "task.completed -110"; do
+    set -- $step
+    $A event new "$1" --set task_id=t1 --set task_type=analysis --set "timestamp=$(ts "$2")" \
+        --set correlation_id=c-t1
+done >"$tmp/tasks.jsonl"
+$A produce tasks -f "$tmp/tasks.jsonl" >/dev/null 2>&1
+$A event new document.uploaded --set document_id=d1 --set document_type=pdf \
+    --set file_path=/srv/in/q3.pdf | $A produce documents -f - >/dev/null 2>&1
+
+for _ in $(seq 1 200); do
+    kcat -b "$B" -C -t tasks -o beginning -e -q 2>/dev/null | grep -q '"task_id":"analyze-d1"' && break
+    sleep 0.1
+done
+kcat -b "$B" -C -t tasks -o beginning -e -q >"$tmp/tasks-topic.jsonl" 2>/dev/null
+contains "an upload becomes an analysis task" "$tmp/tasks-topic.jsonl" '"task_type":"document_analysis"'
+
+for _ in $(seq 1 200); do
+    kcat -b "$B" -C -t analytics -o beginning -e -q 2>/dev/null | grep -q 'task_execution_time_ms' && break
+    sleep 0.1
+done
+kcat -b "$B" -C -t analytics -o beginning -e -q >"$tmp/analytics.jsonl" 2>/dev/null
+contains "queue time from the events" "$tmp/analytics.jsonl" '"metric_name":"task_queue_time_ms","metric_value":2000'
+contains "execution time from the events" "$tmp/analytics.jsonl" '"metric_name":"task_execution_time_ms","metric_value":8000'
+contains "with the task's correlation id" "$tmp/analytics.jsonl" '"correlation_id":"c-t1"'
+
+# Now t2: its metric moves the analytics processor's watermark past the minute of t1's metrics
+# (metrics from other input partitions may come in any order; only their own order counts).
+$A event new task.created --set task_id=t2 --set task_type=analysis --set "timestamp=$(ts 0)" \
+    | $A produce tasks -f - >/dev/null 2>&1
+for _ in $(seq 1 200); do
+    kcat -b "$B" -C -t metrics -o beginning -e -q 2>/dev/null | grep -q 'task_execution_time_ms' && break
+    sleep 0.1
+done
+kcat -b "$B" -C -t metrics -o beginning -e -q >"$tmp/metrics.jsonl" 2>/dev/null
+contains "a window result of the task's metrics" "$tmp/metrics.jsonl" '"event_type":"analytics.report.generated"'
+contains "for its service and metric" "$tmp/metrics.jsonl" '"metric_name":"task_execution_time_ms","metric_value":8000.0'
+contains "percentiles exact for a single value" "$tmp/metrics.jsonl" '"p50":8000,'
+$A event validate "$tmp/metrics.jsonl" >/dev/null 2>&1
+check "window results are valid events" 0 $?
+
+sleep 1.2
+curl -s "$URL/api/processors" >"$tmp/processors.json"
+for p in event_dispatcher task_processor document_processor analytics_processor; do
+    contains "the monitor lists $p" "$tmp/processors.json" "\"name\":\"$p\""
+done
+
+kill -INT $run_pid
+wait $run_pid
+check "run exits 0" 0 $?
+finish
