@@ -159,6 +159,11 @@ struct WindowedAggregation::Impl {
         if (high > low) {
             reader.assign({tp});
             std::vector<std::map<std::string, std::string>> states(part.windows.size());
+            // Changes since the last position record: a checkpoint cut short by a crash wrote
+            // some key states but not its position, and those states are ahead of the input
+            // position; they are dropped (the replay recomputes them).
+            std::vector<std::map<std::string, std::optional<std::string>>> pending(
+                part.windows.size());
             std::vector<Millis> max_times(part.windows.size(), INT64_MIN);
             auto deadline = Clock::now() + 60s;
             std::int64_t last = low - 1;
@@ -195,6 +200,16 @@ struct WindowedAggregation::Impl {
                             max_times[i - 1] = numbers[i];
                         }
                     }
+                    for (std::size_t i = 0; i < pending.size(); ++i) {
+                        for (auto& [name, state] : pending[i]) {
+                            if (state) {
+                                states[i][name] = std::move(*state);
+                            } else {
+                                states[i].erase(name);
+                            }
+                        }
+                        pending[i].clear();
+                    }
                     continue;
                 }
                 auto slash = key.find('/');
@@ -206,10 +221,20 @@ struct WindowedAggregation::Impl {
                 }
                 auto name = std::string(key.substr(slash + 1));
                 if (value.empty()) {
-                    states[index].erase(name);  // a tombstone
+                    pending[index][name] = std::nullopt;  // a tombstone
                 } else {
-                    states[index][name] = std::string(value);
+                    pending[index][name] = std::string(value);
                 }
+            }
+            std::size_t dropped = 0;
+            for (const auto& p_ : pending) {
+                dropped += p_.size();
+            }
+            if (dropped > 0) {
+                log->warn(
+                    "{}: {} changelog record(s) of {}[{}] follow its last complete "
+                    "checkpoint (cut short by a crash); ignored, the input is replayed",
+                    options.name, dropped, options.changelog_topic, p);
             }
             std::uint64_t restored = 0;
             for (std::size_t i = 0; i < states.size(); ++i) {
