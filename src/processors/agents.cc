@@ -5,32 +5,20 @@
 #include <fmt/format.h>
 
 #include "core/json_escape.h"
+#include "processors/derived.h"
 
 namespace agentstream::processors {
 namespace {
 
-using namespace std::chrono_literals;
+using detail::json_string;
 
-std::string json_string(std::string_view s) {
-    std::string out;
-    append_json_string(out, s);
-    return out;
-}
+using namespace std::chrono_literals;
 
 window::WindowSpec spec(std::chrono::milliseconds size, bool percentiles) {
     auto s = window::WindowSpec::tumbling(size);
     s.out_of_orderness = 5s;
     s.aggregates.percentiles = percentiles;
     return s;
-}
-
-window::Millis to_ms(Timestamp t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-std::string bounds(const window::WindowResult& r) {
-    return fmt::format("{}..{}", format_rfc3339(Timestamp(std::chrono::milliseconds(r.start))),
-                       format_rfc3339(Timestamp(std::chrono::milliseconds(r.end))));
 }
 
 }  // namespace
@@ -43,19 +31,9 @@ AgentTracker::AgentTracker(AgentTrackerOptions options)
 void AgentTracker::metric(const std::string& name, double value, const std::string& agent,
                           const char* kind, const event::Event& cause, Emitted& out,
                           std::initializer_list<std::pair<const char*, std::string>> tags) {
-    auto e = event::EventFactory::analytics(
-        name, value, kind, fmt::format("{}:{}", _options.source, agent), _options.source);
-    std::string t = "{\"agent_id\":" + json_string(agent);
-    for (const auto& [k, v] : tags) {
-        t += fmt::format(",{}:{}", json_string(k), json_string(v));
-    }
-    e.set("tags", event::RawJson{t + "}"});
-    // Stamped with the time of what it measures, so windows downstream count it where it
-    // happened (not when this processor got to it).
-    e.set_timestamp(cause.timestamp());
-    e.set_correlation_id(cause.correlation_id());
-    e.set_causation_id(cause.id());
-    out.emplace_back(_options.analytics_topic, std::move(e));
+    out.emplace_back(
+        _options.analytics_topic,
+        detail::metric_event(_options.source, name, value, kind, "agent_id", agent, cause, tags));
 }
 
 void AgentTracker::closed_windows(const std::vector<window::WindowResult>& outcomes,
@@ -63,14 +41,14 @@ void AgentTracker::closed_windows(const std::vector<window::WindowResult>& outco
                                   const event::Event& cause, Emitted& out) {
     double window_ms = static_cast<double>(_options.stats_window.count());
     for (const auto& r : outcomes) {
-        auto w = bounds(r);
+        auto w = detail::window_bounds(r);
         metric("agent_success_rate_percent", 100.0 * r.aggregate.avg(), r.key, "gauge", cause, out,
                {{"window", w}});
         metric("agent_task_ends_per_window", static_cast<double>(r.aggregate.count()), r.key,
                "gauge", cause, out, {{"window", w}});
     }
     for (const auto& r : times) {
-        auto w = bounds(r);
+        auto w = detail::window_bounds(r);
         metric("agent_processing_time_p95_ms", r.aggregate.value(window::AggregateKind::P95), r.key,
                "summary", cause, out, {{"window", w}});
         // Busy time (the tasks that ended in the window) over the window's length.
@@ -118,10 +96,10 @@ void AgentTracker::on_event(const event::Event& e, Emitted& out) {
                 a.running.erase(started);
                 metric("agent_task_time_ms", static_cast<double>(took), id, "gauge", e, out,
                        {{"task_id", task}});
-                _times.add(id, to_ms(ts), static_cast<double>(took), times);
+                _times.add(id, detail::to_millis(ts), static_cast<double>(took), times);
             }
             metric("agent_task_completed", 1, id, "counter", e, out, {{"task_id", task}});
-            _outcomes.add(id, to_ms(ts), 1, outcomes);
+            _outcomes.add(id, detail::to_millis(ts), 1, outcomes);
             break;
         }
         case event::EventType::AgentError: {
@@ -132,7 +110,7 @@ void AgentTracker::on_event(const event::Event& e, Emitted& out) {
             metric("agent_error", 1, id, "counter", e, out,
                    {{"task_id", task},
                     {"error", std::string(e.string("error_message").value_or("(none given)"))}});
-            _outcomes.add(id, to_ms(ts), 0, outcomes);
+            _outcomes.add(id, detail::to_millis(ts), 0, outcomes);
             a.errors.push_back(ts);
             while (!a.errors.empty() && ts - a.errors.front() > _options.burst_window) {
                 a.errors.pop_front();

@@ -5,17 +5,14 @@
 #include <fmt/format.h>
 
 #include "core/json_escape.h"
+#include "processors/derived.h"
 
 namespace agentstream::processors {
 namespace {
 
-using namespace std::chrono_literals;
+using detail::json_string;
 
-std::string json_string(std::string_view s) {
-    std::string out;
-    append_json_string(out, s);
-    return out;
-}
+using namespace std::chrono_literals;
 
 window::WindowSpec stats_window(std::chrono::milliseconds size) {
     auto spec = window::WindowSpec::tumbling(size);
@@ -36,19 +33,9 @@ DocumentTracker::DocumentTracker(DocumentTrackerOptions options)
 void DocumentTracker::metric(const std::string& name, double value, const std::string& type,
                              const char* kind, const event::Event& cause, Emitted& out,
                              std::initializer_list<std::pair<const char*, std::string>> tags) {
-    auto e = event::EventFactory::analytics(
-        name, value, kind, fmt::format("{}:{}", _options.source, type), _options.source);
-    std::string t = "{\"document_type\":" + json_string(type);
-    for (const auto& [k, v] : tags) {
-        t += fmt::format(",{}:{}", json_string(k), json_string(v));
-    }
-    e.set("tags", event::RawJson{t + "}"});
-    // Stamped with the time of what it measures, so windows downstream count it where it
-    // happened (not when this processor got to it).
-    e.set_timestamp(cause.timestamp());
-    e.set_correlation_id(cause.correlation_id());
-    e.set_causation_id(cause.id());
-    out.emplace_back(_options.analytics_topic, std::move(e));
+    out.emplace_back(_options.analytics_topic,
+                     detail::metric_event(_options.source, name, value, kind, "document_type", type,
+                                          cause, tags));
 }
 
 void DocumentTracker::on_event(const event::Event& e, Emitted& out) {
@@ -128,9 +115,7 @@ void DocumentTracker::on_event(const event::Event& e, Emitted& out) {
                         .count(),
                     *took, closed);
                 for (const auto& r : closed) {
-                    auto bounds = fmt::format(
-                        "{}..{}", format_rfc3339(Timestamp(std::chrono::milliseconds(r.start))),
-                        format_rfc3339(Timestamp(std::chrono::milliseconds(r.end))));
+                    auto bounds = detail::window_bounds(r);
                     metric("documents_processed_per_window",
                            static_cast<double>(r.aggregate.count()), r.key, "gauge", e, out,
                            {{"window", bounds}});

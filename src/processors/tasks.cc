@@ -5,24 +5,17 @@
 #include <fmt/format.h>
 
 #include "core/json_escape.h"
+#include "processors/derived.h"
 
 namespace agentstream::processors {
 namespace {
+
+using detail::json_string;
 
 using namespace std::chrono_literals;
 
 std::int64_t ms_between(Timestamp from, Timestamp to) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
-}
-
-window::Millis to_ms(Timestamp t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-std::string json_string(std::string_view s) {
-    std::string out;
-    append_json_string(out, s);
-    return out;
 }
 
 window::WindowSpec rate_window(std::chrono::milliseconds size) {
@@ -39,31 +32,18 @@ TaskTracker::TaskTracker(TaskTrackerOptions options)
 void TaskTracker::metric(const std::string& name, double value, const std::string& type,
                          const char* kind, const event::Event& cause, Emitted& out,
                          std::initializer_list<std::pair<const char*, std::string>> tags) {
-    auto e = event::EventFactory::analytics(
-        name, value, kind, fmt::format("{}:{}", _options.source, type), _options.source);
-    std::string t = "{\"task_type\":" + json_string(type);
-    for (const auto& [k, v] : tags) {
-        t += fmt::format(",{}:{}", json_string(k), json_string(v));
-    }
-    t += "}";
-    e.set("tags", event::RawJson{t});
-    // Stamped with the time of what it measures, so windows downstream count it where it
-    // happened (not when this processor got to it).
-    e.set_timestamp(cause.timestamp());
-    e.set_correlation_id(cause.correlation_id());
-    e.set_causation_id(cause.id());
-    out.emplace_back(_options.analytics_topic, std::move(e));
+    out.emplace_back(
+        _options.analytics_topic,
+        detail::metric_event(_options.source, name, value, kind, "task_type", type, cause, tags));
 }
 
 void TaskTracker::end_window(const std::string& type, bool failed, const event::Event& cause,
                              Emitted& out) {
     std::vector<window::WindowResult> closed;
-    _rates.add(type, to_ms(cause.timestamp()), failed ? 1 : 0, closed);
+    _rates.add(type, detail::to_millis(cause.timestamp()), failed ? 1 : 0, closed);
     auto minutes = std::chrono::duration<double, std::ratio<60>>(_options.rate_window).count();
     for (const auto& r : closed) {
-        auto bounds =
-            fmt::format("{}..{}", format_rfc3339(Timestamp(std::chrono::milliseconds(r.start))),
-                        format_rfc3339(Timestamp(std::chrono::milliseconds(r.end))));
+        auto bounds = detail::window_bounds(r);
         metric("task_throughput_per_minute", static_cast<double>(r.aggregate.count()) / minutes,
                r.key, "gauge", cause, out, {{"window", bounds}});
         metric("task_failure_rate_percent", 100.0 * r.aggregate.avg(), r.key, "gauge", cause, out,

@@ -5,8 +5,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "window/binary.h"
+
 namespace agentstream::window {
 namespace {
+
+using detail::get;
+using detail::put;
 
 constexpr std::string_view KINDS[] = {"count", "sum", "min", "max",     "avg",
                                       "p50",   "p95", "p99", "distinct"};
@@ -15,23 +20,6 @@ constexpr double ACCURACY = 0.01;
 const double GAMMA = (1 + ACCURACY) / (1 - ACCURACY);
 const double LOG_GAMMA = std::log(GAMMA);
 constexpr double TINY = 1e-9;  // smaller magnitudes count as zero
-
-template <class T>
-void put(std::string& out, T v) {
-    char buf[sizeof(T)];
-    std::memcpy(buf, &v, sizeof(T));
-    out.append(buf, sizeof(T));
-}
-
-template <class T>
-bool get(std::string_view& in, T& v) {
-    if (in.size() < sizeof(T)) {
-        return false;
-    }
-    std::memcpy(&v, in.data(), sizeof(T));
-    in.remove_prefix(sizeof(T));
-    return true;
-}
 
 std::int32_t index_of(double magnitude) {
     return static_cast<std::int32_t>(std::ceil(std::log(magnitude) / LOG_GAMMA));

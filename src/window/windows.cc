@@ -6,8 +6,13 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "window/binary.h"
+
 namespace agentstream::window {
 namespace {
+
+using detail::get;
+using detail::put;
 
 constexpr std::string_view KINDS[] = {"tumbling", "hopping", "sliding", "session", "count"};
 constexpr std::uint8_t STATE_VERSION = 1;
@@ -15,23 +20,6 @@ constexpr std::uint8_t STATE_VERSION = 1;
 Millis floor_div(Millis a, Millis b) {
     Millis q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-template <class T>
-void put(std::string& out, T v) {
-    char buf[sizeof(T)];
-    std::memcpy(buf, &v, sizeof(T));
-    out.append(buf, sizeof(T));
-}
-
-template <class T>
-bool get(std::string_view& in, T& v) {
-    if (in.size() < sizeof(T)) {
-        return false;
-    }
-    std::memcpy(&v, in.data(), sizeof(T));
-    in.remove_prefix(sizeof(T));
-    return true;
 }
 
 }  // namespace

@@ -8,11 +8,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/processor_helpers.h"
+
 namespace agentstream::processors {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::expect_valid;
 using ::testing::HasSubstr;
+using testing::metrics_of;
 
 const Timestamp T0 = Timestamp(std::chrono::hours(24 * 365 * 57));
 
@@ -26,16 +30,6 @@ event::Event agent(event::EventType type, const std::string& task, Timestamp at,
     return e;
 }
 
-std::map<std::string, double> metrics_of(const Emitted& out) {
-    std::map<std::string, double> m;
-    for (const auto& [topic, e] : out) {
-        if (e.type() == event::EventType::AnalyticsMetricUpdate) {
-            m[std::string(*e.string("metric_name"))] = *e.number("metric_value");
-        }
-    }
-    return m;
-}
-
 TEST(AgentTracker, TaskTimesAndWindowedRates) {
     AgentTracker tracker;
     Emitted out;
@@ -45,9 +39,9 @@ TEST(AgentTracker, TaskTimesAndWindowedRates) {
         tracker.on_event(agent(event::EventType::AgentTaskStarted, task, T0 + i * 10s), out);
         tracker.on_event(agent(event::EventType::AgentTaskCompleted, task, T0 + i * 10s + 3s), out);
     }
-    tracker.on_event(agent(event::EventType::AgentError, "t9", T0 + 50s,
-                           {{"error_message", "model timeout"}}),
-                     out);
+    tracker.on_event(
+        agent(event::EventType::AgentError, "t9", T0 + 50s, {{"error_message", "model timeout"}}),
+        out);
     EXPECT_EQ(metrics_of(out)["agent_task_time_ms"], 3000);
     out.clear();
     tracker.on_event(agent(event::EventType::AgentTaskStarted, "next", T0 + 130s), out);
@@ -69,9 +63,9 @@ TEST(AgentTracker, AnErrorBurstIsAlertedOnceAndItsEndReported) {
     AgentTracker tracker(o);
     Emitted out;
     for (int i = 0; i < 6; ++i) {
-        tracker.on_event(agent(event::EventType::AgentError, "t", T0 + i * 5s,
-                               {{"error_message", "disk full"}}),
-                         out);
+        tracker.on_event(
+            agent(event::EventType::AgentError, "t", T0 + i * 5s, {{"error_message", "disk full"}}),
+            out);
     }
     std::vector<std::string> alerts;
     for (const auto& [topic, e] : out) {
@@ -87,8 +81,8 @@ TEST(AgentTracker, AnErrorBurstIsAlertedOnceAndItsEndReported) {
     tracker.on_event(agent(event::EventType::AgentTaskStarted, "ok", T0 + 3min), out);
     bool recovered = false;
     for (const auto& [topic, e] : out) {
-        recovered |= e.type() == event::EventType::SystemHealth &&
-                     e.string("health_status") == "healthy";
+        recovered |=
+            e.type() == event::EventType::SystemHealth && e.string("health_status") == "healthy";
     }
     EXPECT_TRUE(recovered);
     EXPECT_EQ(tracker.stats().bursts, 1U);

@@ -9,11 +9,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/processor_helpers.h"
+
 namespace agentstream::processors {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::expect_valid;
 using ::testing::HasSubstr;
+using testing::metrics_of;
 
 const Timestamp T0 = Timestamp(std::chrono::hours(24 * 365 * 57));
 
@@ -22,22 +26,6 @@ event::Event doc(event::EventType type, const std::string& id, Timestamp at,
     auto e = event::EventFactory::document(type, id, "test", extra);
     e.set_timestamp(at);
     return e;
-}
-
-void expect_valid(const Emitted& out) {
-    for (const auto& [topic, e] : out) {
-        EXPECT_TRUE(event::validate(e).empty()) << event::encode(e);
-    }
-}
-
-std::map<std::string, double> metrics_of(const Emitted& out) {
-    std::map<std::string, double> m;
-    for (const auto& [topic, e] : out) {
-        if (e.type() == event::EventType::AnalyticsMetricUpdate) {
-            m[std::string(*e.string("metric_name"))] = *e.number("metric_value");
-        }
-    }
-    return m;
 }
 
 TEST(DocumentTracker, UploadAsksForAnalysisAndTimesComeFromTheEvents) {
