@@ -54,14 +54,14 @@ $A produce tasks -f "$tmp/tasks.jsonl" >/dev/null 2>&1
 $A event new document.uploaded --set document_id=d1 --set document_type=pdf \
     --set file_path=/srv/in/q3.pdf | $A produce documents -f - >/dev/null 2>&1
 
-for _ in $(seq 1 200); do
+for _ in $(seq 1 600); do
     kcat -b "$B" -C -t tasks -o beginning -e -q 2>/dev/null | grep -q '"task_id":"analyze-d1"' && break
     sleep 0.1
 done
 kcat -b "$B" -C -t tasks -o beginning -e -q >"$tmp/tasks-topic.jsonl" 2>/dev/null
 contains "an upload becomes an analysis task" "$tmp/tasks-topic.jsonl" '"task_type":"document_analysis"'
 
-for _ in $(seq 1 200); do
+for _ in $(seq 1 600); do
     kcat -b "$B" -C -t analytics -o beginning -e -q 2>/dev/null | grep -q 'task_execution_time_ms' && break
     sleep 0.1
 done
@@ -74,7 +74,7 @@ contains "with the task's correlation id" "$tmp/analytics.jsonl" '"correlation_i
 # (metrics from other input partitions may come in any order; only their own order counts).
 $A event new task.created --set task_id=t2 --set task_type=analysis --set "timestamp=$(ts 0)" \
     | $A produce tasks -f - >/dev/null 2>&1
-for _ in $(seq 1 200); do
+for _ in $(seq 1 600); do
     kcat -b "$B" -C -t metrics -o beginning -e -q 2>/dev/null | grep -q 'task_execution_time_ms' && break
     sleep 0.1
 done

@@ -99,7 +99,10 @@ $A run 2>"$tmp/norun.err"
 check "run without a pipeline file: exit 2" 2 $?
 contains "says what to add" "$tmp/norun.err" "Add --config FILE"
 
-cp "$root/config/pipeline.yaml" "$tmp/pipeline.yaml"
+# The standard routes alone: the file's domain processors would add events of their own (they
+# are tested in processors_service_test.sh); the sections after the routes are cut, so a route
+# appended below is still in the routes list.
+sed '/^# The domain processors/,$d' "$root/config/pipeline.yaml" >"$tmp/pipeline.yaml"
 $A run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0 --watch-interval 0.2 >"$tmp/run.out" 2>"$tmp/run.err" &
 run_pid=$!
 pids+=($run_pid)
