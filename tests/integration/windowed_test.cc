@@ -229,7 +229,9 @@ TEST(WindowedAggregation, ExactResultsLateEventsAndDeadLettersAndTheSameAfterAKi
         first.stop();  // the "kill", well before the next checkpoint (2 s)
         t.join();
         EXPECT_EQ(first.metrics().checkpoints, before + 1) << "a checkpoint slipped in";
-        EXPECT_LT(first.metrics().consumed, kEvents + 10U) << "the kill came too late to test";
+        // It may have read everything by then: what matters is that it read past its last
+        // checkpoint, and that work is lost with the kill.
+        EXPECT_GT(first.metrics().consumed, kEvents / 2U + 100U) << "nothing to lose";
     }
     {
         // A checkpoint cut short by the crash: key states written after the last position
