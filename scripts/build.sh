@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 shift || true
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTSTREAM_WERROR=ON "$@" >/dev/null
-cmake --build "$build" -j "${JOBS:-2}"
+# TARGETS (space-separated) limits the build to those targets.
+# shellcheck disable=SC2086
+cmake --build "$build" -j "${JOBS:-2}" ${TARGETS:+--target $TARGETS}

@@ -55,7 +55,9 @@ stage "tests under ASan + UBSan"
     ctest --output-on-failure -j2 -L 'unit|cli' --timeout 600)
 
 stage "build (ThreadSanitizer)"
-scripts/build.sh build-tsan -DAGENTSTREAM_TSAN=ON -DAGENTSTREAM_BUILD_BENCH=OFF
+# Only the binaries whose tests run under TSan (the runtime is in the integration tests).
+TARGETS="integration_test runtime_unit_test" scripts/build.sh build-tsan -DAGENTSTREAM_TSAN=ON \
+    -DAGENTSTREAM_BUILD_BENCH=OFF
 
 stage "runtime tests under ThreadSanitizer"
 (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/../tests/support/tsan.supp" \

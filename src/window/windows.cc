@@ -275,9 +275,13 @@ AddResult WindowedAggregator::add_sliding(KeyState& k, Millis t, double value,
     }
     out.push_back(std::move(r));
     ++_stats.emitted;
-    // Samples no future on-time window can hold.
-    auto horizon = std::max(_watermark, _max_event_time - _spec.out_of_orderness.count()) - size -
-                   _spec.allowed_lateness.count();
+    // Samples no future on-time window can hold. (This event's time bounds the arithmetic:
+    // before the first observe() the watermark and max event time are INT64_MIN.)
+    Millis front = std::max(_max_event_time, t) - _spec.out_of_orderness.count();
+    if (_watermark > front) {
+        front = _watermark;
+    }
+    auto horizon = front - size - _spec.allowed_lateness.count();
     while (!k.recent.empty() && k.recent.front().time < horizon) {
         k.recent.pop_front();
     }
