@@ -10,20 +10,13 @@
 #include <cmath>
 #include <mutex>
 
-#include "core/json_escape.h"
+#include "processors/derived.h"
 
 namespace agentstream::processors {
 namespace {
 
-std::string time_text(window::Millis ms) {
-    return format_rfc3339(Timestamp(std::chrono::milliseconds(ms)));
-}
-
-std::string json_string(std::string_view s) {
-    std::string out;
-    append_json_string(out, s);
-    return out;
-}
+using detail::json_string;
+using detail::time_text;
 
 }  // namespace
 

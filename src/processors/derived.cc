@@ -18,9 +18,16 @@ window::Millis to_millis(Timestamp t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+std::string time_text(window::Millis ms) {
+    return format_rfc3339(Timestamp(std::chrono::milliseconds(ms)));
+}
+
+std::int64_t ms_between(Timestamp from, Timestamp to) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
 std::string window_bounds(const window::WindowResult& r) {
-    return fmt::format("{}..{}", format_rfc3339(Timestamp(std::chrono::milliseconds(r.start))),
-                       format_rfc3339(Timestamp(std::chrono::milliseconds(r.end))));
+    return fmt::format("{}..{}", time_text(r.start), time_text(r.end));
 }
 
 event::Event metric_event(std::string_view source, std::string_view name, double value,

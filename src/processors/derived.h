@@ -5,6 +5,7 @@
 #include <agentstream/event/event.h>
 #include <agentstream/window/windows.h>
 
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ event::Event metric_event(std::string_view source, std::string_view name, double
 
 std::string json_string(std::string_view s);
 window::Millis to_millis(Timestamp t);
+/// RFC 3339 text of an event time in milliseconds.
+std::string time_text(window::Millis ms);
+/// Whole milliseconds from `from` to `to`.
+std::int64_t ms_between(Timestamp from, Timestamp to);
 /// `START..END` of a window, RFC 3339.
 std::string window_bounds(const window::WindowResult& r);
 

@@ -11,6 +11,7 @@ namespace agentstream::processors {
 namespace {
 
 using detail::json_string;
+using detail::ms_between;
 
 using namespace std::chrono_literals;
 
@@ -19,10 +20,6 @@ window::WindowSpec stats_window(std::chrono::milliseconds size) {
     spec.out_of_orderness = 5s;
     spec.aggregates.percentiles = true;
     return spec;
-}
-
-std::int64_t ms_between(Timestamp from, Timestamp to) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
 }
 
 }  // namespace

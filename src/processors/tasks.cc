@@ -11,12 +11,9 @@ namespace agentstream::processors {
 namespace {
 
 using detail::json_string;
+using detail::ms_between;
 
 using namespace std::chrono_literals;
-
-std::int64_t ms_between(Timestamp from, Timestamp to) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
-}
 
 window::WindowSpec rate_window(std::chrono::milliseconds size) {
     auto spec = window::WindowSpec::tumbling(size);
