@@ -566,6 +566,7 @@ void run(const RunArgs& args) {
             auto t = totals.with(running->processor().router()->metrics(),
                                  running->processor().metrics());
             try {
+                domain.update_gauges(service.registry());
                 service.tick(pipeline.config.string("routing.name"),
                              pipeline.config.string("routing.group_id"), t.processor, t.router,
                              domain.rows());

@@ -33,6 +33,25 @@ std::function<monitor::ProcessorRow()> row_of(const std::shared_ptr<P>& p,
     return [p, name] { return processor_row(name, name, p->metrics()); };
 }
 
+std::function<void(monitor::MetricsRegistry&)> active_tasks_gauge(
+    const std::shared_ptr<processors::TaskStreamProcessor>& p) {
+    return [p](monitor::MetricsRegistry& registry) {
+        registry.gauge("active_tasks").set(static_cast<double>(p->tracker_stats().running));
+    };
+}
+
+std::function<void(monitor::MetricsRegistry&)> utilisation_gauges(
+    const std::shared_ptr<processors::AgentStreamProcessor>& p) {
+    return [p](monitor::MetricsRegistry& registry) {
+        auto now = std::chrono::system_clock::now();
+        auto values = p->with_tracker(
+            [now](const processors::AgentTracker& t) { return t.utilisation(now); });
+        for (const auto& [agent, percent] : values) {
+            registry.gauge("agent_utilisation_percent", {{"agent", agent}}).set(percent);
+        }
+    };
+}
+
 }  // namespace
 
 void DomainProcessors::start(std::unique_ptr<Running> r, std::function<void()> run) {
@@ -53,7 +72,9 @@ DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
                                    bool from_latest) {
     auto log = logger("run");
     auto add_tracker = [&](auto tracker_options, event::Family family, const std::string& name,
-                           const std::string& input, auto* tag) {
+                           const std::string& input, auto* tag,
+                           std::function<void(monitor::MetricsRegistry&)> (*gauges)(
+                               const std::shared_ptr<std::remove_pointer_t<decltype(tag)>>&)) {
         using P = std::remove_pointer_t<decltype(tag)>;
         auto p =
             std::make_shared<P>(processor_options(connection, monitor, name, input, from_latest),
@@ -63,21 +84,26 @@ DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
         r->name = name;
         r->stop = [p] { p->stop(); };
         r->row = row_of(p, name);
+        if (gauges != nullptr) {
+            r->gauges = gauges(p);
+        }
         start(std::move(r), [p] { p->run_with_timer(); });
         log->info("processor {} reading {}", name, input);
     };
     if (config.tasks) {
         add_tracker(config.tasks->tracker, event::Family::Task, "task_processor",
-                    config.tasks->input, static_cast<processors::TaskStreamProcessor*>(nullptr));
+                    config.tasks->input, static_cast<processors::TaskStreamProcessor*>(nullptr),
+                    &active_tasks_gauge);
     }
     if (config.documents) {
         add_tracker(config.documents->tracker, event::Family::Document, "document_processor",
                     config.documents->input,
-                    static_cast<processors::DocumentStreamProcessor*>(nullptr));
+                    static_cast<processors::DocumentStreamProcessor*>(nullptr), nullptr);
     }
     if (config.agents) {
         add_tracker(config.agents->tracker, event::Family::Agent, "agent_processor",
-                    config.agents->input, static_cast<processors::AgentStreamProcessor*>(nullptr));
+                    config.agents->input, static_cast<processors::AgentStreamProcessor*>(nullptr),
+                    &utilisation_gauges);
     }
     if (config.notifications) {
         auto p = std::make_shared<processors::NotificationStreamProcessor>(
@@ -148,6 +174,14 @@ std::vector<monitor::ProcessorRow> DomainProcessors::rows() const {
         out.push_back(std::move(row));
     }
     return out;
+}
+
+void DomainProcessors::update_gauges(monitor::MetricsRegistry& registry) const {
+    for (const auto& r : _running) {
+        if (r->gauges) {
+            r->gauges(registry);
+        }
+    }
 }
 
 std::exception_ptr DomainProcessors::failure() const {

@@ -31,6 +31,9 @@ class DomainProcessors {
     void stop();
     /// Rows for the monitor's processors table.
     std::vector<monitor::ProcessorRow> rows() const;
+    /// Sets the built-in gauges the trackers measure: `active_tasks` (task processor) and
+    /// `agent_utilisation_percent{agent}` (agent processor). Call it before each tick.
+    void update_gauges(monitor::MetricsRegistry& registry) const;
     std::size_t size() const noexcept { return _running.size(); }
     /// A processor whose run() threw: its error.
     std::exception_ptr failure() const;
@@ -40,6 +43,7 @@ class DomainProcessors {
         std::string name;
         std::function<void()> stop;
         std::function<monitor::ProcessorRow()> row;
+        std::function<void(monitor::MetricsRegistry&)> gauges;  // may be empty
         std::thread thread;
         std::exception_ptr error;
         std::atomic<bool> failed{false};

@@ -52,8 +52,12 @@ void AgentTracker::closed_windows(const std::vector<window::WindowResult>& outco
         metric("agent_processing_time_p95_ms", r.aggregate.value(window::AggregateKind::P95), r.key,
                "summary", cause, out, {{"window", w}});
         // Busy time (the tasks that ended in the window) over the window's length.
-        metric("agent_utilisation_percent", std::min(100.0, 100.0 * r.aggregate.sum() / window_ms),
-               r.key, "gauge", cause, out, {{"window", w}});
+        double busy = std::min(100.0, 100.0 * r.aggregate.sum() / window_ms);
+        metric("agent_utilisation_percent", busy, r.key, "gauge", cause, out, {{"window", w}});
+        if (auto a = _agents.find(r.key); a != _agents.end()) {
+            a->second.utilisation = busy;
+            a->second.utilisation_end = r.end;
+        }
     }
 }
 
@@ -163,7 +167,25 @@ void AgentTracker::on_event(const event::Event& e, Emitted& out) {
             out.emplace_back(_options.alerts_topic, std::move(health));
         }
     }
+    // Any event of an agent moves event time on (a start closes the windows before it too).
+    auto watermark = detail::to_millis(ts) - _outcomes.spec().out_of_orderness.count();
+    _outcomes.advance_watermark(watermark, outcomes);
+    _times.advance_watermark(watermark, times);
     closed_windows(outcomes, times, e, out);
+}
+
+std::vector<std::pair<std::string, double>> AgentTracker::utilisation(
+    std::chrono::system_clock::time_point now) const {
+    std::vector<std::pair<std::string, double>> out;
+    auto stale_before =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() -
+        2 * _options.stats_window.count();
+    for (const auto& [id, a] : _agents) {
+        if (a.utilisation) {
+            out.emplace_back(id, a.utilisation_end < stale_before ? 0.0 : *a.utilisation);
+        }
+    }
+    return out;
 }
 
 AgentTrackerStats AgentTracker::stats() const {

@@ -71,6 +71,9 @@ void TaskTracker::on_event(const event::Event& e, Emitted& out) {
     };
     auto forget = [&] {
         if (it != _tasks.end()) {
+            if (it->second.started) {
+                --_running;
+            }
             _tasks.erase(it);
             it = _tasks.end();
         }
@@ -95,6 +98,9 @@ void TaskTracker::on_event(const event::Event& e, Emitted& out) {
             ++_stats.started;
             auto* t = track();
             if (t != nullptr) {
+                if (!t->started) {
+                    ++_running;
+                }
                 t->started = ts;
                 t->last_seen = ts;
                 if (auto agent = e.string("agent_id")) {
@@ -155,6 +161,9 @@ void TaskTracker::check(Clock::time_point now, Emitted& out) {
         auto& [id, t] = *it;
         if (now - t.last_seen >= _options.state_ttl) {
             ++_stats.expired;
+            if (t.started) {
+                --_running;
+            }
             it = _tasks.erase(it);
             continue;
         }
@@ -187,6 +196,7 @@ void TaskTracker::check(Clock::time_point now, Emitted& out) {
 TaskTrackerStats TaskTracker::stats() const {
     auto s = _stats;
     s.tracked = _tasks.size();
+    s.running = _running;
     return s;
 }
 

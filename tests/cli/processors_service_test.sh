@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The domain processors in `agentstream run`: a task's lifecycle becomes metrics, the analytics
 # processor aggregates them over windows, a document upload becomes an analysis task for the
-# agents, and the monitor lists every processor.
+# agents, the monitor lists every processor and its built-in gauges `active_tasks` and
+# `agent_utilisation_percent` follow the task and agent trackers.
 set -u
 A=${AGENTSTREAM:?}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,7 +12,7 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
 
 topics=(--topic tasks:2 --topic documents:2 --topic analytics:2 --topic metrics:2 --topic alerts:1
-        --topic insights:1 --topic analytics_processor-changelog:2 --topic out:1)
+        --topic insights:1 --topic agents:1 --topic analytics_processor-changelog:2 --topic out:1)
 $A broker "${topics[@]}" --bootstrap-file "$tmp/bs" >"$tmp/broker.out" 2>"$tmp/broker.err" &
 pids+=($!)
 for _ in $(seq 1 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
@@ -19,12 +20,13 @@ B=$(cat "$tmp/bs")
 export AGENTSTREAM_BROKERS="$B"
 
 cat >"$tmp/pipeline.yaml" <<'YAML'
-topics: {tasks: 2, documents: 2, analytics: 2, metrics: 2, alerts: 1, insights: 1, out: 1}
+topics: {tasks: 2, documents: 2, analytics: 2, metrics: 2, alerts: 1, insights: 1, agents: 1, out: 1}
 routes:
   - {name: tasks_out, source_topics: tasks, target_topics: out, event_types: ['task.completed']}
 processors:
   tasks: {input: tasks}
   documents: {input: documents, tasks: tasks}
+  agents: {input: agents, stats_window: 30s}
   analytics: {input: analytics, windows: [1m], out_of_orderness: 1s, idle_timeout: 1s}
 YAML
 $A config check "$tmp/pipeline.yaml" >/dev/null
@@ -94,9 +96,33 @@ contains "percentiles exact for a single value" "$tmp/metrics.jsonl" '"p50":8000
 $A event validate "$tmp/metrics.jsonl" >/dev/null 2>&1
 check "window results are valid events" 0 $?
 
+# Built-in gauges: t3 started and not ended is the one active task (t1 ended, the analysis
+# task of d1 is only created); agent a1 was busy 6 s of a 30 s window, which its next event
+# closes.
+$A event new task.started --set task_id=t3 --set task_type=analysis | $A produce tasks -f - >/dev/null 2>&1
+agent_event() {
+    $A event new "$1" --set agent_id=a1 --set agent_name=A1 --set agent_role=document_analyzer \
+        --set status=working --set task_id="$2" --set "timestamp=$(ts "$3")"
+}
+{
+    agent_event agent.task.started j1 -46
+    agent_event agent.task.completed j1 -40
+    agent_event agent.task.started j2 0
+} | $A produce agents -f - >/dev/null 2>&1
+metric_value() {
+    curl -s "$URL/metrics" | sed -n "s/^$1 \(.*\)$/\1/p"
+}
+for _ in $(seq 1 100); do
+    [ "$(metric_value active_tasks)" = "1" ] && [ -n "$(metric_value 'agent_utilisation_percent{agent="a1"}')" ] && break
+    sleep 0.2
+done
+check "active_tasks counts tasks started and not ended" 1 "$(metric_value active_tasks)"
+check "agent_utilisation_percent from the agent's closed window" 20 \
+    "$(metric_value 'agent_utilisation_percent{agent="a1"}')"
+
 sleep 1.2
 curl -s "$URL/api/processors" >"$tmp/processors.json"
-for p in event_dispatcher task_processor document_processor analytics_processor; do
+for p in event_dispatcher task_processor document_processor agent_processor analytics_processor; do
     contains "the monitor lists $p" "$tmp/processors.json" "\"name\":\"$p\""
 done
 

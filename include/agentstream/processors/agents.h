@@ -33,6 +33,12 @@ class AgentTracker {
     /// Nothing to do on a timer: the windows move with event time.
     void check(std::chrono::system_clock::time_point, Emitted&) {}
     AgentTrackerStats stats() const;
+    /// Per agent, the utilisation (%) of its last closed stats window (the monitor's
+    /// `agent_utilisation_percent{agent}`): 0 once that window ended more than two windows
+    /// before `now` (no task of the agent ended since); agents with no closed window yet are
+    /// absent.
+    std::vector<std::pair<std::string, double>> utilisation(
+        std::chrono::system_clock::time_point now) const;
 
   private:
     struct Agent {
@@ -40,6 +46,8 @@ class AgentTracker {
         std::unordered_map<std::string, Timestamp> running;  // task -> started at
         std::deque<Timestamp> errors;                        // within burst_window
         bool in_burst = false;
+        std::optional<double> utilisation;   // last closed window
+        window::Millis utilisation_end = 0;  // its end
     };
     void metric(const std::string& name, double value, const std::string& agent, const char* kind,
                 const event::Event& cause, Emitted& out,

@@ -38,6 +38,8 @@ struct TaskTrackerStats {
     std::uint64_t created = 0, started = 0, completed = 0, failed = 0, cancelled = 0, stuck = 0,
                   expired = 0, overflow = 0, unknown_ends = 0;
     std::size_t tracked = 0;
+    /// Tracked tasks started and not yet ended (the monitor's `active_tasks`).
+    std::size_t running = 0;
 };
 
 /// The lifecycle logic, pure: feed it task events, ask it for stuck tasks.
@@ -71,6 +73,7 @@ class TaskTracker {
     std::unordered_map<std::string, Task> _tasks;
     window::WindowedAggregator _rates;  // per task type: 1 per failed end, 0 per completed
     TaskTrackerStats _stats;
+    std::size_t _running = 0;  // tracked tasks with `started`
 };
 
 }  // namespace agentstream::processors

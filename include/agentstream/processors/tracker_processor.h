@@ -77,6 +77,12 @@ class TrackerProcessor : public runtime::StreamProcessor {
         std::lock_guard lock(_mutex);
         return _tracker.stats();
     }
+    /// Calls `f(const Tracker&)` under the tracker's lock and returns what it returns.
+    template <class F>
+    auto with_tracker(F&& f) const {
+        std::lock_guard lock(_mutex);
+        return std::forward<F>(f)(static_cast<const Tracker&>(_tracker));
+    }
 
   protected:
     bool process(const event::Event& event, runtime::Context& context) override {

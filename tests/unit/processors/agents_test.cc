@@ -56,6 +56,23 @@ TEST(AgentTracker, TaskTimesAndWindowedRates) {
     }
 }
 
+TEST(AgentTracker, UtilisationIsTheLastClosedWindowAndDecaysToZeroWhenIdle) {
+    AgentTracker tracker;
+    Emitted out;
+    auto now = std::chrono::time_point_cast<std::chrono::system_clock::duration>(T0);
+    EXPECT_TRUE(tracker.utilisation(now).empty()) << "no window closed yet";
+    tracker.on_event(agent(event::EventType::AgentTaskStarted, "t1", T0), out);
+    tracker.on_event(agent(event::EventType::AgentTaskCompleted, "t1", T0 + 30s), out);
+    EXPECT_TRUE(tracker.utilisation(now + 30s).empty());
+    tracker.on_event(agent(event::EventType::AgentTaskStarted, "t2", T0 + 70s), out);  // closes
+    auto u = tracker.utilisation(now + 80s);
+    ASSERT_EQ(u.size(), 1U);
+    EXPECT_EQ(u[0].first, "a1");
+    EXPECT_EQ(u[0].second, 50);  // 30 s of the first minute
+    // Two windows after the last closed one with nothing ended: idle.
+    EXPECT_EQ(tracker.utilisation(now + 3min + 1s)[0].second, 0);
+}
+
 TEST(AgentTracker, AnErrorBurstIsAlertedOnceAndItsEndReported) {
     AgentTrackerOptions o;
     o.burst_errors = 3;

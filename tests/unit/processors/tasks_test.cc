@@ -85,6 +85,28 @@ TEST(TaskTracker, FailuresCarryTheirErrorAndRatesAreWindowed) {
     expect_valid(out);
 }
 
+TEST(TaskTracker, RunningCountsTasksStartedAndNotEnded) {
+    TaskTrackerOptions o;
+    o.state_ttl = 1h;
+    TaskTracker tracker(o);
+    Emitted out;
+    tracker.on_event(task(event::EventType::TaskCreated, "queued", "x", T0), out);
+    EXPECT_EQ(tracker.stats().running, 0U) << "created is not running";
+    for (const char* id : {"a", "b", "c", "d"}) {
+        tracker.on_event(task(event::EventType::TaskStarted, id, "x", T0 + 1s), out);
+    }
+    tracker.on_event(task(event::EventType::TaskStarted, "a", "x", T0 + 2s), out);  // twice
+    EXPECT_EQ(tracker.stats().running, 4U);
+    tracker.on_event(task(event::EventType::TaskCompleted, "a", "x", T0 + 3s), out);
+    tracker.on_event(task(event::EventType::TaskFailed, "b", "x", T0 + 3s), out);
+    tracker.on_event(task(event::EventType::TaskCancelled, "c", "x", T0 + 3s), out);
+    tracker.on_event(task(event::EventType::TaskCompleted, "never-seen", "x", T0 + 3s), out);
+    EXPECT_EQ(tracker.stats().running, 1U);
+    tracker.check(T0 + 2h, out);  // "d" and "queued" expire
+    EXPECT_EQ(tracker.stats().running, 0U);
+    EXPECT_EQ(tracker.stats().tracked, 0U);
+}
+
 TEST(TaskTracker, StuckTasksAreReportedOnceAndForgottenWhenIdle) {
     TaskTrackerOptions o;
     o.stuck_after = 10min;
