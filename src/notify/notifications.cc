@@ -1,4 +1,5 @@
 #include <agentstream/core/logging.h>
+#include <agentstream/core/url.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/factory.h>
 #include <agentstream/event/validation.h>
@@ -31,22 +32,6 @@ constexpr std::string_view OUTCOMES[] = {"delivered", "failed", "deduplicated", 
                                          "dropped"};
 enum Outcome : std::size_t { Delivered, Failed, Deduplicated, RateLimited, Dropped };
 
-struct Url {
-    std::string origin;  // scheme://host:port
-    std::string path;
-};
-
-// http[s]://HOST[:PORT][/PATH]
-std::optional<Url> parse_url(const std::string& url, std::string* error) {
-    std::size_t scheme = url.starts_with("http://") ? 7 : url.starts_with("https://") ? 8 : 0;
-    auto slash = scheme == 0 ? std::string::npos : url.find('/', scheme);
-    if (scheme == 0 || url.size() <= scheme || slash == scheme) {
-        *error = fmt::format("'{}': expected http://HOST[:PORT]/PATH or https://...", url);
-        return std::nullopt;
-    }
-    return Url{url.substr(0, slash), slash == std::string::npos ? "/" : url.substr(slash)};
-}
-
 std::string default_key(const Notice& n) {
     const auto& e = n.event;
     return fmt::format("{}\x1f{}\x1f{}\x1f{}", n.kind, e.string("title").value_or(""),
@@ -68,7 +53,7 @@ struct NotificationService::Channel {
 
     ChannelSpec spec;
     const ServiceOptions& options;
-    std::optional<Url> url;
+    std::optional<HttpUrl> url;
     std::unique_ptr<std::ofstream> file;
     std::array<monitor::Counter*, std::size(OUTCOMES)> counters{};
 
@@ -101,7 +86,7 @@ struct NotificationService::Channel {
                 break;
             case ChannelType::Webhook: {
                 std::string error;
-                url = parse_url(spec.url, &error);
+                url = parse_http_url(spec.url, &error);
                 if (!url) {
                     throw std::invalid_argument(
                         fmt::format("notification channel '{}': {}", spec.name, error));
@@ -545,7 +530,7 @@ std::vector<ChannelSpec> load_channels(const config::Config& config) {
             } else if (key == "url") {
                 c.url = r.scalar(v, key);
                 std::string error;
-                if (!parse_url(c.url, &error)) {
+                if (!parse_http_url(c.url, &error)) {
                     r.fail(v, fmt::format("url: {}", error));
                 }
             } else if (key == "headers") {
