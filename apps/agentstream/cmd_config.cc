@@ -1,6 +1,7 @@
 // agentstream config keys | check
 #include <agentstream/config/config.h>
 #include <agentstream/notify/notifications.h>
+#include <agentstream/processors/agent_config.h>
 #include <agentstream/processors/config.h>
 #include <agentstream/router/router.h>
 
@@ -85,6 +86,7 @@ void add_config_commands(CLI::App& app) {
         alert_rules_of(config);
         notify::load_channels(config);
         processors::load_domain_processors(config);
+        processors::load_agents(config);
         fmt::print("{}: ok\n", *file);
     });
 }

@@ -32,6 +32,7 @@ struct Pipeline {
     config::Config config;
     std::shared_ptr<const router::Router> router;
     processors::DomainConfig processors;
+    std::optional<processors::AgentSetup> agents;
 };
 
 Pipeline load_pipeline(const std::string& file) {
@@ -41,6 +42,7 @@ Pipeline load_pipeline(const std::string& file) {
     alert_rules_of(p.config);  // the whole file is checked: alert rules, notification channels
     notify::load_channels(p.config);
     p.processors = processors::load_domain_processors(p.config);
+    p.agents = processors::load_agents(p.config);
     try {
         p.router = std::make_shared<const router::Router>(std::move(table));
     } catch (const std::invalid_argument& e) {
@@ -471,6 +473,11 @@ void run(const RunArgs& args) {
     for (const auto& t : pipeline.processors.topics()) {
         extra_topics.push_back(t);
     }
+    if (pipeline.agents) {
+        for (const auto& t : pipeline.agents->topics()) {
+            extra_topics.push_back(t);
+        }
+    }
     ensure_topics(connection, pipeline.config, extra_topics, pipeline.processors.changelogs());
     ServiceMonitorOptions monitor_options;
     if (args.http_port >= 0) {
@@ -485,7 +492,8 @@ void run(const RunArgs& args) {
                                                    args, service);
     // The domain processors are read at start; a reload applies routes, alert rules and
     // notification channels.
-    DomainProcessors domain(pipeline.processors, connection, service, args.from_latest);
+    DomainProcessors domain(pipeline.processors, pipeline.agents, connection, service,
+                            args.from_latest);
     auto next_tick = std::chrono::steady_clock::now();
     auto seen = modified_time(file);
     auto next_watch = std::chrono::steady_clock::now();
@@ -569,7 +577,7 @@ void run(const RunArgs& args) {
                 domain.update_gauges(service.registry());
                 service.tick(pipeline.config.string("routing.name"),
                              pipeline.config.string("routing.group_id"), t.processor, t.router,
-                             domain.rows());
+                             domain.rows(), domain.agent_rows());
             } catch (const std::exception& e) {
                 // The monitor must never take the service down.
                 log->error("monitor: {}", e.what());

@@ -271,7 +271,8 @@ monitor::ProcessorRow processor_row(const std::string& name, const std::string& 
 
 void ServiceMonitor::tick(const std::string& processor_name, const std::string& group,
                           const runtime::ProcessorMetrics& p, const router::RouterMetrics& routes,
-                          const std::vector<monitor::ProcessorRow>& others) {
+                          const std::vector<monitor::ProcessorRow>& others,
+                          const std::vector<monitor::AgentRow>& agents) {
     auto now = SteadyClock::now();
     // This process: CPU over the last tick, resident memory.
     auto& reg = _monitor.registry();
@@ -355,6 +356,7 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
         obs.routes.push_back({r.name, r.matched, r.delivered, r.filtered_out, r.transform_errors,
                               r.latency_p50_ns, r.latency_p99_ns});
     }
+    obs.agents = agents;
     obs.recent_events = _tail.recent();
     for (const auto& e : _monitor.tick(monitor::Clock::now(), obs)) {
         publish(e);

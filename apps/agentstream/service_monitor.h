@@ -47,7 +47,8 @@ class ServiceMonitor {
     /// are the domain processors' rows (their health follows their row).
     void tick(const std::string& processor_name, const std::string& group,
               const runtime::ProcessorMetrics& processor, const router::RouterMetrics& routes,
-              const std::vector<monitor::ProcessorRow>& others = {});
+              const std::vector<monitor::ProcessorRow>& others = {},
+              const std::vector<monitor::AgentRow>& agents = {});
     /// The HTTP API's address, when it runs.
     std::optional<std::string> url() const;
     /// Applies a reloaded pipeline file's alert rules and notification channels. Everything is

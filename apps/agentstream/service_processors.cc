@@ -68,6 +68,7 @@ void DomainProcessors::start(std::unique_ptr<Running> r, std::function<void()> r
 }
 
 DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
+                                   const std::optional<processors::AgentSetup>& agents,
                                    const Connection& connection, ServiceMonitor& monitor,
                                    bool from_latest) {
     auto log = logger("run");
@@ -146,6 +147,62 @@ DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
         start(std::move(r), [p] { p->run(); });
         log->info("processor {} reading {}", o.name, o.input_topic);
     }
+    if (agents) {
+        auto o = agents->options;
+        o.client.brokers = connection.brokers();
+        o.producer_properties = connection.producer_options().properties;
+        o.consumer_properties = connection.consumer_options("").properties;
+        o.start_from = from_latest ? kafka::StartFrom::Latest : kafka::StartFrom::Earliest;
+        o.metrics = &monitor.registry();
+        o.notifications = [&monitor] { return monitor.notifications(); };
+        auto p = std::make_shared<processors::AgentService>(o, agents->agents);
+        _agents = p;
+        auto r = std::make_unique<Running>();
+        r->name = o.name;
+        r->stop = [p] { p->stop(); };
+        r->row = [p, name = o.name] {
+            auto s = p->stats();
+            auto q = p->orchestrator().stats();
+            monitor::ProcessorRow row;
+            row.name = name;
+            row.group = p->options().group_id;
+            row.consumed = s.consumed;
+            row.processed = q.completed + q.failed + q.cancelled;
+            row.dead_lettered = s.dead_lettered;
+            row.health = fmt::format(
+                "{} queued, {} running, {} completed, {} failed, {} retried, {} timed out",
+                q.queued, q.running, q.completed, q.failed, q.retries, q.timeouts);
+            return row;
+        };
+        r->gauges = [p](monitor::MetricsRegistry& registry) {
+            // The orchestrator's own measure: busy slot-time over the last minute.
+            for (const auto& a : p->orchestrator().agents()) {
+                registry.gauge("agent_utilisation_percent", {{"agent", a.info.id}})
+                    .set(a.utilisation_percent);
+            }
+        };
+        start(std::move(r), [p] { p->run(); });
+        log->info("agent service: {} agent(s) on {}", agents->agents.size(), o.tasks_topic);
+    }
+}
+
+std::vector<monitor::AgentRow> DomainProcessors::agent_rows() const {
+    std::vector<monitor::AgentRow> out;
+    if (!_agents) {
+        return out;
+    }
+    for (const auto& a : _agents->orchestrator().agents()) {
+        monitor::AgentRow row;
+        row.id = a.info.id;
+        row.role = a.info.role;
+        row.busy = static_cast<std::uint32_t>(a.running);
+        row.capacity = static_cast<std::uint32_t>(a.info.max_concurrency);
+        row.completed = a.completed;
+        row.failed = a.errors;
+        row.health = a.health;
+        out.push_back(std::move(row));
+    }
+    return out;
 }
 
 DomainProcessors::~DomainProcessors() {

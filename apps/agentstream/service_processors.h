@@ -3,6 +3,7 @@
 #pragma once
 
 #include <agentstream/monitor/monitor.h>
+#include <agentstream/processors/agent_config.h>
 #include <agentstream/processors/config.h>
 
 #include <atomic>
@@ -22,8 +23,9 @@ class DomainProcessors {
   public:
     /// Starts every enabled processor. `from_latest`: new groups start at the end of their
     /// inputs.
-    DomainProcessors(const processors::DomainConfig& config, const Connection& connection,
-                     ServiceMonitor& monitor, bool from_latest);
+    DomainProcessors(const processors::DomainConfig& config,
+                     const std::optional<processors::AgentSetup>& agents,
+                     const Connection& connection, ServiceMonitor& monitor, bool from_latest);
     ~DomainProcessors();  ///< stops and joins them all
     DomainProcessors(const DomainProcessors&) = delete;
     DomainProcessors& operator=(const DomainProcessors&) = delete;
@@ -34,6 +36,8 @@ class DomainProcessors {
     /// Sets the built-in gauges the trackers measure: `active_tasks` (task processor) and
     /// `agent_utilisation_percent{agent}` (agent processor). Call it before each tick.
     void update_gauges(monitor::MetricsRegistry& registry) const;
+    /// Rows for the monitor's agents table (empty without an agent service).
+    std::vector<monitor::AgentRow> agent_rows() const;
     std::size_t size() const noexcept { return _running.size(); }
     /// A processor whose run() threw: its error.
     std::exception_ptr failure() const;
@@ -51,6 +55,7 @@ class DomainProcessors {
     void start(std::unique_ptr<Running> r, std::function<void()> run);
     std::vector<std::unique_ptr<Running>> _running;
     std::vector<std::shared_ptr<void>> _owned;  // the processors
+    std::shared_ptr<processors::AgentService> _agents;
 };
 
 }  // namespace agentstream::cli

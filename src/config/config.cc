@@ -95,6 +95,11 @@ constexpr KeySpec KEYS[] = {
     {"processors", ValueType::Section, "",
      "Domain processors `run` starts: analytics, tasks, documents, agents, notifications, each a "
      "mapping of its topics and settings (or {}). See docs/windows.md."},
+    {"agents", ValueType::Section, "",
+     "The agent service `run` starts: {tasks, documents, events, results, strategy, "
+     "task_timeout, max_retries, retry_backoff, max_pending, document_roots, list: [{id, type: "
+     "document_analyzer|quality_assurance|business_intelligence|command|http, capabilities, "
+     "max_concurrency, command, env, working_directory, url, headers}]}. See docs/agents.md."},
     {"logging.level", ValueType::LogSpec, "info",
      "Log levels: LEVEL[,MODULE=LEVEL...] with trace, debug, info, warn, error, critical, off. "
      "AGENTSTREAM_LOG_LEVEL and --log-level override it."},

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <agentstream/agents/orchestrator.h>
+#include <agentstream/kafka/consumer.h>
 #include <agentstream/kafka/options.h>
 #include <agentstream/monitor/metrics.h>
 #include <agentstream/notify/notifications.h>
