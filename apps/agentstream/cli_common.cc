@@ -7,6 +7,11 @@ int& exit_code() {
     return code;
 }
 
+bool& log_level_chosen() {
+    static bool chosen = false;
+    return chosen;
+}
+
 namespace {
 config::Config& config_slot() {
     static config::Config config;

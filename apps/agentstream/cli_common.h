@@ -43,6 +43,9 @@ int& exit_code();
 /// A `--type PATTERN` option: nullopt when empty; a UsageError with examples when malformed.
 std::optional<event::TypePattern> parse_type_option(const std::string& text);
 
+/// Whether the log levels were chosen explicitly (--log-level or AGENTSTREAM_LOG_LEVEL).
+bool& log_level_chosen();
+
 /// The pipeline file given with --config (the default configuration when none was given).
 /// Loaded before any subcommand runs.
 const config::Config& pipeline_config();
@@ -58,5 +61,7 @@ void add_runtime_commands(CLI::App& app);
 void add_config_commands(CLI::App& app);
 void add_router_commands(CLI::App& app);
 void add_monitor_commands(CLI::App& app);
+/// Registers `agentstream demo`.
+void add_demo_command(CLI::App& app);
 
 }  // namespace agentstream::cli

@@ -19,6 +19,7 @@
 #include "cli_common.h"
 #include "connection.h"
 #include "core/json_escape.h"
+#include "run_service.h"
 #include "service_monitor.h"
 #include "service_processors.h"
 
@@ -227,15 +228,6 @@ extern "C" void on_hangup(int) {
     g_reload.store(true);
 }
 
-struct RunArgs {
-    int workers = 1;
-    bool exactly_once = false;
-    bool from_latest = false;
-    double status_interval_s = 30;
-    double watch_interval_s = 1;
-    int http_port = -1;  // -1: http.port from the file
-};
-
 // Creates the pipeline's topics where they are missing: on the embedded broker through its
 // mock API, on real Kafka through the admin API (existing topics are left as they are).
 // The file's topics and `extra` ones; a changelog (changelog, input) gets its input's
@@ -367,6 +359,10 @@ struct Totals {
         processor.latency_p50_us = m.latency_p50_us;  // the running processor's
         processor.latency_p95_us = m.latency_p95_us;
         processor.latency_p99_us = m.latency_p99_us;
+        processor.e2e_p50_us = m.e2e_p50_us;
+        processor.e2e_p95_us = m.e2e_p95_us;
+        processor.e2e_p99_us = m.e2e_p99_us;
+        processor.produced += m.produced;
         processor.in_flight = m.in_flight;
         processor.lag = m.lag;
         processor.healthy = m.healthy;
@@ -442,7 +438,9 @@ class RunningRouter {
     std::atomic<bool> _failed{false};
 };
 
-void run(const RunArgs& args) {
+}  // namespace
+
+void run_pipeline(const RunArgs& args, const RunHooks& hooks) {
     const auto& file = pipeline_config().source();
     if (file.empty()) {
         throw UsageError("run needs a pipeline file",
@@ -494,6 +492,16 @@ void run(const RunArgs& args) {
     // notification channels.
     DomainProcessors domain(pipeline.processors, pipeline.agents, connection, service,
                             args.from_latest);
+    Totals totals;
+    auto view_of = [&](const Totals& t) {
+        return RunView{t.processor, t.router, domain, service, connection};
+    };
+    if (hooks.started) {
+        auto t =
+            totals.with(running->processor().router()->metrics(), running->processor().metrics());
+        hooks.started(view_of(t));
+    }
+    bool hook_stop = false;
     auto next_tick = std::chrono::steady_clock::now();
     auto seen = modified_time(file);
     auto next_watch = std::chrono::steady_clock::now();
@@ -501,8 +509,7 @@ void run(const RunArgs& args) {
                        std::chrono::milliseconds(static_cast<int>(args.status_interval_s * 1000));
     std::uint64_t reloads = 0;
     std::uint64_t rejected = 0;
-    Totals totals;
-    while (!stop_requested() && !running->failed() && !domain.failure()) {
+    while (!hook_stop && !stop_requested() && !running->failed() && !domain.failure()) {
         std::this_thread::sleep_for(50ms);
         auto now = std::chrono::steady_clock::now();
         bool reload = g_reload.exchange(false);
@@ -582,6 +589,9 @@ void run(const RunArgs& args) {
                 // The monitor must never take the service down.
                 log->error("monitor: {}", e.what());
             }
+            if (hooks.tick && !hooks.tick(view_of(t))) {
+                hook_stop = true;
+            }
         }
         if (args.status_interval_s > 0 && now >= next_status) {
             next_status =
@@ -598,6 +608,9 @@ void run(const RunArgs& args) {
         std::rethrow_exception(failure);
     }
     auto t = totals.with(running->processor().router()->metrics(), running->processor().metrics());
+    if (hooks.finished) {
+        hooks.finished(view_of(t));
+    }
     const auto& p = t.processor;
     const auto& m = t.router;
     log_route_metrics(m, p);
@@ -608,6 +621,12 @@ void run(const RunArgs& args) {
     if (p.lost > 0) {
         exit_code() = EXIT_RUNTIME;
     }
+}
+
+namespace {
+
+void run(const RunArgs& args) {
+    run_pipeline(args);
 }
 
 }  // namespace

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
         const auto& cfg = cli::pipeline_config();
         // Precedence: command line, then environment, then the pipeline file.
         auto file_level = cfg.string("logging.level");
+        cli::log_level_chosen() = !log_level.empty() || std::getenv("AGENTSTREAM_LOG_LEVEL");
         std::string spec_text(
             choose_log_spec(log_level, std::getenv("AGENTSTREAM_LOG_LEVEL"), file_level));
         std::string error;
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
     cli::add_config_commands(app);
     cli::add_router_commands(app);
     cli::add_monitor_commands(app);
+    cli::add_demo_command(app);
 
     try {
         app.parse(argc, argv);

@@ -359,6 +359,11 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
     obs.agents = agents;
     obs.recent_events = _tail.recent();
     for (const auto& e : _monitor.tick(monitor::Clock::now(), obs)) {
+        if (e.kind == monitor::AlertEvent::Kind::Firing) {
+            ++_alert_counts.fired;
+        } else if (e.kind == monitor::AlertEvent::Kind::Resolved) {
+            ++_alert_counts.resolved;
+        }
         publish(e);
     }
 }

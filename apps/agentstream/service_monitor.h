@@ -55,6 +55,12 @@ class ServiceMonitor {
     /// validated (and the new channels opened) first: on an error it throws and nothing
     /// changed. Call it from the thread that calls tick().
     void reload(const config::Config& config);
+    /// Alert transitions so far: firing (first time, not repeats) and resolved.
+    struct AlertCounts {
+        std::uint64_t fired = 0, resolved = 0;
+    };
+    AlertCounts alert_counts() const noexcept { return _alert_counts; }
+    std::vector<monitor::ComponentHealth> health() const { return _monitor.health(); }
     /// The current notification service (a reload replaces it). Thread-safe.
     std::shared_ptr<notify::NotificationService> notifications() const;
 
@@ -65,6 +71,7 @@ class ServiceMonitor {
     std::shared_ptr<notify::NotificationService> make_notifications(const config::Config& config);
 
     monitor::RealTimeMonitor _monitor;
+    AlertCounts _alert_counts;
     monitor::EventTail _tail;
     std::unique_ptr<http::Server> _server;
     std::unique_ptr<kafka::Producer> _producer;  // alerts topic and kafka channels

@@ -39,6 +39,8 @@ class DomainProcessors {
     /// Rows for the monitor's agents table (empty without an agent service).
     std::vector<monitor::AgentRow> agent_rows() const;
     std::size_t size() const noexcept { return _running.size(); }
+    /// The agent service, when the pipeline file has one.
+    const processors::AgentService* agent_service() const noexcept { return _agents.get(); }
     /// A processor whose run() threw: its error.
     std::exception_ptr failure() const;
 

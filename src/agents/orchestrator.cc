@@ -240,6 +240,7 @@ std::vector<AgentLoad> Orchestrator::agents() const {
         double busy_now =
             a->busy_ms +
             a->running * std::chrono::duration<double, std::milli>(now - a->busy_since).count();
+        l.busy_ms = busy_now;
         if (!a->busy_samples.empty()) {
             const auto& [t0, b0] = a->busy_samples.front();
             double span = std::chrono::duration<double, std::milli>(now - t0).count();

@@ -110,6 +110,7 @@ std::optional<AgentSetup> load_agents(const config::Config& config) {
             roots.push_back(p.is_relative() ? base / p : p);
         }
     }
+    s.document_roots = roots;
     auto list = node["list"];
     if (!list || !list.IsSequence() || list.size() == 0) {
         r.fail(list ? list : node, "agents.list: expected a list of agents ({id, type, ...})");

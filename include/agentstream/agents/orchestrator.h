@@ -98,6 +98,8 @@ struct AgentLoad {
     double mean_task_ms = 0;   ///< of completed attempts
     /// Busy slot-time over the last utilisation window, in % of max_concurrency.
     double utilisation_percent = 0;
+    /// Busy slot-time since the agent was added (ms; a slot busy for 1 s adds 1000).
+    double busy_ms = 0;
     std::string health;
 };
 

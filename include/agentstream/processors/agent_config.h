@@ -25,6 +25,7 @@
 #include <agentstream/config/config.h>
 #include <agentstream/processors/agent_service.h>
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -34,6 +35,8 @@ namespace agentstream::processors {
 struct AgentSetup {
     AgentServiceOptions options;  ///< client settings left empty
     std::vector<std::shared_ptr<agents::Agent>> agents;
+    /// `document_roots`, resolved against the pipeline file's directory.
+    std::vector<std::filesystem::path> document_roots;
     /// Topics it reads and writes (for creating them).
     std::vector<std::string> topics() const;
 };

@@ -75,6 +75,7 @@ class AgentService {
     void run();
     void stop() noexcept;
     agents::Orchestrator& orchestrator() noexcept { return *_orchestrator; }
+    const agents::Orchestrator& orchestrator() const noexcept { return *_orchestrator; }
     AgentServiceStats stats() const;
     const AgentServiceOptions& options() const noexcept { return _options; }
 
