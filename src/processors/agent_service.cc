@@ -47,7 +47,7 @@ struct AgentService::Impl {
     std::map<kafka::TopicPartition, runtime::detail::OffsetTracker> offsets;
     std::unordered_map<std::string, std::pair<kafka::TopicPartition, std::int64_t>> pending;
     std::atomic<std::uint64_t> consumed{0}, tasks{0}, duplicates{0}, unassignable{0}, ignored{0},
-        dead_lettered{0}, published{0}, publish_failures{0};
+        cancelled{0}, dead_lettered{0}, published{0}, publish_failures{0};
 
     explicit Impl(AgentServiceOptions& o) : options(o) {}
 
@@ -258,6 +258,7 @@ AgentServiceStats AgentService::stats() const {
     s.duplicates = _impl->duplicates;
     s.unassignable = _impl->unassignable;
     s.ignored = _impl->ignored;
+    s.cancelled = _impl->cancelled;
     s.dead_lettered = _impl->dead_lettered;
     s.published = _impl->published;
     s.publish_failures = _impl->publish_failures;
@@ -367,6 +368,16 @@ void AgentService::run() {
                 }
             }
             task.requester = std::string(e.string("requester_id").value_or(""));
+        } else if (e.type() == event::EventType::TaskCancelled && e.source() != _options.name) {
+            // Someone asks for a task to stop: a queued or running one is cancelled (and its
+            // task.cancelled published by us); an unknown or finished one is left alone.
+            if (_orchestrator->cancel(std::string(e.string("task_id").value_or("")))) {
+                ++impl.cancelled;
+            } else {
+                ++impl.ignored;
+            }
+            impl.done(tp, offset);
+            continue;
         } else if (e.type() == event::EventType::DocumentUploaded &&
                    message->topic() == _options.documents_topic) {
             auto doc = std::string(e.string("document_id").value_or(""));

@@ -227,8 +227,14 @@ TEST_F(AgentServiceTest, ACommandAgentWithRetriesAndTimeouts) {
         send_task(producer, "broken", "echo", {{"fail_attempts", 10}, {"max_retries", 1}});
         send_task(producer, "slow", "echo",
                   {{"sleep_s", 30}, {"timeout_ms", 300}, {"max_retries", 1}});
+        send_task(producer, "cancel-me", "echo", {{"sleep_s", 30}, {"timeout_ms", 60000}});
         producer.flush(10s);
     }
+    kafka::ProducerOptions po;
+    po.brokers = broker.bootstrap_servers();
+    po.properties = EmbeddedBroker::producer_tuning();
+    kafka::Producer canceller(po);
+    bool cancel_sent = false;
     agents::CommandAgentOptions co;
     co.info = {"echo-agent", "Echo", "external", {"echo"}, 2};
     co.argv = {"/usr/bin/python3",
@@ -237,13 +243,24 @@ TEST_F(AgentServiceTest, ACommandAgentWithRetriesAndTimeouts) {
                                      {std::make_shared<agents::CommandAgent>(co)});
     auto start = std::chrono::steady_clock::now();
     ASSERT_TRUE(run_service(service, [&] {
+        auto status = service.orchestrator().status("cancel-me");
+        if (!cancel_sent && status && status->state == agents::TaskState::Running) {
+            // Someone asks for it to stop.
+            auto e = event::EventFactory::task(event::EventType::TaskCancelled, "cancel-me", "echo",
+                                               "operator");
+            EXPECT_TRUE(canceller.send("tasks", e).ok());
+            canceller.flush(5s);
+            cancel_sent = true;
+        }
         auto s = service.stats();
-        return s.tasks == 4 && s.pending == 0;
+        return s.tasks == 5 && s.pending == 0;
     }));
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 20s) << "the slow one was terminated";
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 20s)
+        << "the slow one was terminated, the cancelled one too";
+    EXPECT_EQ(service.stats().cancelled, 1U);
 
     std::map<std::string, event::Event> last;
-    for (auto& e : events_of(broker, "tasks", 2, 4 * 4 + 4)) {
+    for (auto& e : events_of(broker, "tasks", 2, 5 * 4 + 6)) {
         auto id = std::string(*e.string("task_id"));
         last.insert_or_assign(id, std::move(e));
     }
@@ -259,6 +276,8 @@ TEST_F(AgentServiceTest, ACommandAgentWithRetriesAndTimeouts) {
     EXPECT_EQ(last.at("slow").type(), event::EventType::TaskFailed);
     EXPECT_THAT(std::string(*last.at("slow").string("error_message")),
                 HasSubstr("timed out after 300 ms"));
+    EXPECT_EQ(last.at("cancel-me").type(), event::EventType::TaskCancelled);
+    EXPECT_EQ(last.at("cancel-me").source(), "agent_orchestrator") << "ours, after the request";
 
     int errors = 0;
     for (const auto& e : events_of(broker, "agents", 1, 12)) {

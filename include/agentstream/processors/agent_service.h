@@ -4,7 +4,8 @@
 // completed / failed / cancelled to the tasks topic, agent.task.started / completed,
 // agent.error and agent.status.changed to the agents topic, and the agents' own events
 // (document.analysis.complete, quality.check.complete, business.insight.generated) to their
-// family's topic. Completions and errors are notified. A task's input offset is committed
+// family's topic. A task.cancelled from anyone else cancels that task (queued or running).
+// Completions and errors are notified. A task's input offset is committed
 // only once the task has ended (at-least-once: a crash runs unfinished tasks again; a task
 // id seen recently is not run twice). Undecodable or invalid records go to `<topic>.dlq`.
 #pragma once
@@ -56,6 +57,7 @@ struct AgentServiceStats {
     std::uint64_t duplicates = 0;    ///< task ids already running or done
     std::uint64_t unassignable = 0;  ///< no agent has the capability: task.failed at once
     std::uint64_t ignored = 0;       ///< other event types on the inputs
+    std::uint64_t cancelled = 0;     ///< task.cancelled requests that stopped a task
     std::uint64_t dead_lettered = 0;
     std::uint64_t published = 0;  ///< events acknowledged by the broker
     std::uint64_t publish_failures = 0;
