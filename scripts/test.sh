@@ -55,14 +55,15 @@ stage "tests under ASan + UBSan"
     ctest --output-on-failure -j2 -L 'unit|cli' --timeout 600)
 
 stage "build (ThreadSanitizer)"
-# Only the binaries whose tests run under TSan (the runtime is in the integration tests).
-TARGETS="integration_test runtime_unit_test" scripts/build.sh build-tsan -DAGENTSTREAM_TSAN=ON \
+# Only the binaries whose tests run under TSan (the runtime is in the integration tests, the
+# orchestrator's threads in agents_test).
+TARGETS="integration_test runtime_unit_test agents_test" scripts/build.sh build-tsan -DAGENTSTREAM_TSAN=ON \
     -DAGENTSTREAM_BUILD_BENCH=OFF
 
 stage "runtime tests under ThreadSanitizer"
 (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/../tests/support/tsan.supp" \
     ctest --output-on-failure -j1 --timeout 600 \
-    -R 'Runtime\.|Retry\.|OffsetTracker\.|Transport\.DeliveryCallbacks|Router\.Replacing')
+    -R 'Runtime\.|Retry\.|OffsetTracker\.|Transport\.DeliveryCallbacks|Router\.Replacing|Orchestrator\.')
 
 stage "benchmark smoke run"
 for b in build/bench/*_bench; do
