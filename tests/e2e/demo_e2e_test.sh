@@ -129,8 +129,8 @@ if [ -z "${AGENTSTREAM_E2E_BROKERS:-}" ]; then
         --summary-json "$tmp/interrupted.json" >"$tmp/out2" 2>"$tmp/err2" &
     demo_pid=$!
     pids+=($demo_pid)
-    for _ in $(seq 1 100); do grep -q '^\[00:0[5-9]' "$tmp/err2" && break; sleep 0.2; done
-    sleep 3
+    for _ in $(seq 1 100); do grep -q 'dashboard: ' "$tmp/err2" && break; sleep 0.2; done
+    sleep 6
     kill -INT $demo_pid
     wait $demo_pid
     check "Ctrl-C: exits 0" 0 $?

@@ -206,14 +206,16 @@ TEST_F(AgentServiceTest, TasksFlowThroughAgentsToResultEventsAndNotifications) {
     EXPECT_THAT(all, HasSubstr("\"related_task_id\":\"insight-1\""));
     EXPECT_THAT(all, HasSubstr("translate-1"));
 
-    // Committed: the same group starting again finds nothing to do.
+    // Committed: the same group starting again finds nothing to do (it may read the lifecycle
+    // events the first one published after its last read: they are no work).
     processors::AgentService again(o, {std::make_shared<agents::DocumentAnalyzerAgent>(ao)});
     std::thread t([&] { again.run(); });
     std::this_thread::sleep_for(4s);
     again.stop();
     t.join();
     EXPECT_EQ(again.stats().tasks, 0U);
-    EXPECT_EQ(again.stats().consumed, 0U);
+    EXPECT_EQ(again.stats().duplicates, 0U);
+    EXPECT_EQ(again.stats().consumed, again.stats().ignored);
 }
 
 TEST_F(AgentServiceTest, ACommandAgentWithRetriesAndTimeouts) {
