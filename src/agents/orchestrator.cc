@@ -338,6 +338,30 @@ void Orchestrator::attempt_failed(Record& r, TaskEvent e, bool retriable, Clock:
     }
 }
 
+void Orchestrator::timed_out(Attempt& a, Clock::time_point now) {
+    a.cancelled = true;
+    a.abandoned = true;
+    auto& r = *a.record;
+    a.record = nullptr;
+    ++_stats.timeouts;
+    ++a.agent->errors;
+    r.attempt.reset();
+    r.execution_time = ms_since(a.started, now);
+    r.last_error =
+        "timed out after " + std::to_string(ms_since(a.started, a.deadline).count()) + " ms";
+    TaskEvent e;
+    e.task = r.task;
+    e.agent = a.agent->info;
+    e.attempt = a.number;
+    e.timed_out = true;
+    e.error = r.last_error;
+    e.execution_time = r.execution_time;
+    e.agent_running = a.agent->running;
+    e.agent_completed = a.agent->completed;
+    e.agent_errors = a.agent->errors;
+    attempt_failed(r, std::move(e), true, now);
+}
+
 void Orchestrator::account_busy(AgentSlot& a, Clock::time_point now) {
     a.busy_ms += a.running * std::chrono::duration<double, std::milli>(now - a.busy_since).count();
     a.busy_since = now;
@@ -430,30 +454,9 @@ void Orchestrator::dispatch_loop() {
         }
         // Deadlines of running attempts.
         for (auto& a : _running) {
-            if (a->record == nullptr || a->abandoned || now < a->deadline) {
-                continue;
+            if (a->record != nullptr && !a->abandoned && now >= a->deadline) {
+                timed_out(*a, now);  // its slot stays taken until it returns
             }
-            a->cancelled = true;
-            a->abandoned = true;
-            auto& r = *a->record;
-            a->record = nullptr;
-            ++_stats.timeouts;
-            ++a->agent->errors;
-            r.attempt.reset();
-            r.execution_time = ms_since(a->started, now);
-            r.last_error = "timed out after " +
-                           std::to_string(ms_since(a->started, a->deadline).count()) + " ms";
-            TaskEvent e;
-            e.task = r.task;
-            e.agent = a->agent->info;
-            e.attempt = a->number;
-            e.timed_out = true;
-            e.error = r.last_error;
-            e.execution_time = r.execution_time;
-            e.agent_running = a->agent->running;  // its slot stays taken until it returns
-            e.agent_completed = a->agent->completed;
-            e.agent_errors = a->agent->errors;
-            attempt_failed(r, std::move(e), true, now);
         }
         // Retries whose backoff is over go back to their queue, in their original place.
         while (!_delayed.empty() && _delayed.begin()->first <= now) {
@@ -570,7 +573,11 @@ void Orchestrator::run_attempt(std::shared_ptr<Attempt> attempt) {
     account_busy(agent, now);
     --agent.running;
     attempt->done = true;
-    if (!attempt->abandoned && attempt->record != nullptr) {
+    if (!attempt->abandoned && attempt->record != nullptr && now >= attempt->deadline) {
+        // It answered, but after its deadline (before the dispatcher noticed): a timeout all
+        // the same, whatever it returned.
+        timed_out(*attempt, now);
+    } else if (!attempt->abandoned && attempt->record != nullptr) {
         auto& r = *attempt->record;
         attempt->record = nullptr;
         r.attempt.reset();

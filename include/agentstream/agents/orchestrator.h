@@ -156,6 +156,8 @@ class Orchestrator {
                         std::chrono::steady_clock::time_point now);
     void agent_event(TaskEvent::Kind kind, AgentSlot& a);
     void account_busy(AgentSlot& a, std::chrono::steady_clock::time_point now);
+    // An attempt past its deadline: abandoned, its task retried or failed (under _mutex).
+    void timed_out(Attempt& a, std::chrono::steady_clock::time_point now);
 
     OrchestratorOptions _options;
     TaskListener _listener;

@@ -267,6 +267,31 @@ TEST(Orchestrator, TimedOutAttemptsAreRetriedWithBackoffThenFail) {
     EXPECT_EQ(o.status("t")->state, TaskState::Failed);
 }
 
+TEST(Orchestrator, AnAnswerAfterTheDeadlineIsATimeoutWhoeverNoticesFirst) {
+    // Each agent call spins to its deadline and answers at once: the answer and the
+    // dispatcher's deadline check race; either way it is a timeout, never a completion.
+    Recorder rec;
+    OrchestratorOptions options;
+    options.task_timeout = 20ms;
+    options.max_retries = 0;
+    Orchestrator o(options, rec.listener());
+    o.add_agent(std::make_shared<FakeAgent>(
+        "a", std::vector<std::string>{"work"}, 8, [](const Task& t, const TaskContext& c) {
+            while (std::chrono::steady_clock::now() < c.deadline()) {
+            }
+            return ok_with(t);
+        }));
+    for (int i = 0; i < 40; ++i) {
+        ASSERT_EQ(o.submit(task("t" + std::to_string(i))), Orchestrator::Submit::Accepted);
+    }
+    ASSERT_TRUE(rec.wait(Kind::Failed, 40));
+    EXPECT_TRUE(rec.of(Kind::Completed).empty());
+    EXPECT_EQ(o.stats().timeouts, 40U);
+    for (const auto& e : rec.of(Kind::Failed)) {
+        EXPECT_TRUE(e.timed_out);
+    }
+}
+
 TEST(Orchestrator, RetriableErrorsRetryAndPermanentOnesDoNot) {
     Recorder rec;
     OrchestratorOptions options;
