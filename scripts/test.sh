@@ -3,7 +3,8 @@
 #   1. formatting check (clang-format),
 #   2. release build with warnings as errors; unit, cli and integration tests (embedded broker),
 #      then e2e tests against a real Apache Kafka 4.x broker started from Maven Central jars,
-#   3. ASan + UBSan build; unit and cli tests under the sanitizers,
+#   3. ASan + UBSan build; unit tests under the sanitizers; ThreadSanitizer build; the
+#      runtime's and the orchestrator's tests under it,
 #   4. a smoke run of each benchmark binary (they must run; speed is judged in docs/benchmarks.md).
 # Idempotent; exits non-zero on the first failing stage.
 set -euo pipefail
@@ -48,14 +49,15 @@ stage "failover on a 3-node Kafka cluster"
 (cd build && ctest --output-on-failure --timeout 600 -L failover)
 
 stage "build (ASan + UBSan)"
-# Only what the unit and cli tests run: the unit test binaries and the CLI.
-TARGETS="agentstream core_test config_test event_test runtime_unit_test router_test monitor_test \
+# The unit test binaries only (the CLI's tests under ASan made the run pass 30 minutes; the
+# demo, the CLI's largest path, was checked under ASan by hand: see docs/architecture.md).
+TARGETS="core_test config_test event_test runtime_unit_test router_test monitor_test \
 window_test processors_test agents_test notify_test" scripts/build.sh build-asan -DAGENTSTREAM_SANITIZE=ON -DAGENTSTREAM_BUILD_BENCH=OFF
 
 stage "tests under ASan + UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --output-on-failure -j2 -L 'unit|cli' --timeout 600)
+    ctest --output-on-failure -j2 -L unit --timeout 600)
 
 stage "build (ThreadSanitizer)"
 # Only the binaries whose tests run under TSan (the runtime is in the integration tests, the
