@@ -120,9 +120,9 @@ SimulatorCounts Simulator::counts() const {
     return _counts;
 }
 
-void Simulator::deliver(const std::string& topic, const std::string& type, std::string_view key,
-                        std::string value, const std::string& fault) {
-    auto on_delivery = [this, topic, type, fault](const kafka::DeliveryReport& r) {
+kafka::DeliveryCallback Simulator::counter(std::string topic, std::string type, std::string fault) {
+    return [this, topic = std::move(topic), type = std::move(type),
+            fault = std::move(fault)](const kafka::DeliveryReport& r) {
         std::lock_guard lock(_mutex);
         if (!r.ok) {
             ++_counts.failed;
@@ -137,6 +137,11 @@ void Simulator::deliver(const std::string& topic, const std::string& type, std::
             ++_counts.faults[fault];
         }
     };
+}
+
+void Simulator::deliver(const std::string& topic, const std::string& type, std::string_view key,
+                        std::string value, const std::string& fault) {
+    auto on_delivery = counter(topic, type, fault);
     auto status = _producer->send(topic, key, value, {}, on_delivery);
     if (!status.ok()) {
         std::lock_guard lock(_mutex);
@@ -157,22 +162,7 @@ void Simulator::loop() {
     };
     auto chance = [&](double percent) { return uniform(0, 100) < percent; };
     auto send_event = [&](const std::string& topic, event::Event e, const std::string& fault = {}) {
-        auto type = std::string(event::to_string(e.type()));
-        // The catalogue's headers come with Producer::send(event); the simulator wants the
-        // delivery per type, so it encodes through the same path.
-        auto on_delivery = [this, topic, type, fault](const kafka::DeliveryReport& r) {
-            std::lock_guard lock(_mutex);
-            if (!r.ok) {
-                ++_counts.failed;
-                return;
-            }
-            ++_counts.sent;
-            ++_counts.by_topic[topic];
-            ++_counts.by_type[type];
-            if (!fault.empty()) {
-                ++_counts.faults[fault];
-            }
-        };
+        auto on_delivery = counter(topic, std::string(event::to_string(e.type())), fault);
         if (!_producer->send(topic, e, on_delivery).ok()) {
             std::lock_guard lock(_mutex);
             ++_counts.failed;

@@ -65,6 +65,8 @@ class Simulator {
 
   private:
     void loop();
+    // A delivery callback that counts the record (by topic, type and fault) once acknowledged.
+    kafka::DeliveryCallback counter(std::string topic, std::string type, std::string fault);
     void deliver(const std::string& topic, const std::string& type, std::string_view key,
                  std::string value, const std::string& fault = {});
 
