@@ -6,9 +6,14 @@
 #include <librdkafka/rdkafka.h>
 #include <sys/resource.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +24,7 @@ using Clock = std::chrono::steady_clock;
 struct Sample {
     double seconds;
     double cpu_seconds;
+    std::map<std::string, double> threads{};  // CPU seconds by thread name, when asked for
 };
 
 inline double cpu_now() {
@@ -65,6 +71,40 @@ inline std::vector<event::Event> make_events(int n) {
     return out;
 }
 
+// CPU seconds spent so far by this process's live threads, summed by thread name (librdkafka
+// names its threads rdk:main, rdk:broker<N>, ...; a thread that ended is not counted).
+inline std::map<std::string, double> thread_cpu() {
+    std::map<std::string, double> out;
+    const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+        std::ifstream in(task.path() / "stat");
+        std::string line;
+        if (!std::getline(in, line)) {
+            continue;
+        }
+        auto open = line.find('(');
+        auto close = line.rfind(')');
+        if (open == std::string::npos || close == std::string::npos) {
+            continue;
+        }
+        std::string name = line.substr(open + 1, close - open - 1);
+        // After ") ": state is field 3; utime and stime are fields 14 and 15.
+        std::vector<std::string> fields;
+        std::size_t pos = close + 2;
+        while (pos < line.size() && fields.size() < 13) {
+            auto next = line.find(' ', pos);
+            fields.push_back(line.substr(pos, next - pos));
+            pos = next == std::string::npos ? line.size() : next + 1;
+        }
+        if (fields.size() < 13) {
+            continue;
+        }
+        out[name] += (std::stod(fields[11]) + std::stod(fields[12])) / tick;
+    }
+    return out;
+}
+
 // Consumers are timed from their first event to their last (steady state): start-up (group
 // coordinator lookup, first fetch) is reported by neither.
 struct Window {
@@ -72,15 +112,30 @@ struct Window {
     double c0 = 0;
     bool started = false;
     Sample result{};
+    std::map<std::string, double> threads0;  // when per-thread CPU is wanted
+    bool per_thread = false;
     void first() {
         if (!started) {
             started = true;
             t0 = Clock::now();
             c0 = cpu_now();
+            if (per_thread) {
+                threads0 = thread_cpu();
+            }
         }
     }
     Sample end() const {
         return {std::chrono::duration<double>(Clock::now() - t0).count(), cpu_now() - c0};
+    }
+    // CPU seconds per thread name since first() (threads that ended meanwhile are missing).
+    std::map<std::string, double> threads() const {
+        auto now = thread_cpu();
+        for (auto& [name, seconds] : now) {
+            if (auto it = threads0.find(name); it != threads0.end()) {
+                seconds -= it->second;
+            }
+        }
+        return now;
     }
 };
 

@@ -3,6 +3,7 @@
 //
 //   processor_load [--brokers HOST:PORT] [--events N] [--partitions P] [--rounds R]
 //                  [--only SUBSTRING]   (cases whose name contains it, beside the raw loop)
+//                  [--threads 1]        (also CPU per event by thread name, means of the rounds)
 //
 // The input topic is filled once; each round every case reads all of it in a fresh group and
 // writes every record (key, value, headers) to a fresh output topic:
@@ -40,6 +41,8 @@ using namespace agentstream::bench;
 using namespace std::chrono_literals;
 
 namespace {
+
+bool g_per_thread = false;
 
 kafka::Properties producer_props() {
     return {{"enable.idempotence", "true"},
@@ -90,6 +93,7 @@ Sample raw_pipe(const std::string& brokers, const std::string& in, const std::st
     rd_kafka_topic_partition_list_destroy(list);
 
     Window window;
+    window.per_thread = g_per_thread;
     std::uint64_t n = 0;
     auto deadline = Clock::now() + 300s;
     while (n < expected && Clock::now() < deadline) {
@@ -126,6 +130,9 @@ Sample raw_pipe(const std::string& brokers, const std::string& in, const std::st
     }
     rd_kafka_flush(producer, 120000);
     Sample s = window.end();
+    if (g_per_thread) {
+        s.threads = window.threads();
+    }
     rd_kafka_consumer_close(consumer);
     rd_kafka_destroy(consumer);
     rd_kafka_topic_destroy(rkt);
@@ -182,6 +189,7 @@ Sample processor_pipe(const std::string& brokers, const std::string& in, const s
         p.run();
     });
     Window window;
+    window.per_thread = g_per_thread;
     auto deadline = Clock::now() + 300s;
     while (Clock::now() < deadline) {
         auto m = p.metrics();
@@ -194,6 +202,9 @@ Sample processor_pipe(const std::string& brokers, const std::string& in, const s
         std::this_thread::sleep_for(m.consumed > 0 ? 20ms : 1ms);
     }
     Sample s = window.end();
+    if (g_per_thread) {
+        s.threads = window.threads();
+    }
     p.stop();
     t.join();
     if (p.metrics().processed < expected) {
@@ -222,6 +233,8 @@ int main(int argc, char** argv) {
             rounds = std::stoi(argv[i + 1]);
         } else if (a == "--only") {
             only = argv[i + 1];
+        } else if (a == "--threads") {
+            g_per_thread = std::string(argv[i + 1]) != "0";
         }
     }
     std::unique_ptr<broker::EmbeddedBroker> embedded;
@@ -264,12 +277,23 @@ int main(int argc, char** argv) {
     auto expected = retained_count(brokers, input, partitions);
     std::map<std::string, std::vector<double>> rate;
     std::map<std::string, std::vector<double>> per_cpu;
+    // case → thread name (digits dropped) → µs per event, summed over rounds
+    std::map<std::string, std::map<std::string, double>> thread_us;
     auto wanted = [&](const std::string& name) {
         return only.empty() || name.find(only) != std::string::npos;
     };
     auto record = [&](const std::string& name, Sample s) {
         rate[name].push_back(static_cast<double>(expected) / s.seconds);
         per_cpu[name].push_back(static_cast<double>(expected) / std::max(s.cpu_seconds, 1e-9));
+        for (const auto& [thread, seconds] : s.threads) {
+            std::string group;
+            for (char c : thread) {
+                if ((c < '0' || c > '9') && c != '-') {
+                    group += c;
+                }
+            }
+            thread_us[name][group] += seconds * 1e6 / static_cast<double>(expected);
+        }
     };
     for (int r = 0; r < rounds; ++r) {
         record("raw consume→produce", raw_pipe(brokers, input, new_topic(), partitions, expected));
@@ -307,6 +331,21 @@ int main(int argc, char** argv) {
         double c = median(per_cpu[name]);
         fmt::print("| {} | {:.0f} | {:.0f} | {:.2f} | {:.2f} |\n", name, rt, c,
                    rt / median(rate[base]), c / median(per_cpu[base]));
+    }
+    if (g_per_thread) {
+        fmt::print("\nCPU µs per event by thread (mean of {} round(s); ended threads missing)\n",
+                   rounds);
+        for (const auto& [name, threads] : thread_us) {
+            double total = 0;
+            std::string parts;
+            for (const auto& [thread, us] : threads) {
+                total += us / rounds;
+                if (us / rounds >= 0.05) {
+                    parts += fmt::format(" {}={:.2f}", thread, us / rounds);
+                }
+            }
+            fmt::print("  {}: {:.2f} µs:{}\n", name, total, parts);
+        }
     }
     return 0;
 }

@@ -372,12 +372,20 @@ void Consumer::assign(const std::vector<TopicPartition>& partitions) {
 }
 
 std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
+    // The clock is read only when an error or event record makes the wait go on: a poll that
+    // returns a record at once (the busy case) costs no clock reads.
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    int wait_ms = static_cast<int>(std::max<std::int64_t>(0, timeout.count()));
     while (true) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        UniqueMessage m(rd_kafka_consumer_poll(
-            _impl->rk.get(), static_cast<int>(std::max<std::int64_t>(0, left.count()))));
+        if (deadline) {
+            wait_ms = static_cast<int>(
+                std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              *deadline - std::chrono::steady_clock::now())
+                                              .count()));
+        } else if (wait_ms > 0) {
+            deadline = std::chrono::steady_clock::now() + timeout;
+        }
+        UniqueMessage m(rd_kafka_consumer_poll(_impl->rk.get(), wait_ms));
         if (!m) {
             return std::nullopt;
         }
@@ -399,7 +407,7 @@ std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
                 throw KafkaError(fmt::format("consumer fatal error: {}", reason));
             }
         }
-        if (std::chrono::steady_clock::now() >= deadline) {
+        if (!deadline || std::chrono::steady_clock::now() >= *deadline) {
             return std::nullopt;
         }
     }

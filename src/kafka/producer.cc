@@ -5,6 +5,7 @@
 #include <agentstream/kafka/producer.h>
 
 #include <fmt/format.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -348,7 +349,10 @@ Producer::Producer(ProducerOptions options) : _impl(std::make_unique<Impl>()) {
     rd_kafka_conf_set_opaque(conf.get(), &impl);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), &Impl::dr_trampoline);
     impl.rk = make_handle(RD_KAFKA_PRODUCER, conf.release());
-    impl.poller = std::jthread([&impl](std::stop_token stop) { impl.poll_loop(stop); });
+    impl.poller = std::jthread([&impl](std::stop_token stop) {
+        ::pthread_setname_np(::pthread_self(), "as:delivery");  // as seen in top -H
+        impl.poll_loop(stop);
+    });
 }
 
 Producer::~Producer() {
@@ -407,6 +411,21 @@ Status Producer::forward(std::string_view topic, const Message& record,
     }
     return send_with(topic, record.has_key() ? record.key() : std::string_view(),
                      record.is_null() ? std::string_view() : record.value(), copy,
+                     std::move(on_delivery), std::nullopt);
+}
+
+Status Producer::forward_last(std::string_view topic, Message& record,
+                              DeliveryCallback on_delivery) {
+    // librdkafka parses a consumed record's headers from its bytes when first asked for them;
+    // once detached, the next request parses them again. So the record keeps its headers for
+    // later readers (a dead letter, say) and this output takes the parsed list, uncopied.
+    auto* m = static_cast<rd_kafka_message_t*>(record._msg);
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_detach_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        hdrs = nullptr;
+    }
+    return send_with(topic, record.has_key() ? record.key() : std::string_view(),
+                     record.is_null() ? std::string_view() : record.value(), hdrs,
                      std::move(on_delivery), std::nullopt);
 }
 

@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <span>
 #include <thread>
 
 #include "runtime/offset_tracker.h"
@@ -29,39 +30,46 @@ using namespace std::chrono_literals;
 
 // ---- Context ----
 
+// Outputs live in a buffer the processing thread reuses from record to record: a reused entry
+// keeps its strings' capacity, so a steady stream allocates nothing here.
+Context::Output& Context::next_output(std::string_view topic) {
+    if (_count == _outputs->size()) {
+        _outputs->emplace_back();
+    }
+    auto& out = (*_outputs)[_count++];
+    out.topic.assign(topic);
+    out.forward = false;
+    out.record_headers = false;
+    out.key.clear();
+    out.value.clear();
+    out.headers.clear();
+    return out;
+}
+
 void Context::emit(std::string_view topic, const event::Event& event) {
-    Output out;
-    out.topic = std::string(topic);
+    auto& out = next_output(topic);
     out.key = event::record_key(event);
     event::encode(event, out.value);
     out.headers = event::record_headers(event);
-    _outputs.push_back(std::move(out));
 }
 
 void Context::send(std::string_view topic, std::string key, std::string value,
                    kafka::Headers headers) {
-    Output out;
-    out.topic = std::string(topic);
+    auto& out = next_output(topic);
     out.key = std::move(key);
     out.value = std::move(value);
     out.headers = std::move(headers);
-    _outputs.push_back(std::move(out));
 }
 
 void Context::send(std::string_view topic, std::string key, std::string value) {
-    Output out;
-    out.topic = std::string(topic);
+    auto& out = next_output(topic);
     out.key = std::move(key);
     out.value = std::move(value);
     out.record_headers = true;
-    _outputs.push_back(std::move(out));
 }
 
 void Context::forward(std::string_view topic) {
-    Output out;
-    out.topic = std::string(topic);
-    out.forward = true;
-    _outputs.push_back(std::move(out));
+    next_output(topic).forward = true;
 }
 
 // ---- StreamProcessor ----
@@ -132,6 +140,7 @@ struct StreamProcessor::Impl {
 
     std::mutex completions_mutex;
     std::vector<std::shared_ptr<InFlight>> completions;
+    std::vector<std::shared_ptr<InFlight>> drained;  // processing thread only
     // Dead letters whose write failed, sent again after a pause (loop thread only).
     std::vector<std::pair<Clock::time_point, std::shared_ptr<InFlight>>> dead_letter_retries;
 
@@ -301,8 +310,9 @@ struct StreamProcessor::Impl {
         }
     }
 
-    // Marks a record done in its partition and stores the new committable offset.
-    void complete(const InFlight& f) {
+    // Marks a record done in its partition and stores the new committable offset. `now` and
+    // `utc` are read once per drain.
+    void complete(const InFlight& f, Clock::time_point now, Timestamp utc) {
         auto it = partitions.find(PartitionLess::View{f.record.topic(), f.record.partition()});
         if (it == partitions.end() || it->second.generation != f.generation) {
             return;  // revoked meanwhile: its new owner redelivers it
@@ -316,12 +326,11 @@ struct StreamProcessor::Impl {
             }
             it->second.to_store = *next;
         }
-        auto now = Clock::now();
         auto spent = std::chrono::duration_cast<std::chrono::microseconds>(now - f.received);
         latency.record(spent);
         std::optional<std::chrono::microseconds> age;
         if (f.event_time) {
-            age = std::max(now_utc() - *f.event_time, std::chrono::microseconds(0));
+            age = std::max(utc - *f.event_time, std::chrono::microseconds(0));
             e2e.record(*age);
         }
         if (metrics_registry.registry != nullptr) {
@@ -359,11 +368,14 @@ struct StreamProcessor::Impl {
     }
 
     void drain_completions() {
-        std::vector<std::shared_ptr<InFlight>> done;
+        // Two buffers swapped back and forth keep their capacity: no allocation per drain.
+        auto& done = drained;
         {
             std::lock_guard lock(completions_mutex);
             done.swap(completions);
         }
+        const auto now = done.empty() ? Clock::time_point{} : Clock::now();
+        const auto utc = done.empty() ? Timestamp{} : now_utc();
         for (auto& f : done) {
             if (f->failed.load()) {
                 std::string error;
@@ -391,13 +403,14 @@ struct StreamProcessor::Impl {
             } else if (!f->counted) {
                 processed.fetch_add(1, std::memory_order_relaxed);
             }
-            complete(*f);
+            complete(*f, now, utc);
         }
+        done.clear();
         if (!dead_letter_retries.empty()) {
-            auto now = Clock::now();
+            const auto retry_now = Clock::now();
             std::vector<std::shared_ptr<InFlight>> due;
             std::erase_if(dead_letter_retries, [&](auto& item) {
-                if (item.first > now) {
+                if (item.first > retry_now) {
                     return false;
                 }
                 due.push_back(std::move(item.second));
@@ -434,13 +447,18 @@ struct StreamProcessor::Impl {
         }
     }
 
-    void send_outputs(const std::shared_ptr<InFlight>& f, std::vector<Context::Output>& outputs) {
+    void send_outputs(const std::shared_ptr<InFlight>& f,
+                      std::span<const Context::Output> outputs) {
         f->pending = static_cast<int>(outputs.size()) + 1;  // +1 until all are queued
         f->keep_alive = f;
-        const auto& r = f->record;
-        for (auto& out : outputs) {
+        auto& r = f->record;
+        for (const auto& out : outputs) {
             Status status;
-            if (out.forward) {
+            if (out.forward && &out == &outputs.back()) {
+                // The record's last use: its headers move to the output instead of being
+                // copied (they come back to it if that delivery fails).
+                status = producer->forward_last(out.topic, r, on_output(f));
+            } else if (out.forward) {
                 status = producer->forward(out.topic, r, on_output(f));
             } else if (out.record_headers) {
                 status =
@@ -463,7 +481,8 @@ struct StreamProcessor::Impl {
 
     // ---- one record ----
 
-    void handle(kafka::Message message) {
+    // `received`: when the poll that returned it began (one clock read per batch).
+    void handle(kafka::Message message, Clock::time_point received) {
         consumed.fetch_add(1, std::memory_order_relaxed);
         auto it = partitions.find(PartitionLess::View{message.topic(), message.partition()});
         if (it == partitions.end()) {
@@ -482,7 +501,7 @@ struct StreamProcessor::Impl {
         auto f = std::make_shared<InFlight>(std::move(message));
         f->impl = this;
         f->generation = it->second.generation;
-        f->received = Clock::now();
+        f->received = received;
         if (workers.empty()) {
             work(f);
         } else {
@@ -517,7 +536,8 @@ struct StreamProcessor::Impl {
 
         auto first_failure = Clock::now();
         for (int attempt = 1;; ++attempt) {
-            Context ctx(r, attempt);
+            thread_local std::vector<Context::Output> output_buffer;
+            Context ctx(r, attempt, output_buffer);
             ErrorClass error_class = ErrorClass::Permanent;
             std::string error;
             try {
@@ -529,11 +549,11 @@ struct StreamProcessor::Impl {
                     push_completion(f);
                     return;
                 }
-                if (ctx._outputs.empty()) {
+                if (ctx._count == 0) {
                     push_completion(f);
                     return;
                 }
-                send_outputs(f, ctx._outputs);
+                send_outputs(f, std::span(ctx._outputs->data(), ctx._count));
                 return;
             } catch (const RetriableError& e) {
                 error_class = ErrorClass::Retriable;
@@ -697,7 +717,7 @@ struct StreamProcessor::Impl {
             it->second.second = message.offset() + 1;
         }
         ++txn_events;
-        handle(std::move(message));
+        handle(std::move(message), Clock::now());
     }
 
     void run_exactly_once() {
@@ -894,13 +914,28 @@ void StreamProcessor::run() {
     if (eos) {
         impl.run_exactly_once();
     } else {
+        // Up to BATCH records per turn: what is already queued in the consumer is taken
+        // without waiting, and completions, flow control and the clock are looked at once
+        // per turn instead of once per record.
+        constexpr int BATCH = 64;
         while (!impl.stopping.load()) {
             impl.drain_completions();
             impl.apply_backpressure();
             impl.probe_if_down();
             auto message = impl.consumer->poll(impl.paused ? 10ms : 100ms);
-            if (message) {
-                impl.handle(std::move(*message));
+            if (!message) {
+                continue;
+            }
+            const auto received = Clock::now();
+            impl.handle(std::move(*message), received);
+            for (int i = 1; i < BATCH && !impl.paused && !impl.stopping.load() &&
+                            impl.in_flight.load(std::memory_order_relaxed) < o.max_in_flight;
+                 ++i) {
+                message = impl.consumer->poll(0ms);
+                if (!message) {
+                    break;
+                }
+                impl.handle(std::move(*message), received);
             }
         }
     }

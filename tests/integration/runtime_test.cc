@@ -340,6 +340,77 @@ TEST(Runtime, SurvivesABrokerOutageAndResumes) {
     EXPECT_EQ(numbers.size(), static_cast<std::size_t>(kEvents));
 }
 
+// An output the broker refuses for good sends its input to the dead letters (class delivery) with
+// the input's own headers, also when the headers were moved to that output instead of copied
+// (the record's last output) and when one event fans out to two topics.
+TEST(Runtime, AnOutputRefusedForGoodDeadLettersItsInputWithItsHeaders) {
+    EmbeddedBroker broker;
+    broker.create_topic("refused-in", 1);
+    broker.create_topic("refused-a", 1);
+    broker.create_topic("refused-b", 1);
+    broker.create_topic("refused-in.dlq", 1);
+    constexpr int kEvents = 200;
+    {
+        kafka::ProducerOptions po;
+        po.brokers = broker.bootstrap_servers();
+        po.properties = EmbeddedBroker::producer_tuning();
+        kafka::Producer producer(po);
+        for (int i = 0; i < kEvents; ++i) {
+            ASSERT_TRUE(producer.send("refused-in", testing::numbered_event(i % 7, i, i)).ok());
+        }
+        ASSERT_TRUE(producer.flush(60s));
+    }
+    // The processor's first produce requests are refused (not retriable); later ones pass.
+    broker.push_request_errors(broker::ApiKey::Produce,
+                               {29 /*TOPIC_AUTHORIZATION_FAILED*/, 29, 29});
+    auto o = processor_options(broker, {"refused-in"});
+    o.name = "refused";
+    StreamProcessor processor(o);
+    processor.on("*", [](const event::Event& e, Context& ctx) {
+        if (number_of(e) % 2 == 0) {
+            ctx.forward("refused-a");  // copied headers
+        }
+        ctx.forward("refused-b");  // the last output: headers moved
+    });
+    ASSERT_TRUE(run_until(processor, [&] {
+        auto m = processor.metrics();
+        return m.processed + m.dead_lettered >= kEvents && m.in_flight == 0;
+    }));
+    auto m = processor.metrics();
+    ASSERT_GT(m.dead_lettered, 0U) << "no produce request was refused";
+    EXPECT_EQ(m.processed + m.dead_lettered, static_cast<std::uint64_t>(kEvents));
+
+    std::set<std::int64_t> dead_numbers;
+    auto dead =
+        read_all(broker, "refused-in.dlq", 1, m.dead_lettered, [&](const kafka::Message& r) {
+            auto d = runtime::read_dead_letter(r);
+            ASSERT_TRUE(d.error_class);
+            EXPECT_EQ(*d.error_class, ErrorClass::Delivery) << d.message;
+            EXPECT_THAT(d.message, ::testing::HasSubstr("refused-"));
+            auto e = event::decode(r.value());
+            ASSERT_TRUE(e);
+            dead_numbers.insert(number_of(*e));
+            // The input's headers travel with it, whichever output failed.
+            EXPECT_EQ(r.header("event_type"), "task.started");
+            EXPECT_EQ(r.header("event_id"), e->id());
+            EXPECT_EQ(r.header("content-type"), "application/json");
+        });
+    EXPECT_EQ(dead, m.dead_lettered);
+    EXPECT_EQ(dead_numbers.size(), m.dead_lettered);
+
+    // Every event that was not dead-lettered reached its outputs with its headers.
+    std::size_t in_b = 0;
+    read_all(broker, "refused-b", 1, m.processed, [&](const kafka::Message& r) {
+        auto e = event::decode(r.value());
+        ASSERT_TRUE(e);
+        EXPECT_EQ(r.header("event_id"), e->id());
+        if (!dead_numbers.contains(number_of(*e))) {
+            ++in_b;
+        }
+    });
+    EXPECT_EQ(in_b, m.processed);
+}
+
 // Four workers: different keys run in parallel, one key's events stay in order.
 TEST(Runtime, ParallelWorkersKeepPerKeyOrder) {
     EmbeddedBroker broker;

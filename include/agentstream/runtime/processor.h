@@ -114,10 +114,13 @@ class Context {
 
   private:
     friend class StreamProcessor;
-    Context(const kafka::Message& record, int attempt) : _record(&record), _attempt(attempt) {}
+    Context(const kafka::Message& record, int attempt, std::vector<Output>& outputs)
+        : _record(&record), _attempt(attempt), _outputs(&outputs) {}
+    Output& next_output(std::string_view topic);
     const kafka::Message* _record;
     int _attempt;
-    std::vector<Output> _outputs;
+    std::vector<Output>* _outputs;  ///< reused between records; the first _count are this one's
+    std::size_t _count = 0;
 };
 
 using Handler = std::function<void(const event::Event&, Context&)>;
