@@ -45,19 +45,19 @@ Violation violation(std::string_view field, ViolationKind kind, std::string mess
     return {std::string(field), kind, std::move(message)};
 }
 
-// Reads an optional string envelope field; null means absent.
-bool read_optional_string(std::string_view name, element value, std::optional<std::string>& dst,
-                          Violations& out) {
+// Checks an optional string envelope field (null means absent); returns the string, if any.
+std::optional<std::string_view> read_optional_string(std::string_view name, element value,
+                                                     Violations& out, bool& ok) {
+    ok = true;
     if (value.is_null()) {
-        dst.reset();
-        return true;
+        return std::nullopt;
     }
     if (!value.is_string()) {
         rules::wrong_type(name, "string", detail::json_type_name(value), out);
-        return false;
+        ok = false;
+        return std::nullopt;
     }
-    dst = std::string(value.get_string().value_unsafe());
-    return true;
+    return value.get_string().value_unsafe();
 }
 
 void append_double(std::string& out, double v) {
@@ -104,9 +104,11 @@ void append_value(std::string& out, const Value& value) {
         value.storage());
 }
 
-}  // namespace
-
-Result<Event, Violations> decode(std::string_view json) {
+// decode() and check() in one: with Build, `out` receives the event; without, the same checks
+// run and nothing is stored (no allocation beyond converting string field values).
+template <bool Build>
+Result<EventSummary, Violations> decode_impl(std::string_view json,
+                                             [[maybe_unused]] std::optional<Event>* out) {
     Violations errors;
     if (json.size() > MAX_EVENT_BYTES) {
         errors.push_back(violation(
@@ -147,13 +149,21 @@ Result<Event, Violations> decode(std::string_view json) {
     }
     // With an unknown type, keep checking the envelope against a stand-in family so that
     // every envelope problem is reported too.
-    Event event = EventAccess::blank(type.value_or(EventType::DocumentUploaded));
+    Event* ev = nullptr;
+    if constexpr (Build) {
+        ev = &out->emplace(EventAccess::blank(type.value_or(EventType::DocumentUploaded)));
+    }
     const FamilySpec* family = type ? &family_spec(family_of(*type)) : nullptr;
-    auto& extra = EventAccess::extra(event);
+    // Names of the fields the catalogue does not know, for the duplicate check (views into
+    // the parsed document; check() reuses the buffer).
+    thread_local std::vector<std::string_view> extra_names;
+    extra_names.clear();
+    EventSummary summary{type.value_or(EventType::DocumentUploaded), Timestamp{}};
 
     std::bitset<16> envelope_seen;
     std::bitset<MAX_FAMILY_FIELDS> family_seen;
     std::bitset<MAX_FAMILY_FIELDS> family_bad;  // present with the wrong type: already reported
+    std::bitset<MAX_FAMILY_FIELDS> family_set;  // present with a usable value
     for (auto [key, value] : object) {
         auto env = envelope_field(key);
         if (env != Envelope::None) {
@@ -171,8 +181,8 @@ Result<Event, Violations> decode(std::string_view json) {
                     } else if (value.get_string().value_unsafe().empty()) {
                         errors.push_back(violation(key, ViolationKind::NotAllowed,
                                                    "event_id: must not be empty"));
-                    } else {
-                        event.set_id(std::string(value.get_string().value_unsafe()));
+                    } else if constexpr (Build) {
+                        ev->set_id(std::string(value.get_string().value_unsafe()));
                     }
                     break;
                 case Envelope::EventType: break;
@@ -183,8 +193,8 @@ Result<Event, Violations> decode(std::string_view json) {
                         errors.push_back(violation(
                             key, ViolationKind::OutOfRange,
                             fmt::format("schema_version: must be a positive integer, got {}", v)));
-                    } else {
-                        event.set_schema_version(static_cast<int>(v));
+                    } else if constexpr (Build) {
+                        ev->set_schema_version(static_cast<int>(v));
                     }
                     break;
                 case Envelope::Timestamp:
@@ -192,7 +202,10 @@ Result<Event, Violations> decode(std::string_view json) {
                         rules::wrong_type(key, "RFC 3339 string", detail::json_type_name(value),
                                           errors);
                     } else if (auto ts = parse_rfc3339(value.get_string().value_unsafe())) {
-                        event.set_timestamp(*ts);
+                        summary.timestamp = *ts;
+                        if constexpr (Build) {
+                            ev->set_timestamp(*ts);
+                        }
                     } else {
                         errors.push_back(
                             violation(key, ViolationKind::WrongType,
@@ -205,7 +218,9 @@ Result<Event, Violations> decode(std::string_view json) {
                     if (!value.is_string()) {
                         rules::wrong_type(key, "string", detail::json_type_name(value), errors);
                     } else if (auto p = parse_priority(value.get_string().value_unsafe())) {
-                        event.set_priority(*p);
+                        if constexpr (Build) {
+                            ev->set_priority(*p);
+                        }
                     } else {
                         errors.push_back(violation(
                             key, ViolationKind::NotAllowed,
@@ -220,21 +235,26 @@ Result<Event, Violations> decode(std::string_view json) {
                     } else if (value.get_string().value_unsafe().empty()) {
                         errors.push_back(
                             violation(key, ViolationKind::NotAllowed, "source: must not be empty"));
-                    } else {
-                        event.set_source(std::string(value.get_string().value_unsafe()));
+                    } else if constexpr (Build) {
+                        ev->set_source(std::string(value.get_string().value_unsafe()));
                     }
                     break;
-                case Envelope::CorrelationId: {
-                    std::optional<std::string> id;
-                    if (read_optional_string(key, value, id, errors)) {
-                        event.set_correlation_id(std::move(id));
-                    }
-                    break;
-                }
+                case Envelope::CorrelationId:
                 case Envelope::CausationId: {
-                    std::optional<std::string> id;
-                    if (read_optional_string(key, value, id, errors)) {
-                        event.set_causation_id(std::move(id));
+                    bool ok = false;
+                    auto id = read_optional_string(key, value, errors, ok);
+                    if constexpr (Build) {
+                        if (ok) {
+                            std::optional<std::string> text;
+                            if (id) {
+                                text.emplace(*id);
+                            }
+                            if (env == Envelope::CorrelationId) {
+                                ev->set_correlation_id(std::move(text));
+                            } else {
+                                ev->set_causation_id(std::move(text));
+                            }
+                        }
                     }
                     break;
                 }
@@ -244,8 +264,8 @@ Result<Event, Violations> decode(std::string_view json) {
                     }
                     if (!value.is_object()) {
                         rules::wrong_type(key, "object", detail::json_type_name(value), errors);
-                    } else {
-                        event.set_metadata(RawJson{simdjson::minify(value)});
+                    } else if constexpr (Build) {
+                        ev->set_metadata(RawJson{simdjson::minify(value)});
                     }
                     break;
                 case Envelope::None: break;
@@ -257,13 +277,17 @@ Result<Event, Violations> decode(std::string_view json) {
             index = field_index(family->family, key);
         }
         if (!index) {
-            for (const auto& [name, v] : extra) {
+            for (auto name : extra_names) {
                 if (name == key) {
                     errors.push_back(violation(key, ViolationKind::Duplicate,
                                                fmt::format("{}: field appears twice", key)));
                 }
             }
-            extra.emplace_back(std::string(key), RawJson{simdjson::minify(value)});
+            extra_names.push_back(key);
+            if constexpr (Build) {
+                EventAccess::extra(*ev).emplace_back(std::string(key),
+                                                     RawJson{simdjson::minify(value)});
+            }
             continue;
         }
         if (family_seen[*index]) {
@@ -278,7 +302,10 @@ Result<Event, Violations> decode(std::string_view json) {
         }
         if (auto converted = detail::convert(spec, value, errors)) {
             rules::check(spec, *converted, errors);
-            event.set_at(*index, std::move(*converted));
+            family_set[*index] = true;
+            if constexpr (Build) {
+                ev->set_at(*index, std::move(*converted));
+            }
         } else {
             family_bad[*index] = true;
         }
@@ -294,20 +321,37 @@ Result<Event, Violations> decode(std::string_view json) {
     if (family != nullptr) {
         for (std::size_t i = 0; i < family->fields.size(); ++i) {
             const auto& spec = family->fields[i];
-            if (event.field_at(i) != nullptr) {
+            if (family_set[i]) {
                 continue;
             }
             if (spec.presence == Presence::Required && !family_bad[i]) {
                 rules::missing(spec.name, errors);
             } else if (spec.presence == Presence::Defaulted) {
-                event.set_at(i, EventAccess::default_value(spec));
+                if constexpr (Build) {
+                    ev->set_at(i, EventAccess::default_value(spec));
+                }
             }
         }
     }
     if (!errors.empty()) {
         return failure(std::move(errors));
     }
-    return event;
+    return summary;
+}
+
+}  // namespace
+
+Result<Event, Violations> decode(std::string_view json) {
+    std::optional<Event> event;
+    auto result = decode_impl<true>(json, &event);
+    if (!result) {
+        return failure(std::move(result.error()));
+    }
+    return std::move(*event);
+}
+
+Result<EventSummary, Violations> check(std::string_view json) {
+    return decode_impl<false>(json, nullptr);
 }
 
 void encode(const Event& event, std::string& out) {

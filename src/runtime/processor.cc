@@ -132,6 +132,7 @@ struct StreamProcessor::Impl {
     std::atomic<kafka::Consumer*> consumer_view{nullptr};  // for metrics() on other threads
 
     std::atomic<bool> stopping{false};
+    bool reads_events = true;  // self->reads_events(), asked when run() starts
     std::map<kafka::TopicPartition, PartitionState, PartitionLess> partitions;  // loop thread only
     // Partitions whose committable position moved since the last store_offsets().
     std::vector<std::map<kafka::TopicPartition, PartitionState, PartitionLess>::iterator> dirty;
@@ -522,17 +523,35 @@ struct StreamProcessor::Impl {
                           fmt::format("{} bytes, more than the {} an event may have",
                                       r.value().size(), event::MAX_EVENT_BYTES));
         }
-        auto decoded = event::decode(r.value());
-        if (!decoded) {
-            bool malformed = std::any_of(
-                decoded.error().begin(), decoded.error().end(),
-                [](const auto& v) { return v.kind == event::ViolationKind::Malformed; });
-            return reject(f, malformed ? ErrorClass::Undecodable : ErrorClass::Invalid,
-                          event::describe(decoded.error()));
+        // Checked against the catalogue either way; built only for processors that read it.
+        std::optional<event::EventSummary> summary;
+        const event::Violations* violations = nullptr;
+        std::optional<Result<event::Event, event::Violations>> decoded;
+        std::optional<Result<event::EventSummary, event::Violations>> checked;
+        if (reads_events) {
+            decoded.emplace(event::decode(r.value()));
+            if (*decoded) {
+                summary = event::EventSummary{(**decoded).type(), (**decoded).timestamp()};
+            } else {
+                violations = &decoded->error();
+            }
+        } else {
+            checked.emplace(event::check(r.value()));
+            if (*checked) {
+                summary = **checked;
+            } else {
+                violations = &checked->error();
+            }
         }
-        const event::Event& ev = *decoded;
-        f->event_time = ev.timestamp();
-        f->type = static_cast<int>(ev.type());
+        if (violations != nullptr) {
+            bool malformed = std::any_of(violations->begin(), violations->end(), [](const auto& v) {
+                return v.kind == event::ViolationKind::Malformed;
+            });
+            return reject(f, malformed ? ErrorClass::Undecodable : ErrorClass::Invalid,
+                          event::describe(*violations));
+        }
+        f->event_time = summary->timestamp;
+        f->type = static_cast<int>(summary->type);
 
         auto first_failure = Clock::now();
         for (int attempt = 1;; ++attempt) {
@@ -541,7 +560,8 @@ struct StreamProcessor::Impl {
             ErrorClass error_class = ErrorClass::Permanent;
             std::string error;
             try {
-                bool wanted = self->process(ev, ctx);
+                bool wanted =
+                    decoded ? self->process(**decoded, ctx) : self->process_record(*summary, ctx);
                 f->attempts = attempt;
                 if (!wanted) {
                     unhandled.fetch_add(1, std::memory_order_relaxed);
@@ -842,6 +862,15 @@ StreamProcessor& StreamProcessor::on(event::EventType type, Handler handler) {
     return on(event::to_string(type), std::move(handler));
 }
 
+bool StreamProcessor::reads_events() const noexcept {
+    return true;
+}
+
+bool StreamProcessor::process_record(const event::EventSummary&, Context&) {
+    throw std::logic_error(
+        "a processor whose reads_events() is false must override process_record");
+}
+
 bool StreamProcessor::process(const event::Event& event, Context& context) {
     bool any = false;
     for (const auto& [pattern, handler] : _impl->handlers) {
@@ -856,6 +885,7 @@ bool StreamProcessor::process(const event::Event& event, Context& context) {
 void StreamProcessor::run() {
     auto& impl = *_impl;
     const auto& o = impl.options;
+    impl.reads_events = reads_events();
     if (o.metrics != nullptr && impl.metrics_registry.registry == nullptr) {
         auto& m = impl.metrics_registry;
         m.registry = o.metrics;

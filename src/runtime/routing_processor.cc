@@ -35,7 +35,7 @@ std::shared_ptr<const router::Router> RoutingProcessor::router() const {
     return _router;
 }
 
-bool RoutingProcessor::process(const event::Event&, Context& context) {
+bool RoutingProcessor::process_record(const event::EventSummary&, Context& context) {
     thread_local router::Routing routing;
     thread_local std::uint64_t seen_version = 0;
     thread_local std::shared_ptr<const router::Router> current;

@@ -8,6 +8,7 @@
 #include <agentstream/kafka/admin.h>
 #include <agentstream/kafka/producer.h>
 #include <agentstream/router/router.h>
+#include <agentstream/runtime/dead_letter.h>
 #include <agentstream/runtime/routing_processor.h>
 
 #include <fmt/format.h>
@@ -85,6 +86,16 @@ TEST(Router, TheStandardPipelineDeliversExactCountsOverAMixedStream) {
             e.set_priority(i < 500 ? event::Priority::High : event::Priority::Low);
             send(p, "analytics", e);
         }
+        // Poison: the router checks every event against the catalogue (without building it),
+        // so these go to the dead letters and match no route.
+        for (int i = 0; i < 30; ++i) {
+            ASSERT_TRUE(
+                p.send("tasks", "bad", fmt::format("{{\"event_type\": \"task.cr{}", i)).ok());
+            auto invalid = event::encode(
+                EventFactory::task(EventType::TaskCreated, fmt::format("x{}", i), "analysis", "t"));
+            invalid.replace(invalid.find("\"task_id\""), 9, "\"no_task\"");
+            ASSERT_TRUE(p.send("tasks", "bad", invalid).ok());
+        }
         ASSERT_TRUE(p.flush(30s));
     }
     auto o = testing::processor_options(broker, router->source_topics());
@@ -99,9 +110,9 @@ TEST(Router, TheStandardPipelineDeliversExactCountsOverAMixedStream) {
         {"alerts", 1000 + 500},
         {"agent_monitoring", 1500},
     };
-    // Consumed: the 12700 produced plus what routes wrote into topics they also read
-    // (document_processing 5000, analytics 14500, notifications 3000).
-    const std::uint64_t consumed = 12700 + 5000 + 14500 + 3000;
+    // Consumed: the 12700 produced and 60 poison records, plus what routes wrote into topics
+    // they also read (document_processing 5000, analytics 14500, notifications 3000).
+    const std::uint64_t consumed = 12700 + 60 + 5000 + 14500 + 3000;
     ASSERT_TRUE(testing::run_until(processor, [&] {
         auto m = processor.metrics();
         return m.consumed >= consumed && m.in_flight == 0;
@@ -116,7 +127,16 @@ TEST(Router, TheStandardPipelineDeliversExactCountsOverAMixedStream) {
     }
     auto m = processor.metrics();
     EXPECT_EQ(m.consumed, consumed);
-    EXPECT_EQ(m.dead_lettered, 0U);
+    EXPECT_EQ(m.dead_lettered, 60U);
+    std::map<runtime::ErrorClass, int> classes;
+    auto dead = testing::read_all(broker, "tasks.dlq", 1, 60, [&](const kafka::Message& r) {
+        auto d = runtime::read_dead_letter(r);
+        ASSERT_TRUE(d.error_class);
+        ++classes[*d.error_class];
+    });
+    EXPECT_EQ(dead, 60U);
+    EXPECT_EQ(classes[runtime::ErrorClass::Undecodable], 30);
+    EXPECT_EQ(classes[runtime::ErrorClass::Invalid], 30);
     auto rm = router->metrics();
     std::map<std::string, std::uint64_t> matched;
     for (const auto& r : rm.routes) {

@@ -23,6 +23,17 @@ inline constexpr std::size_t MAX_EVENT_BYTES = 1024 * 1024;
 /// Thread-safe (one parser per thread); allocates only for the event's own strings.
 Result<Event, Violations> decode(std::string_view json);
 
+/// What check() reports of a valid event.
+struct EventSummary {
+    EventType type;
+    Timestamp timestamp;
+};
+
+/// Validates like decode() (same violations for the same bytes) without building the event:
+/// for code that needs only to know an event is valid, its type and its time. Allocates only
+/// to convert string field values for their checks.
+Result<EventSummary, Violations> check(std::string_view json);
+
 /// Appends the event's JSON to `out`. Does not validate.
 void encode(const Event& event, std::string& out);
 std::string encode(const Event& event);

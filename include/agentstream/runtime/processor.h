@@ -3,6 +3,7 @@
 // what cannot be processed, byte for byte, to a dead-letter topic with the reason.
 #pragma once
 
+#include <agentstream/event/codec.h>
 #include <agentstream/event/event.h>
 #include <agentstream/event/types.h>
 #include <agentstream/kafka/consumer.h>
@@ -183,6 +184,14 @@ class StreamProcessor {
     /// Called for each valid event. The default runs the handlers registered with on() and
     /// returns false if none matched. Throw RetriableError / PermanentError to fail.
     virtual bool process(const event::Event& event, Context& context);
+
+    /// Processors that read only the record's bytes (the router) return false here and
+    /// override process_record(): every event is still checked against the catalogue
+    /// (invalid ones still go to the dead letters) but not built, which saves its
+    /// allocations. Asked once, when run() starts.
+    virtual bool reads_events() const noexcept;
+    /// Called instead of process() when reads_events() is false; same contract.
+    virtual bool process_record(const event::EventSummary& event, Context& context);
 
   private:
     struct Impl;

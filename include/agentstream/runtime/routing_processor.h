@@ -28,7 +28,9 @@ class RoutingProcessor : public StreamProcessor {
     std::shared_ptr<const router::Router> router() const;
 
   protected:
-    bool process(const event::Event& event, Context& context) override;
+    // The router reads the record's bytes: events are checked, not built.
+    bool reads_events() const noexcept override { return false; }
+    bool process_record(const event::EventSummary& event, Context& context) override;
 
   private:
     // The current table, under a mutex; handler threads keep a copy and take the mutex only

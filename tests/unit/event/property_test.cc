@@ -229,5 +229,38 @@ RC_GTEST_PROP(CodecProperty, MutatedValidEventsNeverCrashTheDecoder, ()) {
     }
 }
 
+// check() is decode() without building: the same verdict and the same violations for any bytes.
+void expect_check_agrees(const std::string& json) {
+    auto decoded = decode(json);
+    auto checked = check(json);
+    RC_ASSERT(decoded.ok() == checked.ok());
+    if (decoded.ok()) {
+        RC_ASSERT(checked->type == decoded->type());
+        RC_ASSERT(checked->timestamp == decoded->timestamp());
+    } else {
+        RC_ASSERT(describe(checked.error()) == describe(decoded.error()));
+    }
+}
+
+RC_GTEST_PROP(CodecProperty, CheckAgreesWithDecodeOnValidEvents, ()) {
+    expect_check_agrees(encode(random_event()));
+}
+
+RC_GTEST_PROP(CodecProperty, CheckAgreesWithDecodeOnMutatedEvents, ()) {
+    auto types = all_event_types();
+    auto type = *rc::gen::elementOf(std::vector<EventType>(types.begin(), types.end()));
+    auto json = *rc::gen::element(testing::minimal_json(type), encode(random_event()));
+    auto edits = *rc::gen::inRange(1, 6);
+    for (int i = 0; i < edits && !json.empty(); ++i) {
+        auto pos = *rc::gen::inRange<std::size_t>(0, json.size());
+        switch (*rc::gen::inRange(0, 3)) {
+            case 0: json[pos] = *rc::gen::arbitrary<char>(); break;
+            case 1: json.erase(pos, 1); break;
+            default: json.insert(pos, 1, *rc::gen::arbitrary<char>()); break;
+        }
+    }
+    expect_check_agrees(json);
+}
+
 }  // namespace
 }  // namespace agentstream::event
