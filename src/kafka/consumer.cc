@@ -42,6 +42,9 @@ Message::~Message() {
 std::string_view Message::topic() const noexcept {
     return rd_kafka_topic_name(as_msg(_msg)->rkt);
 }
+const void* Message::topic_handle() const noexcept {
+    return as_msg(_msg)->rkt;
+}
 std::int32_t Message::partition() const noexcept {
     return as_msg(_msg)->partition;
 }

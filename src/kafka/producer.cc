@@ -41,6 +41,16 @@ struct Pending {
     int attempts = 1;
 };
 
+// A record's opaque is a Pending* or, for a first attempt reporting to a sink, the sink's
+// address with the lowest bit set (both are at least 2-aligned).
+void* sink_opaque(DeliverySink* sink) {
+    return reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(sink) | 1U);
+}
+DeliverySink* sink_of(void* opaque) {
+    auto bits = reinterpret_cast<std::uintptr_t>(opaque);
+    return (bits & 1U) != 0 ? reinterpret_cast<DeliverySink*>(bits & ~std::uintptr_t{1}) : nullptr;
+}
+
 struct RetryItem {
     TopicState* topic;
     std::string key;
@@ -122,10 +132,10 @@ struct Producer::Impl {
         }
     }
 
-    // Queues one record; takes ownership of `headers` and `pending` on success.
+    // Queues one record; takes ownership of `headers` and `opaque` on success.
     rd_kafka_resp_err_t produce(TopicState* t, std::string_view key, bool has_key,
                                 std::string_view value, rd_kafka_headers_t* headers,
-                                std::int32_t partition, Pending* pending) {
+                                std::int32_t partition, void* opaque) {
         std::optional<Clock::time_point> deadline;
         auto pause = std::chrono::microseconds(200);
         while (true) {
@@ -134,7 +144,7 @@ struct Producer::Impl {
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                 RD_KAFKA_V_KEY(has_key ? key.data() : nullptr, has_key ? key.size() : 0),
-                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending), RD_KAFKA_V_END);
+                RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
             if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL ||
                 options.queue_full == QueueFullPolicy::FailFast) {
                 return err;
@@ -172,10 +182,17 @@ struct Producer::Impl {
 
     void on_delivery(const rd_kafka_message_t* m) {
         auto* state = static_cast<TopicState*>(rd_kafka_topic_opaque(m->rkt));
-        std::unique_ptr<Pending> pending(static_cast<Pending*>(m->_private));
+        DeliverySink* sink = sink_of(m->_private);
+        std::unique_ptr<Pending> pending(sink != nullptr ? nullptr
+                                                         : static_cast<Pending*>(m->_private));
         int attempts = pending ? pending->attempts : 1;
         if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && is_retriable(m->err) &&
             attempts <= options.max_retries) {
+            if (sink != nullptr) {
+                // A resend needs per-record state: the sink is called through a Pending now.
+                pending = std::make_unique<Pending>();
+                pending->callback = [sink](const DeliveryReport& r) { sink->on_delivery(r); };
+            }
             schedule_retry(state, m, std::move(pending), attempts);
             return;
         }
@@ -197,7 +214,9 @@ struct Producer::Impl {
             log->warn("delivery to {} failed after {} attempt(s): {}", state->name, attempts,
                       report.error);
         }
-        if (pending && pending->callback) {
+        if (sink != nullptr) {
+            sink->on_delivery(report);
+        } else if (pending && pending->callback) {
             pending->callback(report);
         }
         finish_one();
@@ -401,47 +420,65 @@ Status Producer::forward(std::string_view topic, std::string_view key, std::stri
     return send_with(topic, key, value, to_rd_headers(headers), std::move(on_delivery), partition);
 }
 
+void* Producer::output_headers(const Message& record, bool take) {
+    auto* m = static_cast<rd_kafka_message_t*>(record._msg);
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (take) {
+        // librdkafka parses a consumed record's headers from its bytes when first asked for
+        // them; once detached, the next request parses them again. So the record keeps its
+        // headers for later readers (a dead letter, say) and the output takes the parsed list,
+        // uncopied.
+        if (rd_kafka_message_detach_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            return nullptr;
+        }
+        return hdrs;
+    }
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) {
+        return rd_kafka_headers_copy(hdrs);
+    }
+    return nullptr;
+}
+
 Status Producer::forward(std::string_view topic, const Message& record,
                          DeliveryCallback on_delivery) {
-    const auto* m = static_cast<const rd_kafka_message_t*>(record._msg);
-    rd_kafka_headers_t* hdrs = nullptr;
-    rd_kafka_headers_t* copy = nullptr;
-    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) {
-        copy = rd_kafka_headers_copy(hdrs);
-    }
     return send_with(topic, record.has_key() ? record.key() : std::string_view(),
-                     record.is_null() ? std::string_view() : record.value(), copy,
-                     std::move(on_delivery), std::nullopt);
+                     record.is_null() ? std::string_view() : record.value(),
+                     output_headers(record, false), std::move(on_delivery), std::nullopt);
 }
 
 Status Producer::forward_last(std::string_view topic, Message& record,
                               DeliveryCallback on_delivery) {
-    // librdkafka parses a consumed record's headers from its bytes when first asked for them;
-    // once detached, the next request parses them again. So the record keeps its headers for
-    // later readers (a dead letter, say) and this output takes the parsed list, uncopied.
-    auto* m = static_cast<rd_kafka_message_t*>(record._msg);
-    rd_kafka_headers_t* hdrs = nullptr;
-    if (rd_kafka_message_detach_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        hdrs = nullptr;
-    }
     return send_with(topic, record.has_key() ? record.key() : std::string_view(),
-                     record.is_null() ? std::string_view() : record.value(), hdrs,
-                     std::move(on_delivery), std::nullopt);
+                     record.is_null() ? std::string_view() : record.value(),
+                     output_headers(record, true), std::move(on_delivery), std::nullopt);
+}
+
+Status Producer::forward(std::string_view topic, const Message& record, DeliverySink& sink) {
+    return send_with(topic, record.has_key() ? record.key() : std::string_view(),
+                     record.is_null() ? std::string_view() : record.value(),
+                     output_headers(record, false), {}, std::nullopt, &sink);
+}
+
+Status Producer::forward_last(std::string_view topic, Message& record, DeliverySink& sink) {
+    return send_with(topic, record.has_key() ? record.key() : std::string_view(),
+                     record.is_null() ? std::string_view() : record.value(),
+                     output_headers(record, true), {}, std::nullopt, &sink);
 }
 
 Status Producer::send_with(std::string_view topic, std::string_view key, std::string_view value,
                            void* rd_headers, DeliveryCallback on_delivery,
-                           std::optional<std::int32_t> partition) {
+                           std::optional<std::int32_t> partition, DeliverySink* sink) {
     auto* state = _impl->topic(topic);
     auto* hdrs = static_cast<rd_kafka_headers_t*>(rd_headers);
     std::unique_ptr<Pending> pending;
-    if (on_delivery) {
+    if (on_delivery && sink == nullptr) {
         pending = std::make_unique<Pending>();
         pending->callback = std::move(on_delivery);
     }
     _impl->outstanding.fetch_add(1, std::memory_order_acq_rel);
     auto err = _impl->produce(state, key, !key.empty(), value, hdrs,
-                              partition.value_or(RD_KAFKA_PARTITION_UA), pending.get());
+                              partition.value_or(RD_KAFKA_PARTITION_UA),
+                              sink != nullptr ? sink_opaque(sink) : pending.get());
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (hdrs != nullptr) {
             rd_kafka_headers_destroy(hdrs);

@@ -78,9 +78,11 @@ namespace {
 
 // One received record until it is committable. Shared with the delivery callbacks of its
 // outputs (or of its dead letter).
-struct InFlight {
+struct InFlight final : kafka::DeliverySink {
     kafka::Message record;
-    void* impl = nullptr;          // the StreamProcessor::Impl it belongs to
+    void* impl = nullptr;  // the StreamProcessor::Impl it belongs to
+    // Impl::on_output_report, for the delivery reports of its outputs.
+    void (*report)(void* impl, InFlight* self, const kafka::DeliveryReport& r) = nullptr;
     std::uint64_t generation = 0;  // of its partition's assignment
     Clock::time_point received;
     std::optional<Timestamp> event_time;
@@ -98,6 +100,7 @@ struct InFlight {
     std::string error;  // first delivery error
 
     explicit InFlight(kafka::Message m) : record(std::move(m)) {}
+    void on_delivery(const kafka::DeliveryReport& r) noexcept override { report(impl, this, r); }
 };
 
 // Looks partitions up by a consumed record's topic view, without building a std::string.
@@ -134,6 +137,27 @@ struct StreamProcessor::Impl {
     std::atomic<bool> stopping{false};
     bool reads_events = true;  // self->reads_events(), asked when run() starts
     std::map<kafka::TopicPartition, PartitionState, PartitionLess> partitions;  // loop thread only
+    using PartitionIt = std::map<kafka::TopicPartition, PartitionState, PartitionLess>::iterator;
+    // The last partition looked up (records and completions come in runs of one partition);
+    // forgotten whenever an entry is erased.
+    struct {
+        const void* topic = nullptr;
+        std::int32_t partition = -1;
+        PartitionIt it;
+    } last_partition;
+
+    PartitionIt find_partition(const kafka::Message& m) {
+        const auto* topic = m.topic_handle();
+        const auto partition = m.partition();
+        if (topic == last_partition.topic && partition == last_partition.partition) {
+            return last_partition.it;
+        }
+        auto it = partitions.find(PartitionLess::View{m.topic(), partition});
+        if (it != partitions.end()) {
+            last_partition = {topic, partition, it};
+        }
+        return it;
+    }
     // Partitions whose committable position moved since the last store_offsets().
     std::vector<std::map<kafka::TopicPartition, PartitionState, PartitionLess>::iterator> dirty;
     std::uint64_t next_generation = 1;
@@ -314,7 +338,7 @@ struct StreamProcessor::Impl {
     // Marks a record done in its partition and stores the new committable offset. `now` and
     // `utc` are read once per drain.
     void complete(const InFlight& f, Clock::time_point now, Timestamp utc) {
-        auto it = partitions.find(PartitionLess::View{f.record.topic(), f.record.partition()});
+        auto it = find_partition(f.record);
         if (it == partitions.end() || it->second.generation != f.generation) {
             return;  // revoked meanwhile: its new owner redelivers it
         }
@@ -458,9 +482,9 @@ struct StreamProcessor::Impl {
             if (out.forward && &out == &outputs.back()) {
                 // The record's last use: its headers move to the output instead of being
                 // copied (they come back to it if that delivery fails).
-                status = producer->forward_last(out.topic, r, on_output(f));
+                status = producer->forward_last(out.topic, r, *f);
             } else if (out.forward) {
-                status = producer->forward(out.topic, r, on_output(f));
+                status = producer->forward(out.topic, r, *f);
             } else if (out.record_headers) {
                 status =
                     producer->forward(out.topic, out.key, out.value, r.headers(), on_output(f));
@@ -485,7 +509,7 @@ struct StreamProcessor::Impl {
     // `received`: when the poll that returned it began (one clock read per batch).
     void handle(kafka::Message message, Clock::time_point received) {
         consumed.fetch_add(1, std::memory_order_relaxed);
-        auto it = partitions.find(PartitionLess::View{message.topic(), message.partition()});
+        auto it = find_partition(message);
         if (it == partitions.end()) {
             // Assigned outside a rebalance callback (should not happen): track from here.
             it = partitions
@@ -501,6 +525,9 @@ struct StreamProcessor::Impl {
         }
         auto f = std::make_shared<InFlight>(std::move(message));
         f->impl = this;
+        f->report = [](void* owner, InFlight* record, const kafka::DeliveryReport& r) {
+            static_cast<Impl*>(owner)->on_output_report(record, r);
+        };
         f->generation = it->second.generation;
         f->received = received;
         if (workers.empty()) {
@@ -805,6 +832,7 @@ struct StreamProcessor::Impl {
                 in_flight.fetch_sub(it->second.tracker.size(), std::memory_order_relaxed);
             }
             std::erase(dirty, it);
+            last_partition = {};
             partitions.erase(it);
         }
     }
@@ -828,6 +856,7 @@ struct StreamProcessor::Impl {
         }
         consumer->close();  // commits the stored offsets, leaves the group
         producer.reset();   // flushes what is left (bounded)
+        last_partition = {};
         partitions.clear();
         log->info("{}: stopped", options.name);
     }

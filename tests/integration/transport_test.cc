@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "support/java_murmur2.h"
@@ -407,6 +409,75 @@ TEST(Transport, RetriableDeliveryFailuresAreResentWithBackoff) {
     EXPECT_TRUE(ok.load());
     EXPECT_GE(attempts.load(), 2);
     EXPECT_GE(producer.stats().at("resend").retried, 1U);
+}
+
+// A DeliverySink gets exactly one report per forwarded record, also when the record needed
+// resends (its state then moves to a per-record entry), and both forwards keep the headers.
+TEST(Transport, ASinkGetsOneReportPerForwardedRecordAcrossResends) {
+    EmbeddedBroker broker;
+    broker.create_topic("sink-in", 1);
+    broker.create_topic("sink-out", 1);
+    {
+        Producer p(producer_options(broker));
+        for (int i = 0; i < 4; ++i) {
+            ASSERT_TRUE(
+                p.send("sink-in", "k" + std::to_string(i), "{}", {{"h", std::to_string(i)}}).ok());
+        }
+        ASSERT_TRUE(p.flush(10s));
+    }
+    Consumer consumer(consumer_options(broker, "g-sink"));
+    consumer.assign({{"sink-in", 0}});
+    std::vector<kafka::Message> records;
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (records.size() < 4 && std::chrono::steady_clock::now() < until) {
+        if (auto m = consumer.poll(100ms)) {
+            records.push_back(std::move(*m));
+        }
+    }
+    ASSERT_EQ(records.size(), 4U);
+
+    struct Sink final : kafka::DeliverySink {
+        std::mutex mutex;
+        std::vector<kafka::DeliveryReport> reports;
+        void on_delivery(const kafka::DeliveryReport& r) noexcept override {
+            std::lock_guard lock(mutex);
+            reports.push_back(r);
+        }
+    } sink;
+    broker.set_broker_down(1);
+    auto options = producer_options(broker);
+    options.message_timeout = 1s;
+    options.max_retries = 5;
+    options.retry_backoff = 200ms;
+    Producer producer(options);
+    ASSERT_TRUE(producer.forward("sink-out", records[0], sink).ok());
+    ASSERT_TRUE(producer.forward("sink-out", records[1], sink).ok());
+    ASSERT_TRUE(producer.forward_last("sink-out", records[2], sink).ok());
+    ASSERT_TRUE(producer.forward_last("sink-out", records[3], sink).ok());
+    std::this_thread::sleep_for(2500ms);
+    broker.set_broker_up(1);
+    ASSERT_TRUE(producer.flush(30s));
+    ASSERT_EQ(sink.reports.size(), 4U);
+    for (const auto& r : sink.reports) {
+        EXPECT_TRUE(r.ok) << r.error;
+        EXPECT_GE(r.attempts, 2);
+    }
+    // The records still answer their headers after forward_last took them.
+    EXPECT_EQ(records[3].header("h"), "3");
+
+    Consumer check(consumer_options(broker, "g-sink-check"));
+    check.assign({{"sink-out", 0}});
+    std::set<std::string> seen;
+    until = std::chrono::steady_clock::now() + 10s;
+    while (seen.size() < 4 && std::chrono::steady_clock::now() < until) {
+        if (auto m = check.poll(100ms)) {
+            auto h = m->header("h");
+            ASSERT_TRUE(h);
+            EXPECT_EQ("k" + std::string(*h), m->key());
+            seen.insert(std::string(*h));
+        }
+    }
+    EXPECT_EQ(seen.size(), 4U);
 }
 
 // Delivery reports are served by whichever thread is free to (a sending thread or the

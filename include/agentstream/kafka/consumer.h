@@ -28,6 +28,9 @@ class Message {
     ~Message();
 
     std::string_view topic() const noexcept;
+    /// Identifies the topic within the consumer that read it (equal handles, equal topics):
+    /// a cheaper key than the name for per-partition lookups.
+    const void* topic_handle() const noexcept;
     std::int32_t partition() const noexcept;
     std::int64_t offset() const noexcept;
     std::string_view key() const noexcept;

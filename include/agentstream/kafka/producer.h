@@ -75,6 +75,17 @@ struct DeliveryReport {
 /// Callbacks never run concurrently; one may call send(). Must not block for long or throw.
 using DeliveryCallback = std::function<void(const DeliveryReport&)>;
 
+/// A delivery callback as an object: one sink can receive the reports of many records, and
+/// sending to it allocates nothing per record (a DeliveryCallback is stored per record).
+/// Same threading rules as DeliveryCallback.
+class DeliverySink {
+  public:
+    virtual void on_delivery(const DeliveryReport& report) noexcept = 0;
+
+  protected:
+    ~DeliverySink() = default;
+};
+
 struct TopicStats {
     std::uint64_t sent = 0;     ///< acknowledged by the broker
     std::uint64_t failed = 0;   ///< finally failed
@@ -118,6 +129,10 @@ class Producer {
     /// afterwards, parsed again from its bytes.
     Status forward_last(std::string_view topic, Message& record, DeliveryCallback on_delivery);
 
+    /// forward() and forward_last() reporting to a sink (no allocation per record for it).
+    Status forward(std::string_view topic, const Message& record, DeliverySink& sink);
+    Status forward_last(std::string_view topic, Message& record, DeliverySink& sink);
+
     /// Sends an event as JSON, keyed by its entity, with the catalogue's headers.
     Status send(std::string_view topic, const event::Event& event,
                 DeliveryCallback on_delivery = {});
@@ -154,10 +169,13 @@ class Producer {
     Result<std::int32_t> partition_count(std::string_view topic, std::chrono::milliseconds timeout);
 
   private:
-    // Takes ownership of `rd_headers` (an rd_kafka_headers_t*, may be null).
+    // Takes ownership of `rd_headers` (an rd_kafka_headers_t*, may be null). Reports to
+    // `sink` when given, else to `on_delivery`.
     Status send_with(std::string_view topic, std::string_view key, std::string_view value,
                      void* rd_headers, DeliveryCallback on_delivery,
-                     std::optional<std::int32_t> partition);
+                     std::optional<std::int32_t> partition, DeliverySink* sink = nullptr);
+    // The headers of `record` for an output: copied, or (take) detached from it.
+    static void* output_headers(const Message& record, bool take);
     struct Impl;
     std::unique_ptr<Impl> _impl;
 };
