@@ -300,14 +300,16 @@ Result<EventSummary, Violations> decode_impl(std::string_view json,
         if (value.is_null()) {
             continue;  // absent; the checks below report it if it was required
         }
-        if (auto converted = detail::convert(spec, value, errors)) {
-            rules::check(spec, *converted, errors);
-            family_set[*index] = true;
-            if constexpr (Build) {
+        if constexpr (Build) {
+            if (auto converted = detail::convert(spec, value, errors)) {
+                rules::check(spec, *converted, errors);
+                family_set[*index] = true;
                 ev->set_at(*index, std::move(*converted));
+            } else {
+                family_bad[*index] = true;
             }
         } else {
-            family_bad[*index] = true;
+            (detail::check_value(spec, value, errors) ? family_set : family_bad)[*index] = true;
         }
     }
 

@@ -148,4 +148,52 @@ std::optional<Value> convert(const FieldSpec& spec, element e, Violations& out) 
     return mismatch();
 }
 
+bool check_value(const FieldSpec& spec, element e, Violations& out) {
+    auto type = e.type();
+    auto matches = [&](bool ok) {
+        if (!ok) {
+            rules::wrong_type(spec.name, to_string(spec.kind), json_type_name(e), out);
+        }
+        return ok;
+    };
+    switch (spec.kind) {
+        case FieldKind::String:
+            if (!matches(type == element_type::STRING)) {
+                return false;
+            }
+            rules::check_text(spec, e.get_string().value_unsafe(), out);
+            return true;
+        case FieldKind::Scalar:
+            if (type == element_type::STRING) {
+                rules::check_text(spec, e.get_string().value_unsafe(), out);
+                return true;
+            }
+            break;  // a number: converting it allocates nothing
+        case FieldKind::Object: return matches(type == element_type::OBJECT);
+        case FieldKind::StringList:
+            return matches(
+                type == element_type::ARRAY &&
+                all_of(e, false, element_type::STRING, element_type::STRING, element_type::STRING));
+        case FieldKind::ObjectList:
+            return matches(
+                type == element_type::ARRAY &&
+                all_of(e, false, element_type::OBJECT, element_type::OBJECT, element_type::OBJECT));
+        case FieldKind::StringMap:
+            return matches(
+                type == element_type::OBJECT &&
+                all_of(e, true, element_type::STRING, element_type::STRING, element_type::STRING));
+        case FieldKind::NumberMap:
+            return matches(
+                type == element_type::OBJECT &&
+                all_of(e, true, element_type::INT64, element_type::UINT64, element_type::DOUBLE));
+        default: break;
+    }
+    auto value = convert(spec, e, out);
+    if (!value) {
+        return false;
+    }
+    rules::check(spec, *value, out);
+    return true;
+}
+
 }  // namespace agentstream::event::detail

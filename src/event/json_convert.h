@@ -18,6 +18,10 @@ std::string_view json_type_name(simdjson::dom::element element) noexcept;
 std::optional<Value> convert(const FieldSpec& spec, simdjson::dom::element element,
                              Violations& out);
 
+/// What convert() then rules::check() would report, without building the value (no string
+/// copies, no minified JSON). Returns whether convert() would have produced a value.
+bool check_value(const FieldSpec& spec, simdjson::dom::element element, Violations& out);
+
 /// A thread-local parser for small documents (events, field values).
 simdjson::dom::parser& thread_parser();
 

@@ -38,7 +38,7 @@ void check_number(const FieldSpec& spec, double v, Violations& out) {
     }
 }
 
-void check_string(const FieldSpec& spec, const std::string& s, Violations& out) {
+void check_string(const FieldSpec& spec, std::string_view s, Violations& out) {
     if (spec.rule == Rule::NonEmpty && s.empty()) {
         out.push_back({std::string(spec.name), ViolationKind::NotAllowed,
                        fmt::format("{}: must not be empty", spec.name)});
@@ -67,6 +67,12 @@ void check(const FieldSpec& spec, const Value& value, Violations& out) {
         check_string(spec, *s, out);
     } else if (auto n = value.as_number()) {
         check_number(spec, *n, out);
+    }
+}
+
+void check_text(const FieldSpec& spec, std::string_view value, Violations& out) {
+    if (spec.rule != Rule::None) {
+        check_string(spec, value, out);
     }
 }
 

@@ -580,7 +580,7 @@ struct StreamProcessor::Impl {
         f->event_time = summary->timestamp;
         f->type = static_cast<int>(summary->type);
 
-        auto first_failure = Clock::now();
+        Clock::time_point first_failure{};  // read when the first attempt fails
         for (int attempt = 1;; ++attempt) {
             thread_local std::vector<Context::Output> output_buffer;
             Context ctx(r, attempt, output_buffer);

@@ -246,6 +246,40 @@ RC_GTEST_PROP(CodecProperty, CheckAgreesWithDecodeOnValidEvents, ()) {
     expect_check_agrees(encode(random_event()));
 }
 
+// One family field set to a value of any kind, often the wrong one or breaking the field's
+// rule (empty, negative, out of range, not in the allowed list).
+RC_GTEST_PROP(CodecProperty, CheckAgreesWithDecodeOnWrongFieldValues, ()) {
+    auto event = random_event();
+    const auto& fields = family_spec(event.family()).fields;
+    if (fields.empty()) {
+        return;
+    }
+    auto index = *rc::gen::inRange<std::size_t>(0, fields.size());
+    std::vector<Value> values = {Value(std::string()),
+                                 Value(std::string("not-allowed")),
+                                 Value(std::string("an ordinary string over fifteen bytes")),
+                                 Value(std::int64_t{-1}),
+                                 Value(std::int64_t{7}),
+                                 Value(-0.5),
+                                 Value(1.5),
+                                 Value(150.0),
+                                 Value(true),
+                                 Value(RawJson{"{}"}),
+                                 Value(RawJson{"[1]"}),
+                                 Value(RawJson{"[\"a\"]"}),
+                                 Value(RawJson{"[{}]"}),
+                                 Value(RawJson{"{\"a\":\"b\"}"}),
+                                 Value(RawJson{"{\"a\":1}"}),
+                                 Value(RawJson{"null"}),
+                                 Value(RawJson{"18446744073709551615"})};
+    if (!fields[index].allowed.empty()) {
+        values.emplace_back(std::string(*rc::gen::elementOf(std::vector<std::string_view>(
+            fields[index].allowed.begin(), fields[index].allowed.end()))));
+    }
+    event.set_at(index, *rc::gen::elementOf(values));
+    expect_check_agrees(encode(event));
+}
+
 RC_GTEST_PROP(CodecProperty, CheckAgreesWithDecodeOnMutatedEvents, ()) {
     auto types = all_event_types();
     auto type = *rc::gen::elementOf(std::vector<EventType>(types.begin(), types.end()));
