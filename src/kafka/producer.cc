@@ -61,12 +61,16 @@ struct RetryItem {
     std::unique_ptr<Pending> pending;
 };
 
+std::atomic<std::uint64_t> g_producer_ids{0};
+
 }  // namespace
 
 struct Producer::Impl {
     ProducerOptions options;
     UniqueHandle rk;
     std::shared_ptr<spdlog::logger> log = logger("kafka");
+    // Never reused, unlike addresses: keys the per-thread topic cache below.
+    const std::uint64_t id = g_producer_ids.fetch_add(1, std::memory_order_relaxed) + 1;
 
     mutable std::shared_mutex topics_mutex;
     std::map<std::string, std::unique_ptr<TopicState>, std::less<>> topics;
@@ -88,10 +92,19 @@ struct Producer::Impl {
     std::jthread poller;
 
     TopicState* topic(std::string_view name) {
+        // A sending thread mostly sends to the topic it sent to last: remember it, per thread
+        // and producer (topic states live as long as their producer).
+        thread_local std::uint64_t last_producer = 0;
+        thread_local TopicState* last_topic = nullptr;
+        if (last_producer == id && last_topic->name == name) {
+            return last_topic;
+        }
         {
             std::shared_lock lock(topics_mutex);
             if (auto it = topics.find(name); it != topics.end()) {
-                return it->second.get();
+                last_producer = id;
+                last_topic = it->second.get();
+                return last_topic;
             }
         }
         std::unique_lock lock(topics_mutex);
@@ -457,6 +470,12 @@ Status Producer::forward(std::string_view topic, const Message& record, Delivery
     return send_with(topic, record.has_key() ? record.key() : std::string_view(),
                      record.is_null() ? std::string_view() : record.value(),
                      output_headers(record, false), {}, std::nullopt, &sink);
+}
+
+Status Producer::send_with_headers_of(std::string_view topic, std::string_view key,
+                                      std::string_view value, Message& record, bool take,
+                                      DeliverySink& sink) {
+    return send_with(topic, key, value, output_headers(record, take), {}, std::nullopt, &sink);
 }
 
 Status Producer::forward_last(std::string_view topic, Message& record, DeliverySink& sink) {

@@ -68,6 +68,13 @@ void Context::send(std::string_view topic, std::string key, std::string value) {
     out.record_headers = true;
 }
 
+void Context::send_copy(std::string_view topic, std::string_view key, std::string_view value) {
+    auto& out = next_output(topic);
+    out.key.assign(key);
+    out.value.assign(value);
+    out.record_headers = true;
+}
+
 void Context::forward(std::string_view topic) {
     next_output(topic).forward = true;
 }
@@ -486,8 +493,8 @@ struct StreamProcessor::Impl {
             } else if (out.forward) {
                 status = producer->forward(out.topic, r, *f);
             } else if (out.record_headers) {
-                status =
-                    producer->forward(out.topic, out.key, out.value, r.headers(), on_output(f));
+                status = producer->send_with_headers_of(out.topic, out.key, out.value, r,
+                                                        &out == &outputs.back(), *f);
             } else {
                 status = producer->send(out.topic, out.key, out.value, out.headers, on_output(f));
             }

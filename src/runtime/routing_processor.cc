@@ -59,25 +59,22 @@ bool RoutingProcessor::process_record(const event::EventSummary&, Context& conte
             context.forward(d.topic);
             continue;
         }
-        std::string value(d.value == router::Delivery::ORIGINAL
-                              ? record.value()
-                              : std::string_view(routing.values[d.value]));
+        std::string_view value = d.value == router::Delivery::ORIGINAL
+                                     ? record.value()
+                                     : std::string_view(routing.values[d.value]);
         if (_validate_output && d.value != router::Delivery::ORIGINAL) {
-            auto check = event::decode(value);
+            auto check = event::check(value);
             if (!check) {
                 throw PermanentError(fmt::format("route '{}' made an invalid event: {}",
                                                  current->routes()[d.route].name,
                                                  event::describe(check.error())));
             }
         }
-        kafka::Headers headers;
-        for (const auto& [name, text] : record.headers()) {
-            headers.emplace_back(name, text);
-        }
-        std::string key(d.key == router::Delivery::ORIGINAL
-                            ? record.key()
-                            : std::string_view(routing.keys[d.key]));
-        context.send(d.topic, std::move(key), std::move(value), std::move(headers));
+        std::string_view key = d.key == router::Delivery::ORIGINAL
+                                   ? record.key()
+                                   : std::string_view(routing.keys[d.key]);
+        // The record's own headers go with it (copied inside librdkafka when it is produced).
+        context.send_copy(d.topic, key, value);
     }
     return true;
 }

@@ -215,6 +215,10 @@ TEST(Router, ReplacingRoutesUnderLoadLosesNothingAndRoutesEachEventOnce) {
         return [&, tag](const kafka::Message& m) {
             auto e = event::decode(m.value());
             ASSERT_TRUE(e);
+            // A rewritten event keeps its input's headers.
+            EXPECT_EQ(m.header("event_id"), e->id());
+            EXPECT_EQ(m.header("event_type"), "task.started");
+            EXPECT_EQ(m.header("content-type"), "application/json");
             for (const auto& [name, raw] : e->extra_fields()) {
                 if (name == "n") {
                     ++seen[std::stoll(raw.text)];

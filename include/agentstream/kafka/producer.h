@@ -132,6 +132,11 @@ class Producer {
     /// forward() and forward_last() reporting to a sink (no allocation per record for it).
     Status forward(std::string_view topic, const Message& record, DeliverySink& sink);
     Status forward_last(std::string_view topic, Message& record, DeliverySink& sink);
+    /// Sends `key` and `value` with the headers of a consumed `record` (a rewritten event):
+    /// copied inside librdkafka, or, with `take` (the record's last output), handed over.
+    Status send_with_headers_of(std::string_view topic, std::string_view key,
+                                std::string_view value, Message& record, bool take,
+                                DeliverySink& sink);
 
     /// Sends an event as JSON, keyed by its entity, with the catalogue's headers.
     Status send(std::string_view topic, const event::Event& event,

@@ -99,6 +99,9 @@ class Context {
     void send(std::string_view topic, std::string key, std::string value, kafka::Headers headers);
     /// Same, with the input record's headers (not copied until the record is produced).
     void send(std::string_view topic, std::string key, std::string value);
+    /// The same from views, copied into a buffer reused from record to record (no allocation
+    /// once warm): for bytes that will not outlive the call, such as the router's output.
+    void send_copy(std::string_view topic, std::string_view key, std::string_view value);
     /// The record being processed.
     const kafka::Message& record() const noexcept { return *_record; }
     /// 1 on the first attempt, 2 on the first retry, ...
