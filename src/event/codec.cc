@@ -116,9 +116,8 @@ Result<EventSummary, Violations> decode_impl(std::string_view json,
             fmt::format("event is {} bytes; the limit is {}", json.size(), MAX_EVENT_BYTES)));
         return failure(std::move(errors));
     }
-    auto& parser = detail::thread_parser();
     element root;
-    if (auto error = parser.parse(json.data(), json.size()).get(root)) {
+    if (auto error = detail::parse_padded(json).get(root)) {
         errors.push_back(
             violation("", ViolationKind::Malformed,
                       fmt::format("not valid JSON: {}", simdjson::error_message(error))));

@@ -2,6 +2,9 @@
 
 #include "event/rules.h"
 
+#include <cstring>
+#include <vector>
+
 namespace agentstream::event::detail {
 
 using simdjson::dom::element;
@@ -24,6 +27,18 @@ std::string_view json_type_name(element e) noexcept {
 simdjson::dom::parser& thread_parser() {
     thread_local simdjson::dom::parser parser;
     return parser;
+}
+
+simdjson::simdjson_result<simdjson::dom::element> parse_padded(std::string_view json) {
+    thread_local std::vector<char> buffer;
+    if (buffer.size() < json.size() + simdjson::SIMDJSON_PADDING) {
+        buffer.resize(json.size() + simdjson::SIMDJSON_PADDING);
+    }
+    std::memcpy(buffer.data(), json.data(), json.size());
+    // simdjson may read (never use) up to SIMDJSON_PADDING bytes past the end: zero them so
+    // that nothing uninitialised is read.
+    std::memset(buffer.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
+    return thread_parser().parse(buffer.data(), json.size(), false);
 }
 
 namespace {

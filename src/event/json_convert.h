@@ -25,4 +25,8 @@ bool check_value(const FieldSpec& spec, simdjson::dom::element element, Violatio
 /// A thread-local parser for small documents (events, field values).
 simdjson::dom::parser& thread_parser();
 
+/// Parses `json` with the thread's parser through a padded copy in a buffer the thread reuses
+/// (simdjson otherwise allocates a padded copy for every input that is not padded).
+simdjson::simdjson_result<simdjson::dom::element> parse_padded(std::string_view json);
+
 }  // namespace agentstream::event::detail
