@@ -68,7 +68,7 @@ TARGETS="integration_test runtime_unit_test agents_test" scripts/build.sh build-
 stage "runtime tests under ThreadSanitizer"
 (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/../tests/support/tsan.supp" \
     ctest --output-on-failure -j1 --timeout 600 \
-    -R 'Runtime\.|Retry\.|OffsetTracker\.|Transport\.DeliveryCallbacks|Router\.Replacing|Orchestrator\.')
+    -R 'Runtime\.|Retry\.|OffsetTracker\.|Transport\.DeliveryCallbacks|Transport\.ASink|Router\.Replacing|Orchestrator\.')
 
 stage "benchmark smoke run"
 for b in build/bench/*_bench; do
