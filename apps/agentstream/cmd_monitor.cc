@@ -1,7 +1,7 @@
 // agentstream alerts check | alerts test
 #include <agentstream/config/config.h>
+#include <agentstream/core/http_client.h>
 #include <agentstream/core/time.h>
-#include <agentstream/http/client.h>
 #include <agentstream/monitor/alerts.h>
 
 #include <fmt/format.h>

@@ -2,9 +2,9 @@
 #include <agentstream/core/url.h>
 #include <agentstream/event/types.h>
 
+#include <agentstream/core/http_client.h>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <httplib.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -240,8 +240,7 @@ HttpAgent::HttpAgent(HttpAgentOptions options) : _options(std::move(options)) {
     if (!url) {
         throw std::invalid_argument("agent " + _options.info.id + ": " + error);
     }
-    _origin = url->origin;
-    _path = url->path;
+    _url = std::move(*url);
 }
 
 TaskOutcome HttpAgent::process(const Task& task, const TaskContext& context) {
@@ -250,30 +249,20 @@ TaskOutcome HttpAgent::process(const Task& task, const TaskContext& context) {
     if (left.count() <= 0) {
         return TaskError{"no time left before the task's deadline", true};
     }
-    httplib::Client client(_origin);
-    if (!_options.ca_file.empty()) {
-        client.set_ca_cert_path(_options.ca_file);
+    http::HttpPostOptions post;
+    post.timeout = left;
+    post.ca_file = _options.ca_file;
+    post.headers.assign(_options.headers.begin(), _options.headers.end());
+    auto res = http::post_json(_url, task_to_json(task, context.attempt()).dump(), post);
+    if (!res.answered) {
+        return TaskError{fmt::format("POST {}: {}", _options.url, res.error), true};
     }
-    client.set_connection_timeout(left);
-    client.set_read_timeout(left);
-    client.set_write_timeout(left);
-    httplib::Headers headers;
-    for (const auto& [k, v] : _options.headers) {
-        headers.emplace(k, v);
+    if (!res.ok()) {
+        return TaskError{fmt::format("POST {}: HTTP {}{}", _options.url, res.status,
+                                     res.body.empty() ? "" : ": " + tail(res.body, 300)),
+                         res.retriable()};
     }
-    auto body = task_to_json(task, context.attempt()).dump();
-    auto res = client.Post(_path.c_str(), headers, body, "application/json");
-    if (!res) {
-        return TaskError{fmt::format("POST {}: {}", _options.url, httplib::to_string(res.error())),
-                         true};
-    }
-    if (res->status < 200 || res->status >= 300) {
-        bool retriable = res->status == 408 || res->status == 429 || res->status >= 500;
-        return TaskError{fmt::format("POST {}: HTTP {}{}", _options.url, res->status,
-                                     res->body.empty() ? "" : ": " + tail(res->body, 300)),
-                         retriable};
-    }
-    return outcome_of(result_of(res->body, "POST " + _options.url));
+    return outcome_of(result_of(res.body, "POST " + _options.url));
 }
 
 }  // namespace agentstream::agents

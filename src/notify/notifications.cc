@@ -1,3 +1,4 @@
+#include <agentstream/core/http_client.h>
 #include <agentstream/core/logging.h>
 #include <agentstream/core/url.h>
 #include <agentstream/event/codec.h>
@@ -8,7 +9,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <httplib.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -255,32 +255,20 @@ struct NotificationService::Channel {
     // POST with a timeout; retried on connection errors, 408, 429 and 5xx with a doubling
     // backoff; other answers are final.
     bool post(const Item& item, std::string& error) {
-        httplib::Client client(url->origin);
-        if (!spec.ca_file.empty()) {
-            client.set_ca_cert_path(spec.ca_file);
-        }
-        auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(spec.timeout);
-        client.set_connection_timeout(timeout);
-        client.set_read_timeout(timeout);
-        client.set_write_timeout(timeout);
-        httplib::Headers headers;
-        for (const auto& [k, v] : spec.headers) {
-            headers.emplace(k, v);
-        }
-        headers.emplace("X-Agentstream-Notification-Kind", item.kind);
+        http::HttpPostOptions post;
+        post.timeout = std::chrono::duration_cast<std::chrono::microseconds>(spec.timeout);
+        post.ca_file = spec.ca_file;
+        post.headers = spec.headers;
+        post.headers.emplace_back("X-Agentstream-Notification-Kind", item.kind);
         auto backoff = spec.backoff;
         for (int attempt = 0;; ++attempt) {
-            auto res = client.Post(url->path.c_str(), headers, item.json, "application/json");
-            bool retriable = true;
-            if (!res) {
-                error = fmt::format("POST {}: {}", spec.url, httplib::to_string(res.error()));
-            } else if (res->status >= 200 && res->status < 300) {
+            auto res = http::post_json(*url, item.json, post);
+            if (res.ok()) {
                 return true;
-            } else {
-                error = fmt::format("POST {}: HTTP {}", spec.url, res->status);
-                retriable = res->status == 408 || res->status == 429 || res->status >= 500;
             }
-            if (!retriable || attempt >= spec.retries) {
+            error = res.answered ? fmt::format("POST {}: HTTP {}", spec.url, res.status)
+                                 : fmt::format("POST {}: {}", spec.url, res.error);
+            if (!res.retriable() || attempt >= spec.retries) {
                 if (attempt > 0) {
                     error += fmt::format(" (after {} attempts)", attempt + 1);
                 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <agentstream/agents/agent.h>
+#include <agentstream/core/url.h>
 
 #include <map>
 #include <string>
@@ -54,7 +55,7 @@ class HttpAgent : public Agent {
 
   private:
     HttpAgentOptions _options;
-    std::string _origin, _path;
+    HttpUrl _url;
 };
 
 }  // namespace agentstream::agents
