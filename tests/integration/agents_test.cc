@@ -49,24 +49,6 @@ void send_task(kafka::Producer& producer, const std::string& id, const std::stri
     ASSERT_TRUE(producer.send("tasks", e).ok());
 }
 
-// Runs the service until `done()` holds or 60 s passed; true when it held.
-template <class Done>
-bool run_service(processors::AgentService& service, Done done) {
-    std::thread t([&] { service.run(); });
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    bool ok = false;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) {
-            ok = true;
-            break;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    service.stop();
-    t.join();
-    return ok;
-}
-
 // Every event of a topic, decoded, in partition order (records that are no event skipped).
 std::vector<event::Event> events_of(const EmbeddedBroker& broker, const std::string& topic,
                                     int partitions, std::size_t expected) {
@@ -133,12 +115,12 @@ TEST_F(AgentServiceTest, TasksFlowThroughAgentsToResultEventsAndNotifications) {
     ao.roots = {dir};
     processors::AgentService service(o, {std::make_shared<agents::DocumentAnalyzerAgent>(ao),
                                          std::make_shared<agents::BusinessIntelligenceAgent>()});
-    ASSERT_TRUE(run_service(service,
-                            [&] {
-                                auto s = service.stats();
-                                return s.tasks == 3 && s.pending == 0 && s.unassignable == 1 &&
-                                       s.dead_lettered == 1;
-                            }))
+    ASSERT_TRUE(testing::run_until(service,
+                                   [&] {
+                                       auto s = service.stats();
+                                       return s.tasks == 3 && s.pending == 0 &&
+                                              s.unassignable == 1 && s.dead_lettered == 1;
+                                   }))
         << "tasks " << service.stats().tasks << " pending " << service.stats().pending;
     notifications->flush(5s);
 
@@ -244,7 +226,7 @@ TEST_F(AgentServiceTest, ACommandAgentWithRetriesAndTimeouts) {
     processors::AgentService service(service_options(broker),
                                      {std::make_shared<agents::CommandAgent>(co)});
     auto start = std::chrono::steady_clock::now();
-    ASSERT_TRUE(run_service(service, [&] {
+    ASSERT_TRUE(testing::run_until(service, [&] {
         auto status = service.orchestrator().status("cancel-me");
         if (!cancel_sent && status && status->state == agents::TaskState::Running) {
             // Someone asks for it to stop.

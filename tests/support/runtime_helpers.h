@@ -30,9 +30,10 @@ inline runtime::ProcessorOptions processor_options(const broker::EmbeddedBroker&
     return o;
 }
 
-// Runs a processor on a thread until `done()` holds (or a deadline), then stops it.
-template <class Done>
-bool run_until(runtime::StreamProcessor& p, Done done, std::chrono::seconds limit = 120s) {
+// Runs a service (a processor, the agent service: anything with run() and stop()) on a thread
+// until `done()` holds (or a deadline), then stops it. True when it held.
+template <class Service, class Done>
+bool run_until(Service& p, Done done, std::chrono::seconds limit = 120s) {
     std::thread t([&] { p.run(); });
     auto deadline = std::chrono::steady_clock::now() + limit;
     bool ok = false;
