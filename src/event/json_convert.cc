@@ -67,6 +67,30 @@ bool all_of(element array_or_object, bool is_object, element_type t1, element_ty
     return true;
 }
 
+// Whether `e` has the JSON shape of a kind kept as JSON (object, list and map kinds).
+bool has_json_shape(FieldKind kind, element e) {
+    auto type = e.type();
+    switch (kind) {
+        case FieldKind::Object: return type == element_type::OBJECT;
+        case FieldKind::StringList:
+            return type == element_type::ARRAY &&
+                   all_of(e, false, element_type::STRING, element_type::STRING,
+                          element_type::STRING);
+        case FieldKind::ObjectList:
+            return type == element_type::ARRAY &&
+                   all_of(e, false, element_type::OBJECT, element_type::OBJECT,
+                          element_type::OBJECT);
+        case FieldKind::StringMap:
+            return type == element_type::OBJECT &&
+                   all_of(e, true, element_type::STRING, element_type::STRING,
+                          element_type::STRING);
+        case FieldKind::NumberMap:
+            return type == element_type::OBJECT &&
+                   all_of(e, true, element_type::INT64, element_type::UINT64, element_type::DOUBLE);
+        default: return false;
+    }
+}
+
 }  // namespace
 
 std::optional<Value> convert(const FieldSpec& spec, element e, Violations& out) {
@@ -120,15 +144,8 @@ std::optional<Value> convert(const FieldSpec& spec, element e, Violations& out) 
                 return Value(std::string(e.get_string().value_unsafe()));
             }
             return mismatch();
-        case FieldKind::Object:
-            if (type != element_type::OBJECT) {
-                return mismatch();
-            }
-            return Value(RawJson{simdjson::minify(e)});
         case FieldKind::StringList: {
-            if (type != element_type::ARRAY ||
-                !all_of(e, false, element_type::STRING, element_type::STRING,
-                        element_type::STRING)) {
+            if (!has_json_shape(spec.kind, e)) {
                 return mismatch();
             }
             StringList list;
@@ -139,23 +156,11 @@ std::optional<Value> convert(const FieldSpec& spec, element e, Violations& out) 
             }
             return Value(std::move(list));
         }
+        case FieldKind::Object:
         case FieldKind::ObjectList:
-            if (type != element_type::ARRAY ||
-                !all_of(e, false, element_type::OBJECT, element_type::OBJECT,
-                        element_type::OBJECT)) {
-                return mismatch();
-            }
-            return Value(RawJson{simdjson::minify(e)});
         case FieldKind::StringMap:
-            if (type != element_type::OBJECT ||
-                !all_of(e, true, element_type::STRING, element_type::STRING,
-                        element_type::STRING)) {
-                return mismatch();
-            }
-            return Value(RawJson{simdjson::minify(e)});
         case FieldKind::NumberMap:
-            if (type != element_type::OBJECT ||
-                !all_of(e, true, element_type::INT64, element_type::UINT64, element_type::DOUBLE)) {
+            if (!has_json_shape(spec.kind, e)) {
                 return mismatch();
             }
             return Value(RawJson{simdjson::minify(e)});
@@ -184,23 +189,11 @@ bool check_value(const FieldSpec& spec, element e, Violations& out) {
                 return true;
             }
             break;  // a number: converting it allocates nothing
-        case FieldKind::Object: return matches(type == element_type::OBJECT);
+        case FieldKind::Object:
         case FieldKind::StringList:
-            return matches(
-                type == element_type::ARRAY &&
-                all_of(e, false, element_type::STRING, element_type::STRING, element_type::STRING));
         case FieldKind::ObjectList:
-            return matches(
-                type == element_type::ARRAY &&
-                all_of(e, false, element_type::OBJECT, element_type::OBJECT, element_type::OBJECT));
         case FieldKind::StringMap:
-            return matches(
-                type == element_type::OBJECT &&
-                all_of(e, true, element_type::STRING, element_type::STRING, element_type::STRING));
-        case FieldKind::NumberMap:
-            return matches(
-                type == element_type::OBJECT &&
-                all_of(e, true, element_type::INT64, element_type::UINT64, element_type::DOUBLE));
+        case FieldKind::NumberMap: return matches(has_json_shape(spec.kind, e));
         default: break;
     }
     auto value = convert(spec, e, out);

@@ -407,8 +407,15 @@ Producer::~Producer() {
 }
 
 namespace {
-template <class H>
-rd_kafka_headers_t* to_rd_headers(const H& headers) {
+// A consumed record's key and value as they go out again (null stays null).
+std::string_view key_of(const Message& record) {
+    return record.has_key() ? record.key() : std::string_view();
+}
+std::string_view value_of(const Message& record) {
+    return record.is_null() ? std::string_view() : record.value();
+}
+
+rd_kafka_headers_t* to_rd_headers(const Headers& headers) {
     if (headers.empty()) {
         return nullptr;
     }
@@ -427,61 +434,46 @@ Status Producer::send(std::string_view topic, std::string_view key, std::string_
     return send_with(topic, key, value, to_rd_headers(headers), std::move(on_delivery), partition);
 }
 
-Status Producer::forward(std::string_view topic, std::string_view key, std::string_view value,
-                         const HeaderViews& headers, DeliveryCallback on_delivery,
-                         std::optional<std::int32_t> partition) {
-    return send_with(topic, key, value, to_rd_headers(headers), std::move(on_delivery), partition);
-}
-
-void* Producer::output_headers(const Message& record, bool take) {
-    auto* m = static_cast<rd_kafka_message_t*>(record._msg);
+void* Producer::copied_headers(const Message& record) {
+    const auto* m = static_cast<const rd_kafka_message_t*>(record._msg);
     rd_kafka_headers_t* hdrs = nullptr;
-    if (take) {
-        // librdkafka parses a consumed record's headers from its bytes when first asked for
-        // them; once detached, the next request parses them again. So the record keeps its
-        // headers for later readers (a dead letter, say) and the output takes the parsed list,
-        // uncopied.
-        if (rd_kafka_message_detach_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            return nullptr;
-        }
-        return hdrs;
-    }
     if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) {
         return rd_kafka_headers_copy(hdrs);
     }
     return nullptr;
 }
 
+void* Producer::taken_headers(Message& record) {
+    // librdkafka parses a consumed record's headers from its bytes when first asked for them;
+    // once detached, the next request parses them again. So the record keeps its headers for
+    // later readers (a dead letter, say) and the output takes the parsed list, uncopied.
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_detach_headers(static_cast<rd_kafka_message_t*>(record._msg), &hdrs) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return nullptr;
+    }
+    return hdrs;
+}
+
 Status Producer::forward(std::string_view topic, const Message& record,
                          DeliveryCallback on_delivery) {
-    return send_with(topic, record.has_key() ? record.key() : std::string_view(),
-                     record.is_null() ? std::string_view() : record.value(),
-                     output_headers(record, false), std::move(on_delivery), std::nullopt);
+    return send_with(topic, key_of(record), value_of(record), copied_headers(record),
+                     std::move(on_delivery), std::nullopt);
 }
 
-Status Producer::forward_last(std::string_view topic, Message& record,
-                              DeliveryCallback on_delivery) {
-    return send_with(topic, record.has_key() ? record.key() : std::string_view(),
-                     record.is_null() ? std::string_view() : record.value(),
-                     output_headers(record, true), std::move(on_delivery), std::nullopt);
-}
-
-Status Producer::forward(std::string_view topic, const Message& record, DeliverySink& sink) {
-    return send_with(topic, record.has_key() ? record.key() : std::string_view(),
-                     record.is_null() ? std::string_view() : record.value(),
-                     output_headers(record, false), {}, std::nullopt, &sink);
+Status Producer::forward(std::string_view topic, Message& record, DeliverySink& sink) {
+    return send_with_headers_of(topic, key_of(record), value_of(record), record, false, sink);
 }
 
 Status Producer::send_with_headers_of(std::string_view topic, std::string_view key,
                                       std::string_view value, Message& record, bool take,
                                       DeliverySink& sink) {
-    return send_with(topic, key, value, output_headers(record, take), {}, std::nullopt, &sink);
+    return send_with(topic, key, value, take ? taken_headers(record) : copied_headers(record), {},
+                     std::nullopt, &sink);
 }
 
 Status Producer::forward_last(std::string_view topic, Message& record, DeliverySink& sink) {
-    return send_with(topic, record.has_key() ? record.key() : std::string_view(),
-                     record.is_null() ? std::string_view() : record.value(),
-                     output_headers(record, true), {}, std::nullopt, &sink);
+    return send_with_headers_of(topic, key_of(record), value_of(record), record, true, sink);
 }
 
 Status Producer::send_with(std::string_view topic, std::string_view key, std::string_view value,

@@ -487,8 +487,8 @@ struct StreamProcessor::Impl {
         for (const auto& out : outputs) {
             Status status;
             if (out.forward && &out == &outputs.back()) {
-                // The record's last use: its headers move to the output instead of being
-                // copied (they come back to it if that delivery fails).
+                // The record's last use: its parsed headers move to the output instead of
+                // being copied (librdkafka parses them again if a dead letter needs them).
                 status = producer->forward_last(out.topic, r, *f);
             } else if (out.forward) {
                 status = producer->forward(out.topic, r, *f);
@@ -558,31 +558,25 @@ struct StreamProcessor::Impl {
                                       r.value().size(), event::MAX_EVENT_BYTES));
         }
         // Checked against the catalogue either way; built only for processors that read it.
-        std::optional<event::EventSummary> summary;
-        const event::Violations* violations = nullptr;
-        std::optional<Result<event::Event, event::Violations>> decoded;
-        std::optional<Result<event::EventSummary, event::Violations>> checked;
-        if (reads_events) {
-            decoded.emplace(event::decode(r.value()));
-            if (*decoded) {
-                summary = event::EventSummary{(**decoded).type(), (**decoded).timestamp()};
-            } else {
-                violations = &decoded->error();
+        std::optional<event::Event> ev;
+        auto summary = [&]() -> Result<event::EventSummary, event::Violations> {
+            if (!reads_events) {
+                return event::check(r.value());
             }
-        } else {
-            checked.emplace(event::check(r.value()));
-            if (*checked) {
-                summary = **checked;
-            } else {
-                violations = &checked->error();
+            auto decoded = event::decode(r.value());
+            if (!decoded) {
+                return failure(std::move(decoded.error()));
             }
-        }
-        if (violations != nullptr) {
-            bool malformed = std::any_of(violations->begin(), violations->end(), [](const auto& v) {
+            ev.emplace(std::move(*decoded));
+            return event::EventSummary{ev->type(), ev->timestamp()};
+        }();
+        if (!summary) {
+            const auto& violations = summary.error();
+            bool malformed = std::any_of(violations.begin(), violations.end(), [](const auto& v) {
                 return v.kind == event::ViolationKind::Malformed;
             });
             return reject(f, malformed ? ErrorClass::Undecodable : ErrorClass::Invalid,
-                          event::describe(*violations));
+                          event::describe(violations));
         }
         f->event_time = summary->timestamp;
         f->type = static_cast<int>(summary->type);
@@ -594,8 +588,7 @@ struct StreamProcessor::Impl {
             ErrorClass error_class = ErrorClass::Permanent;
             std::string error;
             try {
-                bool wanted =
-                    decoded ? self->process(**decoded, ctx) : self->process_record(*summary, ctx);
+                bool wanted = ev ? self->process(*ev, ctx) : self->process_record(*summary, ctx);
                 f->attempts = attempt;
                 if (!wanted) {
                     unhandled.fetch_add(1, std::memory_order_relaxed);

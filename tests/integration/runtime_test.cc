@@ -350,16 +350,7 @@ TEST(Runtime, AnOutputRefusedForGoodDeadLettersItsInputWithItsHeaders) {
     broker.create_topic("refused-b", 1);
     broker.create_topic("refused-in.dlq", 1);
     constexpr int kEvents = 200;
-    {
-        kafka::ProducerOptions po;
-        po.brokers = broker.bootstrap_servers();
-        po.properties = EmbeddedBroker::producer_tuning();
-        kafka::Producer producer(po);
-        for (int i = 0; i < kEvents; ++i) {
-            ASSERT_TRUE(producer.send("refused-in", testing::numbered_event(i % 7, i, i)).ok());
-        }
-        ASSERT_TRUE(producer.flush(60s));
-    }
+    produce_numbered(broker, "refused-in", kEvents);
     // The processor's first produce requests are refused (not retriable); later ones pass.
     broker.push_request_errors(broker::ApiKey::Produce,
                                {29 /*TOPIC_AUTHORIZATION_FAILED*/, 29, 29});

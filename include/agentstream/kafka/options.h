@@ -18,8 +18,6 @@ using Properties = std::vector<std::pair<std::string, std::string>>;
 
 /// Record headers, in order.
 using Headers = std::vector<std::pair<std::string, std::string>>;
-/// Record headers as views, in order (valid while what they view lives).
-using HeaderViews = std::vector<std::pair<std::string_view, std::string_view>>;
 
 struct TopicPartition {
     std::string topic;

@@ -113,24 +113,16 @@ class Producer {
                 const Headers& headers = {}, DeliveryCallback on_delivery = {},
                 std::optional<std::int32_t> partition = std::nullopt);
 
-    /// send() with headers as views: forwards a consumed record's key, value and headers
-    /// without copying them first.
-    Status forward(std::string_view topic, std::string_view key, std::string_view value,
-                   const HeaderViews& headers, DeliveryCallback on_delivery = {},
-                   std::optional<std::int32_t> partition = std::nullopt);
-
     /// Sends a consumed record's key, value and headers unchanged (headers copied inside
     /// librdkafka, without an intermediate list).
     Status forward(std::string_view topic, const Message& record,
                    DeliveryCallback on_delivery = {});
 
+    /// forward() reporting to a sink (no allocation per record for it).
+    Status forward(std::string_view topic, Message& record, DeliverySink& sink);
     /// The same, handing the record's parsed headers to the output instead of copying them
     /// (for a record's last output: fewer allocations). The record still answers headers()
-    /// afterwards, parsed again from its bytes.
-    Status forward_last(std::string_view topic, Message& record, DeliveryCallback on_delivery);
-
-    /// forward() and forward_last() reporting to a sink (no allocation per record for it).
-    Status forward(std::string_view topic, const Message& record, DeliverySink& sink);
+    /// afterwards: librdkafka parses them again from its bytes.
     Status forward_last(std::string_view topic, Message& record, DeliverySink& sink);
     /// Sends `key` and `value` with the headers of a consumed `record` (a rewritten event):
     /// copied inside librdkafka, or, with `take` (the record's last output), handed over.
@@ -179,8 +171,10 @@ class Producer {
     Status send_with(std::string_view topic, std::string_view key, std::string_view value,
                      void* rd_headers, DeliveryCallback on_delivery,
                      std::optional<std::int32_t> partition, DeliverySink* sink = nullptr);
-    // The headers of `record` for an output: copied, or (take) detached from it.
-    static void* output_headers(const Message& record, bool take);
+    // The headers of `record` for an output (rd_kafka_headers_t*, owned by the caller): a copy,
+    // or the record's parsed list itself.
+    static void* copied_headers(const Message& record);
+    static void* taken_headers(Message& record);
     struct Impl;
     std::unique_ptr<Impl> _impl;
 };
