@@ -54,8 +54,13 @@ kafka::Properties producer_props() {
             {"partitioner", "murmur2_random"}};
 }
 
+// The raw loop gets the consumer buffer agentstream's consumers have by default (see
+// kafka::ConsumerOptions::buffer_records): with librdkafka's own (100k records) a backlogged
+// consumer fetches in bursts a second apart, and events/s would compare configurations.
 kafka::Properties consumer_props() {
-    return {{"fetch.wait.max.ms", "10"},
+    return {{"queued.min.messages", "500000"},
+            {"queued.max.messages.kbytes", "131072"},
+            {"fetch.wait.max.ms", "10"},
             {"session.timeout.ms", "6000"},
             {"heartbeat.interval.ms", "1000"}};
 }

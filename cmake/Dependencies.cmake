@@ -14,3 +14,15 @@ endif()
 if(AGENTSTREAM_BUILD_BENCH)
   find_package(benchmark CONFIG REQUIRED)
 endif()
+
+# jemalloc serves malloc in every agentstream executable (docs/architecture.md says why: glibc
+# malloc was a third of the processing thread, mostly librdkafka's records allocated on one
+# thread and freed on another). Sanitizer builds keep their own allocator.
+option(AGENTSTREAM_JEMALLOC "Link every executable with jemalloc" ON)
+if(AGENTSTREAM_JEMALLOC AND NOT AGENTSTREAM_SANITIZE AND NOT AGENTSTREAM_TSAN)
+  pkg_check_modules(JEMALLOC REQUIRED jemalloc)
+  # Debian's gcc links --as-needed, which would drop a library nothing calls by name.
+  target_link_libraries(agentstream_options
+                        INTERFACE "-Wl,--push-state,--no-as-needed,-ljemalloc,--pop-state")
+  target_compile_definitions(agentstream_options INTERFACE AGENTSTREAM_JEMALLOC=1)
+endif()

@@ -9,7 +9,7 @@ packages=(
     build-essential cmake ninja-build pkg-config git clang-format
     # libraries (docs/architecture.md says why each)
     librdkafka-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
-    libcli11-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libre2-dev
+    libcli11-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libre2-dev libjemalloc-dev
     # tests and benchmarks
     libgtest-dev libgmock-dev googletest libbenchmark-dev librapidcheck-dev
     # real peers for interop tests, and Java 17 + Maven for the real Apache Kafka broker

@@ -1,5 +1,7 @@
 // agentstream: the one binary. Subcommands are registered by the cmd_*.cc files.
+#include <agentstream/core/allocator.h>
 #include <agentstream/core/logging.h>
+#include <agentstream/kafka/options.h>
 
 #include <fmt/format.h>
 
@@ -14,7 +16,9 @@ using namespace agentstream;
 int main(int argc, char** argv) {
     CLI::App app{"agentstream: real-time event streaming for documents, tasks and AI agents",
                  "agentstream"};
-    app.set_version_flag("--version", std::string("agentstream ") + AGENTSTREAM_VERSION);
+    app.set_version_flag("--version", fmt::format("agentstream {} (librdkafka {}, {})",
+                                                  AGENTSTREAM_VERSION, kafka::librdkafka_version(),
+                                                  allocator_name()));
     app.require_subcommand(1);
     app.fallthrough();
     std::string log_level;

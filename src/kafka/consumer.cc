@@ -304,7 +304,15 @@ Consumer::Consumer(ConsumerOptions options) : _impl(std::make_unique<Impl>()) {
         .set("heartbeat.interval.ms", std::to_string(o.heartbeat_interval.count()))
         .set("fetch.wait.max.ms", std::to_string(o.fetch_wait_max.count()))
         .set("enable.partition.eof", "false")
-        .set("isolation.level", o.isolation_level);
+        .set("isolation.level", o.isolation_level)
+        // librdkafka 2.0.2 stops fetching for up to a second once the records it has fetched
+        // and not yet handed out reach either bound (librdkafka issue #2879; 2.4 made the pause
+        // configurable): a consumer behind by more than its buffer then reads at most one
+        // buffer per second. The buffer holds about a second of processing instead (100k
+        // records and 64 MiB by default), so a backlog drains at processing speed.
+        // Properties set in the pipeline file still override both.
+        .set("queued.min.messages", std::to_string(o.buffer_records))
+        .set("queued.max.messages.kbytes", std::to_string(o.buffer_bytes / 1024));
     if (!o.group_id.empty()) {
         conf.set("group.id", o.group_id);
         if (!o.commits) {

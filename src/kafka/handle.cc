@@ -161,6 +161,10 @@ bool is_retriable(rd_kafka_resp_err_t err) noexcept {
 
 namespace agentstream::kafka {
 
+const char* librdkafka_version() noexcept {
+    return rd_kafka_version_str();
+}
+
 NetworkTotals network_totals() noexcept {
     auto& a = detail::network_account();
     return {a.sent.load(), a.received.load()};

@@ -58,6 +58,7 @@ check "unknown command exits 2" 2 $?
 $A --version >"$tmp/out" 2>&1
 check "--version" 0 $?
 contains "version printed" "$tmp/out" "agentstream "
+contains "version names librdkafka" "$tmp/out" "(librdkafka 2."
 $A event --help >"$tmp/out" 2>&1
 check "--help" 0 $?
 

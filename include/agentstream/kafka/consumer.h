@@ -84,6 +84,11 @@ struct ConsumerOptions : ClientOptions {
     std::chrono::milliseconds heartbeat_interval{3'000};
     std::chrono::milliseconds auto_commit_interval{1'000};
     std::chrono::milliseconds fetch_wait_max{100};
+    /// Records fetched ahead of the application, at most this many and this many bytes
+    /// (queued.min.messages, queued.max.messages.kbytes). Keep about a second of processing:
+    /// librdkafka pauses fetching for up to a second whenever either bound is reached.
+    int buffer_records = 500'000;
+    std::int64_t buffer_bytes = 128LL << 20;
     /// Called on the polling thread after partitions are assigned, and before partitions are
     /// revoked (finish their in-flight work and store their offsets there: the consumer
     /// commits stored offsets right after this callback).

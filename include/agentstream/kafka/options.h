@@ -48,6 +48,9 @@ struct NetworkTotals {
 };
 NetworkTotals network_totals() noexcept;
 
+/// The librdkafka this process runs on, e.g. "2.0.2".
+const char* librdkafka_version() noexcept;
+
 struct ClientOptions {
     /// bootstrap.servers, e.g. `127.0.0.1:9092`.
     std::string brokers;

@@ -1,0 +1,12 @@
+// Which malloc this process runs on (agentstream links jemalloc: docs/architecture.md).
+#pragma once
+
+#include <string>
+
+namespace agentstream {
+
+/// "jemalloc 5.3.0-0-g54eaed1d8b56…" when jemalloc serves malloc in this process, otherwise
+/// "glibc malloc" (sanitizer builds, or a build configured with -DAGENTSTREAM_JEMALLOC=OFF).
+std::string allocator_name();
+
+}  // namespace agentstream

@@ -1,0 +1,25 @@
+#include <agentstream/core/allocator.h>
+
+#include <dlfcn.h>
+
+#include <cstddef>
+
+namespace agentstream {
+
+std::string allocator_name() {
+    // Looked up rather than called: the library builds and runs the same with either allocator.
+    using Mallctl = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
+    auto* mallctl = reinterpret_cast<Mallctl>(::dlsym(RTLD_DEFAULT, "mallctl"));
+    if (mallctl == nullptr) {
+        return "glibc malloc";
+    }
+    const char* version = nullptr;
+    std::size_t size = sizeof version;
+    if (mallctl("version", static_cast<void*>(&version), &size, nullptr, 0) != 0 ||
+        version == nullptr) {
+        return "jemalloc";
+    }
+    return std::string("jemalloc ") + version;
+}
+
+}  // namespace agentstream

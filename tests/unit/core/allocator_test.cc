@@ -1,0 +1,20 @@
+#include <agentstream/core/allocator.h>
+
+#include <gtest/gtest.h>
+
+namespace agentstream {
+namespace {
+
+// The build links jemalloc into every executable unless it is a sanitizer build or configured
+// without it; a linker that silently drops it (--as-needed) must fail here, not in a benchmark.
+TEST(Allocator, IsTheOneTheBuildChose) {
+    auto name = allocator_name();
+#ifdef AGENTSTREAM_JEMALLOC
+    EXPECT_TRUE(name.starts_with("jemalloc 5.")) << name;
+#else
+    EXPECT_EQ(name, "glibc malloc");
+#endif
+}
+
+}  // namespace
+}  // namespace agentstream
