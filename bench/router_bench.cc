@@ -84,15 +84,34 @@ std::string pipeline(bool shared_target) {
     return yaml;
 }
 
-router::RouteTable table(router::RoutingMode mode, bool shared_target) {
-    auto t = router::load_routes(config::Config::parse(pipeline(shared_target), "bench.yaml"));
+// The routes of processor_load's router case: five per event type, two envelope predicates
+// every event passes, no transformation, one target (events go out as their original bytes).
+std::string envelope_pipeline() {
+    const char* types[] = {"document.uploaded", "task.completed", "analytics.metric.update",
+                           "system.health"};
+    std::string yaml = "topics: {events: 8, out: 8}\nroutes:\n";
+    for (int i = 0; i < 20; ++i) {
+        yaml += fmt::format(
+            "  - name: route_{0}\n    source_topics: [events]\n    target_topics: [out]\n"
+            "    event_types: [{1}]\n    priority: {0}\n"
+            "    filters: {{priority: {{in: [low, medium, high, critical]}}, "
+            "source: {{exists: true}}}}\n",
+            i, types[i % 4]);
+    }
+    return yaml;
+}
+
+router::RouteTable table(router::RoutingMode mode, const std::string& yaml) {
+    auto t = router::load_routes(config::Config::parse(yaml, "bench.yaml"));
     t.mode = mode;
     return t;
 }
 
-void run(benchmark::State& state, router::RoutingMode mode, bool shared_target) {
+void run(benchmark::State& state, router::RoutingMode mode, bool shared_target,
+         bool envelope_filters = false) {
     auto events = sample_json();
-    router::Router r(table(mode, shared_target));
+    router::Router r(
+        table(mode, envelope_filters ? envelope_pipeline() : pipeline(shared_target)));
     router::Routing out;
     std::size_t i = 0;
     std::uint64_t deliveries = 0;
@@ -133,6 +152,12 @@ void BM_Router20RoutesFirstMatch(benchmark::State& state) {
     run(state, router::RoutingMode::FirstMatch, false);
 }
 BENCHMARK(BM_Router20RoutesFirstMatch);
+
+// processor_load's routes: envelope predicates only, original bytes to one topic.
+void BM_Router20RoutesEnvelopeFilters(benchmark::State& state) {
+    run(state, router::RoutingMode::FanOut, true, true);
+}
+BENCHMARK(BM_Router20RoutesEnvelopeFilters);
 
 // The floor: simdjson on-demand, finding the event type of the same bytes (with the copy into a
 // padded buffer the router also makes).

@@ -11,7 +11,7 @@ std::string allocator_name() {
     using Mallctl = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
     auto* mallctl = reinterpret_cast<Mallctl>(::dlsym(RTLD_DEFAULT, "mallctl"));
     if (mallctl == nullptr) {
-        return "glibc malloc";
+        return "system malloc";
     }
     const char* version = nullptr;
     std::size_t size = sizeof version;

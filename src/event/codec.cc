@@ -32,13 +32,8 @@ enum class Envelope : std::uint8_t {
 };
 
 Envelope envelope_field(std::string_view key) noexcept {
-    auto names = envelope_fields();
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        if (names[i] == key) {
-            return static_cast<Envelope>(i);
-        }
-    }
-    return Envelope::None;
+    auto index = envelope_index(key);
+    return index ? static_cast<Envelope>(*index) : Envelope::None;
 }
 
 Violation violation(std::string_view field, ViolationKind kind, std::string message) {

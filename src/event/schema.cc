@@ -1,5 +1,6 @@
 #include <agentstream/event/schema.h>
 
+#include <algorithm>
 #include <array>
 
 namespace agentstream::event {
@@ -182,6 +183,38 @@ constexpr std::array<FamilySpec, FAMILY_COUNT> FAMILIES = {{
 constexpr sv ENVELOPE[] = {"event_id", "event_type",     "schema_version", "timestamp", "priority",
                            "source",   "correlation_id", "causation_id",   "metadata"};
 
+// A name's length, first and last byte. The catalogue's names nearly all differ in it, so a
+// lookup compares a key's bytes with (usually) only the one name that can match: decoding asks
+// for the field of every key of every event.
+constexpr std::uint32_t signature(sv name) noexcept {
+    if (name.empty()) {
+        return 0;
+    }
+    return static_cast<std::uint32_t>(name.size()) << 16 |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(name.front())) << 8 |
+           static_cast<unsigned char>(name.back());
+}
+
+constexpr std::size_t MAX_FIELDS = 32;
+constexpr auto FIELD_SIGNATURES = [] {
+    std::array<std::array<std::uint32_t, MAX_FIELDS>, FAMILY_COUNT> out{};
+    for (std::size_t f = 0; f < FAMILY_COUNT; ++f) {
+        for (std::size_t i = 0; i < FAMILIES[f].fields.size(); ++i) {
+            out[f][i] = signature(FAMILIES[f].fields[i].name);
+        }
+    }
+    return out;
+}();
+constexpr auto ENVELOPE_SIGNATURES = [] {
+    std::array<std::uint32_t, std::size(ENVELOPE)> out{};
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        out[i] = signature(ENVELOPE[i]);
+    }
+    return out;
+}();
+static_assert(std::all_of(FAMILIES.begin(), FAMILIES.end(),
+                          [](const FamilySpec& f) { return f.fields.size() <= MAX_FIELDS; }));
+
 }  // namespace
 
 const FamilySpec& family_spec(Family family) noexcept {
@@ -189,9 +222,22 @@ const FamilySpec& family_spec(Family family) noexcept {
 }
 
 std::optional<std::size_t> field_index(Family family, std::string_view name) noexcept {
-    const auto& fields = family_spec(family).fields;
+    const auto f = static_cast<std::size_t>(family);
+    const auto& fields = FAMILIES[f].fields;
+    const auto& signatures = FIELD_SIGNATURES[f];
+    const auto wanted = signature(name);
     for (std::size_t i = 0; i < fields.size(); ++i) {
-        if (fields[i].name == name) {
+        if (signatures[i] == wanted && fields[i].name == name) {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::size_t> envelope_index(std::string_view name) noexcept {
+    const auto wanted = signature(name);
+    for (std::size_t i = 0; i < ENVELOPE_SIGNATURES.size(); ++i) {
+        if (ENVELOPE_SIGNATURES[i] == wanted && ENVELOPE[i] == name) {
             return i;
         }
     }

@@ -257,13 +257,17 @@ void JsonDocument::reset(std::string_view json) {
     _buf.append(PADDING, '\0');
     _modified = false;
     _stale = false;
-    _top_valid = index_object(0, _len, _top);
+    _top_valid = open_object(0, _len, _top);
 }
 
-void JsonDocument::reset(const JsonDocument& other) {
+void JsonDocument::reset(JsonDocument& other) {
     if (other._stale) {
         reset(other.text());
         return;
+    }
+    // Edits need the whole index; done once here rather than in every copy.
+    if (other._top_valid && !other.complete(other._top)) {
+        other._top_valid = false;
     }
     // Shares the other document's text until the first edit (which writes a new text anyway).
     _source = other._source != nullptr ? other._source : &other;
@@ -274,20 +278,26 @@ void JsonDocument::reset(const JsonDocument& other) {
     _top.begin = other._top.begin;
     _top.end = other._top.end;
     _top.fields.assign(other._top.fields.begin(), other._top.fields.end());
+    _top.next = other._top.next;
+    _top.limit = other._top.limit;
+    _top.complete = other._top.complete;
 }
 
 void JsonDocument::refresh() {
     if (_stale) {
         _stale = false;
-        _top_valid = index_object(0, _len, _top);
+        _top_valid = open_object(0, _len, _top);
     }
 }
 
-bool JsonDocument::index_object(std::uint32_t begin, std::uint32_t length, ObjectIndex& out) {
+bool JsonDocument::open_object(std::uint32_t begin, std::uint32_t length,
+                               ObjectIndex& out) const {
     // A structural scan, not a validating parse: the runtime has validated the event with the
     // codec (simdjson) before it is routed. Malformed text is reported, never read past.
     out.fields.clear();
-    std::string_view text(data(), begin + length);
+    out.complete = false;
+    out.limit = begin + length;
+    std::string_view text(data(), out.limit);
     std::size_t i = skip_space(text, begin);
     if (i >= text.size() || text[i] != '{') {
         return false;
@@ -296,67 +306,105 @@ bool JsonDocument::index_object(std::uint32_t begin, std::uint32_t length, Objec
     i = skip_space(text, i + 1);
     if (i < text.size() && text[i] == '}') {
         out.end = static_cast<std::uint32_t>(i + 1);
+        out.complete = true;
+    }
+    out.next = static_cast<std::uint32_t>(i);
+    return true;
+}
+
+JsonDocument::Scan JsonDocument::scan_field(ObjectIndex& object) const {
+    if (object.complete) {
+        return Scan::Done;
+    }
+    std::string_view text(data(), object.limit);
+    std::size_t i = object.next;
+    if (i >= text.size() || text[i] != '"') {
+        return Scan::Malformed;
+    }
+    bool escaped = false;
+    auto key_end = string_end(text, i, &escaped);
+    if (!key_end) {
+        return Scan::Malformed;
+    }
+    auto colon = skip_space(text, *key_end);
+    if (colon >= text.size() || text[colon] != ':') {
+        return Scan::Malformed;
+    }
+    auto value_begin = skip_space(text, colon + 1);
+    auto end = value_end(text, value_begin);
+    if (end == std::string_view::npos) {
+        return Scan::Malformed;
+    }
+    auto kind = kind_of(text.substr(value_begin, end - value_begin));
+    if (!kind) {
+        return Scan::Malformed;
+    }
+    object.fields.push_back({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(*key_end),
+                             static_cast<std::uint32_t>(value_begin),
+                             static_cast<std::uint32_t>(end), *kind, escaped});
+    i = skip_space(text, end);
+    if (i < text.size() && text[i] == ',') {
+        object.next = static_cast<std::uint32_t>(skip_space(text, i + 1));
+        return Scan::Added;
+    }
+    if (i < text.size() && text[i] == '}') {
+        object.end = static_cast<std::uint32_t>(i + 1);
+        object.complete = true;
+        return Scan::Added;
+    }
+    return Scan::Malformed;
+}
+
+bool JsonDocument::complete(ObjectIndex& object) const {
+    while (true) {
+        switch (scan_field(object)) {
+            case Scan::Added: break;
+            case Scan::Done: return true;
+            case Scan::Malformed: return false;
+        }
+    }
+}
+
+namespace {
+bool named(std::string_view raw_key, bool escaped, std::string_view name, std::string& scratch) {
+    // Fast path: the key as written, between its quotes.
+    if (raw_key.size() == name.size() + 2 && raw_key.compare(1, name.size(), name) == 0) {
         return true;
     }
-    while (i < text.size()) {
-        if (text[i] != '"') {
-            return false;
-        }
-        bool escaped = false;
-        auto key_end = string_end(text, i, &escaped);
-        if (!key_end) {
-            return false;
-        }
-        auto colon = skip_space(text, *key_end);
-        if (colon >= text.size() || text[colon] != ':') {
-            return false;
-        }
-        auto value_begin = skip_space(text, colon + 1);
-        auto end = value_end(text, value_begin);
-        if (end == std::string_view::npos) {
-            return false;
-        }
-        auto kind = kind_of(text.substr(value_begin, end - value_begin));
-        if (!kind) {
-            return false;
-        }
-        out.fields.push_back({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(*key_end),
-                              static_cast<std::uint32_t>(value_begin),
-                              static_cast<std::uint32_t>(end), *kind, escaped});
-        i = skip_space(text, end);
-        if (i < text.size() && text[i] == ',') {
-            i = skip_space(text, i + 1);
-            continue;
-        }
-        if (i < text.size() && text[i] == '}') {
-            out.end = static_cast<std::uint32_t>(i + 1);
-            return true;
-        }
-        return false;
+    if (escaped) {
+        auto content = string_content(raw_key, scratch);
+        return content && *content == name;
     }
     return false;
 }
+}  // namespace
 
-const JsonDocument::Field* JsonDocument::field_named(const ObjectIndex& object,
-                                                     std::string_view name) {
+const JsonDocument::Field* JsonDocument::field_named(ObjectIndex& object, std::string_view name,
+                                                     bool& malformed) {
+    malformed = false;
     const char* base = data();
     for (const auto& f : object.fields) {
-        std::string_view raw(base + f.key_begin, f.key_end - f.key_begin);
-        // Fast path: the key as written, between its quotes.
-        if (raw.size() == name.size() + 2 && raw.compare(1, name.size(), name) == 0) {
+        if (named({base + f.key_begin, f.key_end - f.key_begin}, f.key_escaped, name, _scratch)) {
             return &f;
         }
-        if (f.key_escaped) {
-            auto content = string_content(raw, _scratch);
-            if (content && *content == name) {
-                return &f;
+    }
+    while (true) {
+        switch (scan_field(object)) {
+            case Scan::Added: {
+                const auto& f = object.fields.back();
+                if (named({base + f.key_begin, f.key_end - f.key_begin}, f.key_escaped, name,
+                          _scratch)) {
+                    return &f;
+                }
+                break;
             }
+            case Scan::Done: return nullptr;
+            case Scan::Malformed: malformed = true; return nullptr;
         }
     }
-    return nullptr;
 }
 
-Lookup JsonDocument::parent_of(std::span<const std::string> path, const ObjectIndex*& parent,
+Lookup JsonDocument::parent_of(std::span<const std::string> path, ObjectIndex*& parent,
                                std::size_t& missing_from) {
     refresh();
     if (!_top_valid) {
@@ -364,7 +412,11 @@ Lookup JsonDocument::parent_of(std::span<const std::string> path, const ObjectIn
     }
     parent = &_top;
     for (std::size_t step = 0; step + 1 < path.size(); ++step) {
-        const Field* f = field_named(*parent, path[step]);
+        bool malformed = false;
+        const Field* f = field_named(*parent, path[step], malformed);
+        if (malformed) {
+            return Lookup::Invalid;
+        }
         if (f == nullptr) {
             missing_from = step;
             return Lookup::Missing;
@@ -391,15 +443,16 @@ Lookup JsonDocument::find(std::span<const std::string> path, JsonValue& out) {
         out = {JsonKind::Object, text()};
         return Lookup::Found;
     }
-    const ObjectIndex* parent = nullptr;
+    ObjectIndex* parent = nullptr;
     std::size_t missing_from = 0;
     auto found = parent_of(path, parent, missing_from);
     if (found != Lookup::Found) {
         return found == Lookup::NotAnObject ? Lookup::Missing : found;
     }
-    const Field* f = field_named(*parent, path.back());
+    bool malformed = false;
+    const Field* f = field_named(*parent, path.back(), malformed);
     if (f == nullptr) {
-        return Lookup::Missing;
+        return malformed ? Lookup::Invalid : Lookup::Missing;
     }
     out = {f->kind, std::string_view(data() + f->value_begin, f->value_end - f->value_begin)};
     return Lookup::Found;
@@ -454,21 +507,23 @@ Status JsonDocument::set(std::span<const std::string> path, std::string_view jso
     if (path.empty()) {
         return failure(Error{"an empty path"});
     }
-    const ObjectIndex* parent = nullptr;
+    ObjectIndex* parent = nullptr;
     std::size_t missing_from = 0;
     auto found = parent_of(path, parent, missing_from);
-    if (found == Lookup::Invalid) {
+    if (found == Lookup::Found) {
+        bool malformed = false;
+        if (const Field* f = field_named(*parent, path.back(), malformed)) {
+            splice(f->value_begin, f->value_end, json);
+            return {};
+        }
+        found = malformed ? Lookup::Invalid : found;
+        missing_from = path.size() - 1;
+    }
+    if (found == Lookup::Invalid || !complete(*parent)) {
         return failure(Error{"the event is not a JSON object"});
     }
     if (found == Lookup::NotAnObject) {
         return failure(Error{fmt::format("'{}' is not an object", path[missing_from])});
-    }
-    if (found == Lookup::Found) {
-        if (const Field* f = field_named(*parent, path.back())) {
-            splice(f->value_begin, f->value_end, json);
-            return {};
-        }
-        missing_from = path.size() - 1;
     }
     // Adds "step": {"next": ... json ...} for the missing steps, at the end of `parent`.
     std::string added;
@@ -497,15 +552,22 @@ bool JsonDocument::erase(std::span<const std::string> path) {
     if (path.empty()) {
         return false;
     }
-    const ObjectIndex* parent = nullptr;
+    ObjectIndex* parent = nullptr;
     std::size_t missing_from = 0;
     if (parent_of(path, parent, missing_from) != Lookup::Found) {
         return false;
     }
-    const Field* f = field_named(*parent, path.back());
+    bool malformed = false;
+    const Field* f = field_named(*parent, path.back(), malformed);
     if (f == nullptr) {
         return false;
     }
+    // The splice below reaches to the next field: index it (and the rest).
+    auto at = static_cast<std::size_t>(f - parent->fields.data());
+    if (!complete(*parent)) {
+        return false;
+    }
+    f = &parent->fields[at];
     const auto& fields = parent->fields;
     auto index = static_cast<std::size_t>(f - fields.data());
     if (index + 1 < fields.size()) {

@@ -45,9 +45,9 @@ class JsonDocument {
   public:
     /// Holds a copy of `json`. Cheap to call again (buffers are reused).
     void reset(std::string_view json);
-    /// Holds what another document holds (its index is copied, its text is shared until the
-    /// first edit). `other` must not change while this one is used.
-    void reset(const JsonDocument& other);
+    /// Holds what another document holds (its index, completed first, is copied; its text is
+    /// shared until the first edit). `other` must not change while this one is used.
+    void reset(JsonDocument& other);
     std::string_view text() const noexcept { return {data(), _len}; }
     /// Whether the text was changed since reset().
     bool modified() const noexcept { return _modified; }
@@ -72,18 +72,34 @@ class JsonDocument {
         JsonKind kind;
         bool key_escaped;  // the key has escapes: compare it unescaped
     };
+    // The fields of one object, indexed in order as far as lookups needed: the top-level
+    // object is scanned only up to the field a lookup asks for (routes mostly read envelope
+    // fields, which come first), nested objects at once.
     struct ObjectIndex {
         std::uint32_t begin = 0;  // offset of '{'
-        std::uint32_t end = 0;    // offset after '}'
+        std::uint32_t end = 0;    // offset after '}' (once complete)
         std::vector<Field> fields;
+        std::uint32_t next = 0;   // offset of the first field not indexed yet
+        std::uint32_t limit = 0;  // end of the text the object lies in
+        bool complete = false;    // every field is indexed
     };
+    enum class Scan : std::uint8_t { Added, Done, Malformed };
 
-    // Indexes the object whose '{' is at `begin`; false if it is not a valid object.
-    bool index_object(std::uint32_t begin, std::uint32_t length, ObjectIndex& out);
-    const Field* field_named(const ObjectIndex& object, std::string_view name);
+    // Starts indexing the object whose '{' is at `begin`; false if it does not start one.
+    bool open_object(std::uint32_t begin, std::uint32_t length, ObjectIndex& out) const;
+    // Indexes the next field of `object` (or finds its end).
+    Scan scan_field(ObjectIndex& object) const;
+    // Indexes what is left of `object`; false if the text turns out not to be an object.
+    bool complete(ObjectIndex& object) const;
+    bool index_object(std::uint32_t begin, std::uint32_t length, ObjectIndex& out) const {
+        return open_object(begin, length, out) && complete(out);
+    }
+    // The field named `name`, indexing further as needed; nullptr when there is none, and
+    // then `malformed` says whether the object's text broke off before its end.
+    const Field* field_named(ObjectIndex& object, std::string_view name, bool& malformed);
     // Walks to the object holding the last step; returns Found with `parent` filled, or why not.
     // `parent` points at _top or _nested until the next lookup or edit.
-    Lookup parent_of(std::span<const std::string> path, const ObjectIndex*& parent,
+    Lookup parent_of(std::span<const std::string> path, ObjectIndex*& parent,
                      std::size_t& missing_from);
     void splice(std::uint32_t begin, std::uint32_t end, std::string_view replacement);
     void refresh();  // indexes the text again after edits

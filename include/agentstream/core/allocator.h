@@ -6,7 +6,7 @@
 namespace agentstream {
 
 /// "jemalloc 5.3.0-0-g54eaed1d8b56…" when jemalloc serves malloc in this process, otherwise
-/// "glibc malloc" (sanitizer builds, or a build configured with -DAGENTSTREAM_JEMALLOC=OFF).
+/// "system malloc" (sanitizer builds, or a build configured with -DAGENTSTREAM_JEMALLOC=OFF).
 std::string allocator_name();
 
 }  // namespace agentstream

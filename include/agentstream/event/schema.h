@@ -69,6 +69,8 @@ std::string_view to_string(FieldKind kind) noexcept;
 
 /// The envelope's field names, in wire order.
 std::span<const std::string_view> envelope_fields() noexcept;
+/// Index of `name` in envelope_fields(), or nullopt.
+std::optional<std::size_t> envelope_index(std::string_view name) noexcept;
 
 /// The current schema version written by this build.
 inline constexpr int SCHEMA_VERSION = 1;

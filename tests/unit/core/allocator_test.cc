@@ -12,7 +12,7 @@ TEST(Allocator, IsTheOneTheBuildChose) {
 #ifdef AGENTSTREAM_JEMALLOC
     EXPECT_TRUE(name.starts_with("jemalloc 5.")) << name;
 #else
-    EXPECT_EQ(name, "glibc malloc");
+    EXPECT_EQ(name, "system malloc");
 #endif
 }
 
