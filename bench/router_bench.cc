@@ -110,8 +110,7 @@ router::RouteTable table(router::RoutingMode mode, const std::string& yaml) {
 void run(benchmark::State& state, router::RoutingMode mode, bool shared_target,
          bool envelope_filters = false) {
     auto events = sample_json();
-    router::Router r(
-        table(mode, envelope_filters ? envelope_pipeline() : pipeline(shared_target)));
+    router::Router r(table(mode, envelope_filters ? envelope_pipeline() : pipeline(shared_target)));
     router::Routing out;
     std::size_t i = 0;
     std::uint64_t deliveries = 0;

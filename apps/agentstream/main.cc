@@ -16,9 +16,9 @@ using namespace agentstream;
 int main(int argc, char** argv) {
     CLI::App app{"agentstream: real-time event streaming for documents, tasks and AI agents",
                  "agentstream"};
-    app.set_version_flag("--version", fmt::format("agentstream {} (librdkafka {}, {})",
-                                                  AGENTSTREAM_VERSION, kafka::librdkafka_version(),
-                                                  allocator_name()));
+    app.set_version_flag("--version",
+                         fmt::format("agentstream {} (librdkafka {}, {})", AGENTSTREAM_VERSION,
+                                     kafka::librdkafka_version(), allocator_name()));
     app.require_subcommand(1);
     app.fallthrough();
     std::string log_level;

@@ -290,8 +290,7 @@ void JsonDocument::refresh() {
     }
 }
 
-bool JsonDocument::open_object(std::uint32_t begin, std::uint32_t length,
-                               ObjectIndex& out) const {
+bool JsonDocument::open_object(std::uint32_t begin, std::uint32_t length, ObjectIndex& out) const {
     // A structural scan, not a validating parse: the runtime has validated the event with the
     // codec (simdjson) before it is routed. Malformed text is reported, never read past.
     out.fields.clear();
@@ -339,20 +338,21 @@ JsonDocument::Scan JsonDocument::scan_field(ObjectIndex& object) const {
     if (!kind) {
         return Scan::Malformed;
     }
+    // Indexed only with what follows it: a field cut off from the rest is never found.
+    auto after = skip_space(text, end);
+    if (after >= text.size() || (text[after] != ',' && text[after] != '}')) {
+        return Scan::Malformed;
+    }
     object.fields.push_back({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(*key_end),
                              static_cast<std::uint32_t>(value_begin),
                              static_cast<std::uint32_t>(end), *kind, escaped});
-    i = skip_space(text, end);
-    if (i < text.size() && text[i] == ',') {
-        object.next = static_cast<std::uint32_t>(skip_space(text, i + 1));
-        return Scan::Added;
-    }
-    if (i < text.size() && text[i] == '}') {
-        object.end = static_cast<std::uint32_t>(i + 1);
+    if (text[after] == ',') {
+        object.next = static_cast<std::uint32_t>(skip_space(text, after + 1));
+    } else {
+        object.end = static_cast<std::uint32_t>(after + 1);
         object.complete = true;
-        return Scan::Added;
     }
-    return Scan::Malformed;
+    return Scan::Added;
 }
 
 bool JsonDocument::complete(ObjectIndex& object) const {

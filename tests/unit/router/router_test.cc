@@ -58,6 +58,48 @@ TEST(JsonDocument, EditsSpliceTheTextAndKeepItValid) {
     EXPECT_EQ(doc.text(), "{}");
 }
 
+// The top-level object is indexed only as far as lookups reach: every lookup and edit must
+// behave as with the whole index, whatever was scanned before it.
+TEST(JsonDocument, LookupsAndEditsOnAPartlyIndexedObject) {
+    using Path = std::vector<std::string>;
+    const std::string text = R"({"a":1,"b":{"c":"x"},"d":[1,2],"e":"last"})";
+    detail::JsonDocument doc;
+    detail::JsonValue v;
+
+    doc.reset(text);  // nothing scanned: erase reaches to the next field, not indexed yet
+    EXPECT_TRUE(doc.erase(Path{"a"}));
+    EXPECT_EQ(doc.text(), R"({"b":{"c":"x"},"d":[1,2],"e":"last"})");
+
+    doc.reset(text);  // "a" scanned; adding a field needs the end of the object
+    ASSERT_EQ(doc.find(Path{"a"}, v), detail::Lookup::Found);
+    EXPECT_TRUE(doc.set(Path{"z"}, "true"));
+    EXPECT_EQ(doc.text(), R"({"a":1,"b":{"c":"x"},"d":[1,2],"e":"last","z":true})");
+
+    doc.reset(text);  // a copy taken after a partial scan sees every field
+    ASSERT_EQ(doc.find(Path{"a"}, v), detail::Lookup::Found);
+    detail::JsonDocument copy;
+    copy.reset(doc);
+    ASSERT_EQ(copy.find(Path{"e"}, v), detail::Lookup::Found);
+    EXPECT_EQ(v.raw, R"("last")");
+    EXPECT_TRUE(copy.erase(Path{"d"}));
+    EXPECT_EQ(copy.text(), R"({"a":1,"b":{"c":"x"},"e":"last"})");
+    EXPECT_EQ(doc.text(), text);  // the original is untouched
+    ASSERT_EQ(doc.find(Path{"b", "c"}, v), detail::Lookup::Found);
+    EXPECT_EQ(v.raw, R"("x")");
+
+    // Broken text: a field before the break is found; one after it, or a missing one (which
+    // needs the whole object), reports the text as invalid, as do edits that need its end.
+    doc.reset(R"({"a":1,"b":,"c":3})");
+    EXPECT_EQ(doc.find(Path{"a"}, v), detail::Lookup::Found);
+    EXPECT_EQ(doc.find(Path{"c"}, v), detail::Lookup::Invalid);
+    EXPECT_EQ(doc.find(Path{"nope"}, v), detail::Lookup::Invalid);
+    EXPECT_FALSE(doc.set(Path{"z"}, "1"));
+    EXPECT_FALSE(doc.erase(Path{"a"}));
+    doc.reset(R"({"a":1,"b":2)");  // never closed
+    EXPECT_EQ(doc.find(Path{"b"}, v), detail::Lookup::Invalid);
+    EXPECT_EQ(doc.find(Path{"b"}, v), detail::Lookup::Invalid);  // asked again: the same
+}
+
 TEST(Router, UntransformedEventsKeepTheirOriginalBytes) {
     auto router = router_from(
         "routes:\n  - name: r\n    source_topics: in\n    target_topics: [out, out2]\n");
