@@ -37,6 +37,8 @@ struct ProcessArgs {
     int max_attempts = 4;
     bool exactly_once = false;
     std::string transactional_id;
+    int transaction_ms = 0;      // 0: the runtime's default
+    int transaction_events = 0;  // 0: the runtime's default
     int workers = 1;
 };
 
@@ -88,6 +90,16 @@ void process(const ProcessArgs& args) {
         }
         o.guarantee = runtime::Guarantee::ExactlyOnce;
         o.transactional_id = args.transactional_id;
+        if (args.transaction_ms > 0) {
+            o.transaction_interval = std::chrono::milliseconds(args.transaction_ms);
+        }
+        if (args.transaction_events > 0) {
+            o.transaction_max_events = static_cast<std::size_t>(args.transaction_events);
+        }
+    } else if (args.transaction_ms > 0 || args.transaction_events > 0) {
+        throw UsageError("--transaction-ms and --transaction-events size the transactions of "
+                         "--exactly-once",
+                         "Add --exactly-once, or drop them");
     }
     o.shutdown_timeout =
         std::chrono::milliseconds(static_cast<std::int64_t>(args.shutdown_timeout_s * 1000));
@@ -457,6 +469,15 @@ void add_runtime_commands(CLI::App& app) {
     process_cmd->add_option("--transactional-id", p->transactional_id,
                             "With --exactly-once: this instance's id, stable across its restarts "
                             "and different from other instances' (default GROUP-NAME)");
+    process_cmd
+        ->add_option("--transaction-ms", p->transaction_ms,
+                     "With --exactly-once: commit a transaction after this many milliseconds "
+                     "(default 100; longer means fewer commits and later output)")
+        ->check(CLI::Range(1, 600'000));
+    process_cmd
+        ->add_option("--transaction-events", p->transaction_events,
+                     "With --exactly-once: or after this many input events (default 5000)")
+        ->check(CLI::Range(1, 10'000'000));
     process_cmd->callback([p] { process(*p); });
 
     auto* dlq = app.add_subcommand("dlq", "Inspect and replay dead letters");

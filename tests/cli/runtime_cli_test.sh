@@ -80,4 +80,7 @@ contains "and gives examples" "$tmp/err" "--to earliest, --to 1200"
 $A process in --to in >/dev/null 2>"$tmp/err"
 check "output = input refused" 2 $?
 contains "with a reason" "$tmp/err" "processed again and again"
+$A process in --to out --transaction-ms 500 >/dev/null 2>"$tmp/err"
+check "transaction sizes without --exactly-once refused" 2 $?
+contains "and says what to do" "$tmp/err" "Add --exactly-once"
 finish

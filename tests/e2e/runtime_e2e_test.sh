@@ -89,8 +89,12 @@ $A topics create "$IN3" -p 6 >/dev/null && $A topics create "$OUT3" -p 6 >/dev/n
     $A topics create "$IN3.dlq" -p 1 >/dev/null
 start_eos() {  # sets p
     eos_starts=$((eos_starts + 1))
+    # Transactions of up to 2 s: a kill that comes once the output log has grown lands in an
+    # open one, however fast the processor keeps up with the chunk (with the default 100 ms a
+    # fast run committed every chunk before the kill and aborted nothing).
     $A "${FAST[@]}" process "$IN3" --to "$OUT3" --group "$G3" --name eos --exactly-once \
-        --transactional-id "eos-$run-0" >>"$tmp/eos.out" 2>>"$tmp/eos.err" &
+        --transactional-id "eos-$run-0" --transaction-ms 2000 --transaction-events 1000000 \
+        >>"$tmp/eos.out" 2>>"$tmp/eos.err" &
     p=$!
     pids+=($p)
 }
