@@ -97,9 +97,10 @@ void process(const ProcessArgs& args) {
             o.transaction_max_events = static_cast<std::size_t>(args.transaction_events);
         }
     } else if (args.transaction_ms > 0 || args.transaction_events > 0) {
-        throw UsageError("--transaction-ms and --transaction-events size the transactions of "
-                         "--exactly-once",
-                         "Add --exactly-once, or drop them");
+        throw UsageError(
+            "--transaction-ms and --transaction-events size the transactions of "
+            "--exactly-once",
+            "Add --exactly-once, or drop them");
     }
     o.shutdown_timeout =
         std::chrono::milliseconds(static_cast<std::int64_t>(args.shutdown_timeout_s * 1000));
