@@ -21,6 +21,7 @@
 #include <agentstream/broker/embedded_broker.h>
 #include <agentstream/config/config.h>
 #include <agentstream/kafka/admin.h>
+#include <agentstream/kafka/consumer.h>
 #include <agentstream/kafka/producer.h>
 #include <agentstream/router/router.h>
 #include <agentstream/runtime/processor.h>
@@ -58,8 +59,9 @@ kafka::Properties producer_props() {
 // kafka::ConsumerOptions::buffer_records): with librdkafka's own (100k records) a backlogged
 // consumer fetches in bursts a second apart, and events/s would compare configurations.
 kafka::Properties consumer_props() {
-    return {{"queued.min.messages", "500000"},
-            {"queued.max.messages.kbytes", "131072"},
+    const kafka::ConsumerOptions defaults;
+    return {{"queued.min.messages", std::to_string(defaults.buffer_records)},
+            {"queued.max.messages.kbytes", std::to_string(defaults.buffer_bytes / 1024)},
             {"fetch.wait.max.ms", "10"},
             {"session.timeout.ms", "6000"},
             {"heartbeat.interval.ms", "1000"}};

@@ -275,12 +275,7 @@ void JsonDocument::reset(JsonDocument& other) {
     _modified = false;
     _stale = false;
     _top_valid = other._top_valid;
-    _top.begin = other._top.begin;
-    _top.end = other._top.end;
-    _top.fields.assign(other._top.fields.begin(), other._top.fields.end());
-    _top.next = other._top.next;
-    _top.limit = other._top.limit;
-    _top.complete = other._top.complete;
+    _top = other._top;  // the fields vector keeps its capacity
 }
 
 void JsonDocument::refresh() {
@@ -383,23 +378,17 @@ const JsonDocument::Field* JsonDocument::field_named(ObjectIndex& object, std::s
                                                      bool& malformed) {
     malformed = false;
     const char* base = data();
-    for (const auto& f : object.fields) {
+    for (std::size_t i = 0;; ++i) {
+        if (i == object.fields.size()) {  // every indexed field read: index the next one
+            auto scan = scan_field(object);
+            if (scan != Scan::Added) {
+                malformed = scan == Scan::Malformed;
+                return nullptr;
+            }
+        }
+        const auto& f = object.fields[i];
         if (named({base + f.key_begin, f.key_end - f.key_begin}, f.key_escaped, name, _scratch)) {
             return &f;
-        }
-    }
-    while (true) {
-        switch (scan_field(object)) {
-            case Scan::Added: {
-                const auto& f = object.fields.back();
-                if (named({base + f.key_begin, f.key_end - f.key_begin}, f.key_escaped, name,
-                          _scratch)) {
-                    return &f;
-                }
-                break;
-            }
-            case Scan::Done: return nullptr;
-            case Scan::Malformed: malformed = true; return nullptr;
         }
     }
 }
