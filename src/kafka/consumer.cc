@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "kafka/handle.h"
 
@@ -118,6 +119,45 @@ struct Consumer::Impl {
     bool closed = false;
     bool subscribed = false;
     std::map<TopicPartition, std::int64_t> manual_start;  // assign(): where each partition began
+    // Partitions the application paused and has not resumed, assigned or not (one assigned
+    // again is paused again before it starts), and whether partitions assigned from now on
+    // start paused (pause_all). Polling thread only.
+    std::set<TopicPartition> paused;
+    bool pause_new = false;
+
+    // Pauses partitions in librdkafka; returns those it does not know yet (no metadata).
+    std::vector<TopicPartition> pause_in_librdkafka(const std::vector<TopicPartition>& parts) {
+        std::vector<TopicPartition> unknown;
+        if (parts.empty()) {
+            return unknown;
+        }
+        auto list = make_list(parts);
+        rd_kafka_pause_partitions(rk.get(), list.get());
+        for (int i = 0; i < list->cnt; ++i) {
+            if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                unknown.push_back({list->elems[i].topic, list->elems[i].partition});
+            }
+        }
+        return unknown;
+    }
+
+    // Called just before partitions are assigned: pauses those that must start paused (all
+    // under pause_all, else those paused earlier) before their fetch starts. Returns those to
+    // pause once assigned. A pause or resume served after an assignment's fetch start was
+    // queued drops the start, and the partition never fetches (librdkafka before 2.4, issue
+    // #2190), so the pause must come first.
+    std::vector<TopicPartition> pause_before_assign(const std::vector<TopicPartition>& parts) {
+        std::vector<TopicPartition> start_paused;
+        for (const auto& tp : parts) {
+            if (pause_new) {
+                paused.insert(tp);
+            }
+            if (paused.contains(tp)) {
+                start_paused.push_back(tp);
+            }
+        }
+        return pause_in_librdkafka(start_paused);
+    }
 
     std::atomic<std::uint64_t> consumed{0};
     std::atomic<std::uint64_t> lost{0};
@@ -173,6 +213,7 @@ struct Consumer::Impl {
                     }
                 }
             }
+            auto pause_after = pause_before_assign(list);
             if (coop) {
                 UniqueError e(rd_kafka_incremental_assign(rk.get(), parts));
                 if (e) {
@@ -180,6 +221,9 @@ struct Consumer::Impl {
                 }
             } else {
                 rd_kafka_assign(rk.get(), parts);
+            }
+            if (!pause_after.empty()) {
+                rd_kafka_pause_partitions(rk.get(), make_list(pause_after).get());
             }
             if (options.on_assigned) {
                 options.on_assigned(list);
@@ -376,9 +420,13 @@ void Consumer::assign(const std::vector<TopicPartition>& partitions) {
         }
         _impl->manual_start[{e.topic, e.partition}] = e.offset;
     }
+    auto pause_after = _impl->pause_before_assign(partitions);
     auto err = rd_kafka_assign(_impl->rk.get(), list.get());
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         throw KafkaError(fmt::format("assign: {}", rd_kafka_err2str(err)), err);
+    }
+    if (!pause_after.empty()) {
+        rd_kafka_pause_partitions(_impl->rk.get(), make_list(pause_after).get());
     }
 }
 
@@ -445,13 +493,45 @@ bool Consumer::commit(bool synchronous) {
 }
 
 void Consumer::pause(const std::vector<TopicPartition>& partitions) {
-    auto list = make_list(partitions);
-    rd_kafka_pause_partitions(_impl->rk.get(), list.get());
+    // Each pause bumps a partition's version barrier in librdkafka: not again for those paused.
+    // One librdkafka does not know yet is paused when it is assigned.
+    std::vector<TopicPartition> fresh;
+    for (const auto& tp : partitions) {
+        if (_impl->paused.insert(tp).second) {
+            fresh.push_back(tp);
+        }
+    }
+    _impl->pause_in_librdkafka(fresh);
 }
 
 void Consumer::resume(const std::vector<TopicPartition>& partitions) {
-    auto list = make_list(partitions);
-    rd_kafka_resume_partitions(_impl->rk.get(), list.get());
+    // Only what is paused: librdkafka before 2.4 bumps a partition's version barrier even to
+    // resume one that is not paused, which can drop an assignment's pending fetch start
+    // (the partition then never fetches) or restart fetching from a stale position
+    // (librdkafka issues #2190, #4637).
+    std::vector<TopicPartition> resumed;
+    for (const auto& tp : partitions) {
+        if (_impl->paused.erase(tp) > 0) {
+            resumed.push_back(tp);
+        }
+    }
+    if (!resumed.empty()) {
+        rd_kafka_resume_partitions(_impl->rk.get(), make_list(resumed).get());
+    }
+}
+
+void Consumer::pause_all() {
+    _impl->pause_new = true;
+    pause(assignment());
+}
+
+void Consumer::resume_all() {
+    _impl->pause_new = false;
+    resume({_impl->paused.begin(), _impl->paused.end()});
+}
+
+bool Consumer::paused(const TopicPartition& tp) const {
+    return _impl->paused.contains(tp);
 }
 
 std::vector<TopicPartition> Consumer::assignment() const {

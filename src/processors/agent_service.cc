@@ -314,10 +314,10 @@ void AgentService::run() {
             pending = impl.pending.size();
         }
         if (!paused && pending >= _options.max_pending) {
-            consumer.pause(consumer.assignment());
+            consumer.pause_all();
             paused = true;
         } else if (paused && pending <= _options.max_pending / 2) {
-            consumer.resume(consumer.assignment());
+            consumer.resume_all();
             paused = false;
         }
         auto message = consumer.poll(std::chrono::milliseconds(100));

@@ -669,10 +669,10 @@ struct StreamProcessor::Impl {
             paused = true;
             backpressure_pauses.fetch_add(1, std::memory_order_relaxed);
             log->debug("{}: {} events in flight; pausing", options.name, n);
-            consumer->pause(consumer->assignment());
+            consumer->pause_all();
         } else if (paused && n <= options.max_in_flight / 2) {
             paused = false;
-            consumer->resume(consumer->assignment());
+            consumer->resume_all();
         }
     }
 
@@ -784,16 +784,9 @@ struct StreamProcessor::Impl {
     }
 
     void on_assigned(const std::vector<kafka::TopicPartition>& list) {
+        // Partitions assigned while paused for room start paused (kafka::Consumer::pause_all).
         for (const auto& tp : list) {
             partitions[tp] = PartitionState{{}, next_generation++};
-        }
-        // librdkafka keeps a partition's pause flag across a revoke and a new assignment: set
-        // it explicitly either way, or a partition paused before a lost assignment never
-        // fetches again.
-        if (paused) {
-            consumer->pause(list);
-        } else {
-            consumer->resume(list);
         }
     }
 
@@ -840,7 +833,7 @@ struct StreamProcessor::Impl {
     void shutdown() {
         log->info("{}: stopping: draining {} in-flight event(s)", options.name, in_flight.load());
         auto deadline = Clock::now() + options.shutdown_timeout;
-        consumer->pause(consumer->assignment());
+        consumer->pause_all();
         stop_workers();  // they finish their queues (retries give up at once: stopping is set)
         while (Clock::now() < deadline) {
             drain_completions();

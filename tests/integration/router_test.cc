@@ -116,7 +116,7 @@ TEST(Router, TheStandardPipelineDeliversExactCountsOverAMixedStream) {
     ASSERT_TRUE(testing::run_until(processor, [&] {
         auto m = processor.metrics();
         return m.consumed >= consumed && m.in_flight == 0;
-    })) << processor.metrics().consumed;
+    })) << testing::describe(processor.metrics());
     for (const auto& [topic, count] : expected) {
         std::size_t invalid = 0;
         auto n = testing::read_all(

@@ -1,11 +1,13 @@
 // Producer, consumer and admin against the embedded broker (librdkafka's mock cluster).
 #include <agentstream/broker/embedded_broker.h>
+#include <agentstream/core/logging.h>
 #include <agentstream/kafka/admin.h>
 #include <agentstream/kafka/consumer.h>
 #include <agentstream/kafka/producer.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 
 #include <atomic>
 #include <mutex>
@@ -580,6 +582,83 @@ TEST(Admin, GroupLagFromCommittedOffsets) {
     EXPECT_EQ(lag[0].lag, 5);
     EXPECT_EQ(lag[1].position, -1);
     EXPECT_EQ(lag[1].lag, 20);
+}
+
+// librdkafka before 2.4 bumps a partition's version barrier even to resume one that is not
+// paused; racing an assignment's fetch start, that drops the start and the partition never
+// fetches (issue #2190; a parallel-workers test hung on it once under TSan when the processor
+// resumed every newly assigned partition). The consumer asks librdkafka to resume only what it
+// paused, and pause_all() pauses a new assignment before it starts.
+TEST(Transport, ResumesOnlyWhatItPausedAndPauseAllCoversNewAssignments) {
+    EmbeddedBroker broker;
+    broker.create_topic("pr", 2);
+    Producer producer(producer_options(broker));
+    auto produce = [&](int n) {
+        for (int i = 0; i < n; ++i) {
+            ASSERT_TRUE(producer.send("pr", "", "{}", {}, {}, i % 2).ok());
+        }
+        ASSERT_TRUE(producer.flush(10s));
+    };
+    auto read = [](Consumer& c, int want, std::chrono::milliseconds limit) {
+        int got = 0;
+        auto deadline = std::chrono::steady_clock::now() + limit;
+        while (got < want && std::chrono::steady_clock::now() < deadline) {
+            if (c.poll(50ms)) {
+                ++got;
+            }
+        }
+        return got;
+    };
+    produce(100);
+
+    // librdkafka's own record of every resume it is asked for.
+    auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10'000);
+    auto kafka_log = logger("kafka");
+    kafka_log->sinks().push_back(sink);
+    kafka_log->set_level(spdlog::level::debug);
+    auto resumes = [&] {
+        int n = 0;
+        for (const auto& line : sink->last_formatted()) {
+            n += line.find("Application resuming") != std::string::npos;
+        }
+        return n;
+    };
+
+    auto o = consumer_options(broker, "g-pr");
+    o.properties.emplace_back("debug", "topic");
+    Consumer* self = nullptr;
+    // What the stream processor used to do on every assignment.
+    o.on_assigned = [&](const std::vector<kafka::TopicPartition>& list) { self->resume(list); };
+    Consumer c(o);
+    self = &c;
+    c.subscribe({"pr"});
+    EXPECT_EQ(read(c, 100, 20s), 100);
+    EXPECT_EQ(resumes(), 0) << "librdkafka was asked to resume partitions that were not paused";
+
+    c.pause_all();
+    EXPECT_TRUE(c.paused({"pr", 0}));
+    EXPECT_TRUE(c.paused({"pr", 1}));
+    produce(100);
+    EXPECT_EQ(read(c, 1, 1500ms), 0) << "a paused partition delivered";
+    c.resume({{"pr", 0}});
+    EXPECT_EQ(resumes(), 1);
+    EXPECT_EQ(read(c, 50, 10s), 50);
+    EXPECT_EQ(read(c, 1, 1s), 0) << "partition 1 delivered while paused";
+    c.resume_all();
+    EXPECT_EQ(resumes(), 2);
+    EXPECT_FALSE(c.paused({"pr", 1}));
+    EXPECT_EQ(read(c, 50, 10s), 50);
+
+    // Paused before anything is assigned: the assignment starts paused, then resumes where
+    // its committed offsets say (nothing committed here: from the beginning).
+    Consumer m(consumer_options(broker, "g-pr-manual"));
+    m.pause_all();
+    m.assign({{"pr", 0}, {"pr", 1}});
+    EXPECT_TRUE(m.paused({"pr", 0}));
+    EXPECT_EQ(read(m, 1, 1500ms), 0) << "a partition assigned while paused delivered";
+    m.resume_all();
+    EXPECT_EQ(read(m, 200, 10s), 200);
+    kafka_log->sinks().pop_back();
 }
 
 }  // namespace

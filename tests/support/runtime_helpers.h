@@ -5,6 +5,7 @@
 #include <agentstream/broker/embedded_broker.h>
 #include <agentstream/kafka/consumer.h>
 #include <agentstream/runtime/processor.h>
+#include <fmt/core.h>
 
 #include <chrono>
 #include <string>
@@ -28,6 +29,16 @@ inline runtime::ProcessorOptions processor_options(const broker::EmbeddedBroker&
     o.retry.max_backoff = 20ms;
     o.retry.max_attempts = 3;
     return o;
+}
+
+// A processor's counters, for a failed assertion's message: a wait that timed out says
+// whether events were never read, read twice, or stuck in flight.
+inline std::string describe(const runtime::ProcessorMetrics& m) {
+    return fmt::format(
+        "consumed {}, processed {}, unhandled {}, failed {}, dead-lettered {}, in flight {}, "
+        "retried {}, backpressure pauses {}, rebalances {}, lag {}, lost {}",
+        m.consumed, m.processed, m.unhandled, m.failed, m.dead_lettered, m.in_flight, m.retried,
+        m.backpressure_pauses, m.rebalances, m.lag, m.lost);
 }
 
 // Runs a service (a processor, the agent service: anything with run() and stop()) on a thread

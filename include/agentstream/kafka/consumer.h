@@ -153,8 +153,18 @@ class Consumer {
     /// The group membership, for offsets sent to a transaction.
     GroupMetadata group_metadata() const;
 
+    /// Stops fetching from these partitions until resume(); what was fetched ahead is dropped
+    /// and fetched again. The pause outlives a rebalance: a paused partition that is revoked
+    /// and assigned again stays paused.
     void pause(const std::vector<TopicPartition>& partitions);
+    /// Resumes the given partitions that are paused; the others are left alone.
     void resume(const std::vector<TopicPartition>& partitions);
+    /// Flow control: pauses the assignment and every partition assigned from now on (paused
+    /// before it starts fetching), until resume_all().
+    void pause_all();
+    /// Resumes every paused partition, assigned or not, and lets new assignments fetch.
+    void resume_all();
+    bool paused(const TopicPartition& tp) const;
     std::vector<TopicPartition> assignment() const;
     /// Lag of each assigned partition from cached watermarks (no broker round trip).
     std::vector<PartitionLag> lag() const;
