@@ -271,6 +271,9 @@ struct Router::Compiled {
         std::array<std::vector<std::uint16_t>, event::EVENT_TYPE_COUNT + 1> candidates;
     };
     std::vector<Source> sources;
+    // Each route's target topics, one view per distinct name (equal names share the same
+    // characters), so that "already delivered there" compares pointers.
+    std::vector<std::vector<std::string_view>> targets;
     const Source* find(std::string_view topic) const noexcept {
         for (const auto& s : sources) {
             if (s.topic == topic) {
@@ -319,6 +322,13 @@ Router::Router(RouteTable table) : _table(std::move(table)), _compiled(new Compi
     for (auto& r : routes) {
         if (r.filter) {
             assign(assign, *r.filter);
+        }
+    }
+    std::set<std::string_view> names_seen;
+    for (const auto& r : routes) {
+        auto& views = _compiled->targets.emplace_back();
+        for (const auto& topic : r.target_topics) {
+            views.push_back(*names_seen.insert(topic).first);
         }
     }
     _counters = std::make_unique<Counters[]>(routes.size());
@@ -373,7 +383,7 @@ std::vector<std::string> Router::target_topics() const {
 }
 
 void Router::route(std::string_view source_topic, std::string_view key, std::string_view json,
-                   Routing& out) const {
+                   Routing& out, std::optional<event::EventType> known_type) const {
     out.clear();
     // Latency is timed on one event in LATENCY_SAMPLE (two clock reads per route would cost
     // more than the routing of a simple event); the counters count every event.
@@ -386,13 +396,16 @@ void Router::route(std::string_view source_topic, std::string_view key, std::str
         ++s.generation;  // forget the previous event's lookups
         // The event type selects the candidate routes.
         static const std::vector<std::string> EVENT_TYPE_PATH{"event_type"};
-        JsonValue type_value;
         std::optional<std::string_view> type_text;
-        if (doc.find(EVENT_TYPE_PATH, type_value) == Lookup::Found &&
-            type_value.kind == JsonKind::String) {
-            type_text = detail::string_content(type_value.raw, s.text);
+        auto type = known_type;
+        if (!type) {
+            JsonValue type_value;
+            if (doc.find(EVENT_TYPE_PATH, type_value) == Lookup::Found &&
+                type_value.kind == JsonKind::String) {
+                type_text = detail::string_content(type_value.raw, s.text);
+            }
+            type = type_text ? event::parse_event_type(*type_text) : std::nullopt;
         }
-        auto type = type_text ? event::parse_event_type(*type_text) : std::nullopt;
         const auto& candidates =
             source->candidates[type ? static_cast<std::size_t>(*type) : UNKNOWN_TYPE];
         std::string type_copy;
@@ -429,11 +442,15 @@ void Router::route(std::string_view source_topic, std::string_view key, std::str
             }
             add(c.matched);
             out.matched.push_back(index);
-            auto served = [&](const std::string& target) {
-                return std::any_of(out.deliveries.begin(), out.deliveries.end(),
-                                   [&](const Delivery& d) { return d.topic == target; });
+            const auto& targets = _compiled->targets[index];
+            auto served = [&](std::string_view target) {
+                // Interned: the same topic has the same characters (the default topic is
+                // added only when nothing matched).
+                return std::any_of(
+                    out.deliveries.begin(), out.deliveries.end(),
+                    [&](const Delivery& d) { return d.topic.data() == target.data(); });
             };
-            if (std::all_of(r.target_topics.begin(), r.target_topics.end(), served)) {
+            if (std::all_of(targets.begin(), targets.end(), served)) {
                 // Every target already has the event from a higher route: nothing to build.
                 add(c.duplicates_skipped, r.target_topics.size());
                 continue;
@@ -471,7 +488,7 @@ void Router::route(std::string_view source_topic, std::string_view key, std::str
                     out.keys.emplace_back(editor.key());
                 }
             }
-            for (const auto& target : r.target_topics) {
+            for (auto target : targets) {
                 if (served(target)) {
                     add(c.duplicates_skipped);
                     continue;

@@ -35,7 +35,7 @@ std::shared_ptr<const router::Router> RoutingProcessor::router() const {
     return _router;
 }
 
-bool RoutingProcessor::process_record(const event::EventSummary&, Context& context) {
+bool RoutingProcessor::process_record(const event::EventSummary& summary, Context& context) {
     thread_local router::Routing routing;
     thread_local std::uint64_t seen_version = 0;
     thread_local std::shared_ptr<const router::Router> current;
@@ -45,7 +45,7 @@ bool RoutingProcessor::process_record(const event::EventSummary&, Context& conte
         seen_version = _version.load(std::memory_order_relaxed);
     }
     const auto& record = context.record();
-    current->route(record.topic(), record.key(), record.value(), routing);
+    current->route(record.topic(), record.key(), record.value(), routing, summary.type);
     if (routing.error) {
         // Nothing was sent: the event goes to the dead-letter topic whole, and a replay after
         // the routes are fixed delivers it once.

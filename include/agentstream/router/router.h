@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,10 +83,11 @@ class Router {
 
     /// Routes one event read from `source_topic` with record key `key`. `json` should be a
     /// valid event (the runtime has decoded and validated it); malformed text matches nothing
-    /// that needs a field and never crashes. Thread-safe; allocation-free when no route
-    /// transforms the event and `out` is reused.
+    /// that needs a field and never crashes. `type`: the event's catalogue type when the caller
+    /// has read it already (the runtime checks every event first), else it is read from `json`.
+    /// Thread-safe; allocation-free when no route transforms the event and `out` is reused.
     void route(std::string_view source_topic, std::string_view key, std::string_view json,
-               Routing& out) const;
+               Routing& out, std::optional<event::EventType> type = std::nullopt) const;
 
     /// Routes, in priority order.
     const std::vector<Route>& routes() const noexcept { return _table.routes; }

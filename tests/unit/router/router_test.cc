@@ -245,6 +245,29 @@ TEST(Router, FirstMatchFiresOnlyTheHighestPriorityMatch) {
     EXPECT_EQ(out.deliveries[0].topic, "alerts");  // b filtered out; c before d (file order)
 }
 
+// The runtime has read the type while checking the event: the router takes it instead of
+// looking for it again (so the type given wins over the text's).
+TEST(Router, UsesTheEventTypeTheCallerAlreadyRead) {
+    auto router = router_from(
+        "routes:\n"
+        "  - {name: failed, source_topics: in, target_topics: out, event_types: [task.failed]}\n"
+        "  - {name: created, source_topics: in, target_topics: out2,\n"
+        "     event_types: [task.created]}\n");
+    Routing out;
+    router->route("in", "k", TASK, out);
+    ASSERT_EQ(out.deliveries.size(), 1U);
+    EXPECT_EQ(out.deliveries[0].topic, "out2");
+    router->route("in", "k", TASK, out, event::EventType::TaskFailed);
+    ASSERT_EQ(out.deliveries.size(), 1U);
+    EXPECT_EQ(out.deliveries[0].topic, "out");
+    const std::string no_type = R"({"event_id":"e1","priority":"medium"})";
+    router->route("in", "k", no_type, out);
+    EXPECT_TRUE(out.unmatched);
+    router->route("in", "k", no_type, out, event::EventType::TaskCreated);
+    ASSERT_EQ(out.deliveries.size(), 1U);
+    EXPECT_EQ(out.deliveries[0].topic, "out2");
+}
+
 TEST(Router, TypesSourcesAndTheDefaultTopic) {
     auto router = router_from(
         "routing: {default_topic: unrouted}\n"
