@@ -658,6 +658,16 @@ TEST(Transport, ResumesOnlyWhatItPausedAndPauseAllCoversNewAssignments) {
     EXPECT_EQ(read(m, 1, 1500ms), 0) << "a partition assigned while paused delivered";
     m.resume_all();
     EXPECT_EQ(read(m, 200, 10s), 200);
+
+    // The same through a group's rebalance: paused before the assignment arrives.
+    Consumer g(consumer_options(broker, "g-pr-group"));
+    g.pause_all();
+    g.subscribe({"pr"});
+    EXPECT_EQ(read(g, 1, 6s), 0) << "a partition assigned by the group while paused delivered";
+    EXPECT_TRUE(g.paused({"pr", 0}));
+    EXPECT_TRUE(g.paused({"pr", 1}));
+    g.resume_all();
+    EXPECT_EQ(read(g, 200, 10s), 200);
     kafka_log->sinks().pop_back();
 }
 
