@@ -472,12 +472,16 @@ void add_runtime_commands(CLI::App& app) {
                             "and different from other instances' (default GROUP-NAME)");
     process_cmd
         ->add_option("--transaction-ms", p->transaction_ms,
-                     "With --exactly-once: commit a transaction after this many milliseconds "
-                     "(default 100; longer means fewer commits and later output)")
+                     fmt::format("With --exactly-once: commit a transaction after this many "
+                                 "milliseconds (default {}; longer means fewer commits and later "
+                                 "output)",
+                                 runtime::ProcessorOptions{}.transaction_interval.count()))
         ->check(CLI::Range(1, 600'000));
     process_cmd
         ->add_option("--transaction-events", p->transaction_events,
-                     "With --exactly-once: or after this many input events (default 5000)")
+                     fmt::format("With --exactly-once: or after this many input events "
+                                 "(default {})",
+                                 runtime::ProcessorOptions{}.transaction_max_events))
         ->check(CLI::Range(1, 10'000'000));
     process_cmd->callback([p] { process(*p); });
 

@@ -67,9 +67,10 @@ std::string_view to_string(EventType type) noexcept {
 }
 
 std::optional<EventType> parse_event_type(std::string_view text) noexcept {
-    // Same-length names mostly differ in their last character: compared before the rest.
+    // Same-length names mostly differ in their last character: compared before the rest
+    // (no name is empty, so equal sizes mean text has a last character).
     for (const auto& info : TYPES) {
-        if (info.wire.size() == text.size() && !text.empty() && info.wire.back() == text.back() &&
+        if (info.wire.size() == text.size() && info.wire.back() == text.back() &&
             info.wire == text) {
             return info.type;
         }

@@ -222,9 +222,7 @@ struct Consumer::Impl {
             } else {
                 rd_kafka_assign(rk.get(), parts);
             }
-            if (!pause_after.empty()) {
-                rd_kafka_pause_partitions(rk.get(), make_list(pause_after).get());
-            }
+            pause_in_librdkafka(pause_after);
             if (options.on_assigned) {
                 options.on_assigned(list);
             }
@@ -425,9 +423,7 @@ void Consumer::assign(const std::vector<TopicPartition>& partitions) {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         throw KafkaError(fmt::format("assign: {}", rd_kafka_err2str(err)), err);
     }
-    if (!pause_after.empty()) {
-        rd_kafka_pause_partitions(_impl->rk.get(), make_list(pause_after).get());
-    }
+    _impl->pause_in_librdkafka(pause_after);
 }
 
 std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {

@@ -600,14 +600,10 @@ TEST(Transport, ResumesOnlyWhatItPausedAndPauseAllCoversNewAssignments) {
         ASSERT_TRUE(producer.flush(10s));
     };
     auto read = [](Consumer& c, int want, std::chrono::milliseconds limit) {
-        int got = 0;
-        auto deadline = std::chrono::steady_clock::now() + limit;
-        while (got < want && std::chrono::steady_clock::now() < deadline) {
-            if (c.poll(50ms)) {
-                ++got;
-            }
-        }
-        return got;
+        Collector seen;
+        testing::consume_until(
+            c, seen, [&] { return seen.received >= static_cast<std::uint64_t>(want); }, limit);
+        return static_cast<int>(seen.received);
     };
     produce(100);
 

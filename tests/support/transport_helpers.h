@@ -71,7 +71,7 @@ struct Collector {
 
 /// Polls until `done()` or `timeout`, adding each message to `collector` and storing offsets.
 inline void consume_until(kafka::Consumer& consumer, Collector& collector,
-                          const std::function<bool()>& done, std::chrono::seconds timeout) {
+                          const std::function<bool()>& done, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!done() && std::chrono::steady_clock::now() < deadline) {
         if (auto m = consumer.poll(std::chrono::milliseconds(100))) {
