@@ -25,4 +25,8 @@ if(AGENTSTREAM_JEMALLOC AND NOT AGENTSTREAM_SANITIZE AND NOT AGENTSTREAM_TSAN)
   target_link_libraries(agentstream_options
                         INTERFACE "-Wl,--push-state,--no-as-needed,-ljemalloc,--pop-state")
   target_compile_definitions(agentstream_options INTERFACE AGENTSTREAM_JEMALLOC=1)
+  # jemalloc's options (one arena) are a symbol it looks up in the executable, so the file
+  # that defines it is compiled into every target (a library's copy is never linked: the
+  # executable's own defines the symbol first).
+  target_sources(agentstream_options INTERFACE ${PROJECT_SOURCE_DIR}/src/core/malloc_conf.cc)
 endif()

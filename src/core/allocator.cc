@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <cstddef>
+#include <string>
 
 namespace agentstream {
 
@@ -15,11 +16,18 @@ std::string allocator_name() {
     }
     const char* version = nullptr;
     std::size_t size = sizeof version;
-    if (mallctl("version", static_cast<void*>(&version), &size, nullptr, 0) != 0 ||
-        version == nullptr) {
-        return "jemalloc";
+    std::string name = "jemalloc";
+    if (mallctl("version", static_cast<void*>(&version), &size, nullptr, 0) == 0 &&
+        version != nullptr) {
+        name += ' ';
+        name += version;
     }
-    return std::string("jemalloc ") + version;
+    unsigned arenas = 0;
+    size = sizeof arenas;
+    if (mallctl("opt.narenas", static_cast<void*>(&arenas), &size, nullptr, 0) == 0) {
+        name += arenas == 1 ? " (1 arena)" : " (" + std::to_string(arenas) + " arenas)";
+    }
+    return name;
 }
 
 }  // namespace agentstream
