@@ -132,27 +132,7 @@ kafka::Properties consumer_props() {
 
 std::uint64_t raw_consume(const std::string& brokers, const std::string& topic, int partitions,
                           std::uint64_t expected, Window& window) {
-    char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    auto set = [&](const char* k, const std::string& v) {
-        rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err);
-    };
-    set("bootstrap.servers", brokers);
-    set("group.id", "raw-" + topic);
-    set("enable.auto.offset.store", "false");
-    set("auto.offset.reset", "earliest");
-    for (const auto& [k, v] : consumer_props()) {
-        set(k.c_str(), v);
-    }
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    rd_kafka_poll_set_consumer(rk);
-    auto* list = rd_kafka_topic_partition_list_new(partitions);
-    for (int p = 0; p < partitions; ++p) {
-        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-    }
-    rd_kafka_assign(rk, list);
-    rd_kafka_topic_partition_list_destroy(list);
+    rd_kafka_t* rk = raw_consumer(brokers, "raw-" + topic, topic, partitions, consumer_props());
     std::uint64_t n = 0;
     auto deadline = Clock::now() + 120s;
     while (n < expected && Clock::now() < deadline) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <agentstream/event/factory.h>
+#include <agentstream/kafka/options.h>
 
 #include <librdkafka/rdkafka.h>
 #include <sys/resource.h>
@@ -40,6 +41,35 @@ inline Sample measure(F&& work) {
     auto c0 = cpu_now();
     work();
     return {std::chrono::duration<double>(Clock::now() - t0).count(), cpu_now() - c0};
+}
+
+// The baselines' raw librdkafka consumer: every partition of `topic` assigned from the beginning
+// (no group rebalance to wait for), offsets stored by the caller, then `props` on top.
+inline rd_kafka_t* raw_consumer(const std::string& brokers, const std::string& group,
+                                const std::string& topic, int partitions,
+                                const kafka::Properties& props) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    auto set = [&](const char* k, const std::string& v) {
+        rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err);
+    };
+    set("bootstrap.servers", brokers);
+    set("group.id", group);
+    set("enable.auto.offset.store", "false");
+    set("auto.offset.reset", "earliest");
+    for (const auto& [k, v] : props) {
+        set(k.c_str(), v);
+    }
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    rd_kafka_poll_set_consumer(rk);
+    auto* list = rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; ++p) {
+        rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_assign(rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    return rk;
 }
 
 inline std::vector<event::Event> make_events(int n) {

@@ -79,25 +79,8 @@ Sample raw_pipe(const std::string& brokers, const std::string& in, const std::st
     rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof err);
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer, out.c_str(), nullptr);
 
-    rd_kafka_conf_t* cconf = rd_kafka_conf_new();
-    auto set = [&](const char* k, const std::string& v) {
-        rd_kafka_conf_set(cconf, k, v.c_str(), err, sizeof err);
-    };
-    set("bootstrap.servers", brokers);
-    set("group.id", "raw-pipe-" + out);
-    set("enable.auto.offset.store", "false");
-    set("auto.offset.reset", "earliest");
-    for (const auto& [k, v] : consumer_props()) {
-        set(k.c_str(), v);
-    }
-    rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, err, sizeof err);
-    rd_kafka_poll_set_consumer(consumer);
-    auto* list = rd_kafka_topic_partition_list_new(partitions);
-    for (int p = 0; p < partitions; ++p) {
-        rd_kafka_topic_partition_list_add(list, in.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    }
-    rd_kafka_assign(consumer, list);
-    rd_kafka_topic_partition_list_destroy(list);
+    rd_kafka_t* consumer =
+        raw_consumer(brokers, "raw-pipe-" + out, in, partitions, consumer_props());
 
     Window window;
     window.per_thread = g_per_thread;
