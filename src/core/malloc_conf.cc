@@ -1,5 +1,5 @@
 // jemalloc's options for every agentstream executable (compiled into each one; see
-// cmake/Dependencies.cmake and docs/architecture.md, "Memory allocator").
+// cmake/Dependencies.cmake, and jemalloc's row in docs/architecture.md's library table).
 //
 // One arena instead of jemalloc's four per CPU: memory in agentstream changes threads all the
 // time (librdkafka allocates fetched records on its broker threads and the processing thread
@@ -9,6 +9,6 @@
 // allocations without a lock. MALLOC_CONF in the environment is read after this and wins (for
 // example MALLOC_CONF=narenas:8 on a machine with many cores and many workers per process).
 extern "C" {
-// NOLINTNEXTLINE: the name and type are jemalloc's interface
+// The name and type are jemalloc's interface: it reads this symbol when it starts.
 const char* malloc_conf = "narenas:1";
 }
