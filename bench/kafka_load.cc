@@ -1,7 +1,7 @@
 // Produce and consume load: agentstream's Producer / Consumer beside raw librdkafka doing the
 // same work in the same run, on the embedded broker (default) or a real one (--brokers).
 //
-//   kafka_load [--brokers HOST:PORT] [--events N] [--partitions P] [--rounds R]
+//   kafka_load [--brokers HOST:PORT] [--events N] [--partitions P] [--rounds R] [--cpus LIST]
 //
 // Each round runs, on fresh topics: raw produce, agentstream produce (pre-encoded bytes, same
 // key and headers), agentstream produce of Event objects (encoding included), raw consume,
@@ -203,6 +203,8 @@ int main(int argc, char** argv) {
             partitions = std::stoi(argv[i + 1]);
         } else if (a == "--rounds") {
             rounds = std::stoi(argv[i + 1]);
+        } else if (a == "--cpus") {
+            pin_to_cpus(argv[i + 1]);
         }
     }
     std::unique_ptr<broker::EmbeddedBroker> embedded;

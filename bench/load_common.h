@@ -5,13 +5,17 @@
 #include <agentstream/kafka/options.h>
 
 #include <librdkafka/rdkafka.h>
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -41,6 +45,46 @@ inline Sample measure(F&& work) {
     auto c0 = cpu_now();
     work();
     return {std::chrono::duration<double>(Clock::now() - t0).count(), cpu_now() - c0};
+}
+
+// --cpus LIST: runs this process (and every thread it starts) on those CPUs only, e.g. "0" or
+// "0-1,3", so that a real broker started with `scripts/kafka.sh start --cpus 1` does not compete
+// with it for a core (as on separate machines). Exits with a message on a bad list.
+inline void pin_to_cpus(const std::string& list) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    auto fail = [&] {
+        std::fprintf(stderr, "--cpus %s: expected CPU numbers and ranges, e.g. 0 or 0-1,3\n",
+                     list.c_str());
+        std::exit(2);
+    };
+    auto number = [&](std::string_view text) {
+        int n = -1;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (ec != std::errc() || end != text.data() + text.size() || n < 0 || n >= CPU_SETSIZE) {
+            fail();
+        }
+        return n;
+    };
+    std::string_view rest = list;
+    while (!rest.empty()) {
+        auto item = rest.substr(0, rest.find(','));
+        rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+        auto dash = item.find('-');
+        int first = number(item.substr(0, dash));
+        int last = dash == std::string_view::npos ? first : number(item.substr(dash + 1));
+        if (last < first) {
+            fail();
+        }
+        for (int c = first; c <= last; ++c) {
+            CPU_SET(c, &set);
+        }
+    }
+    if (CPU_COUNT(&set) == 0 || sched_setaffinity(0, sizeof set, &set) != 0) {
+        std::fprintf(stderr, "--cpus %s: this machine cannot run the process there\n",
+                     list.c_str());
+        std::exit(2);
+    }
 }
 
 // The baselines' raw librdkafka consumer: every partition of `topic` assigned from the beginning

@@ -4,6 +4,7 @@
 //   processor_load [--brokers HOST:PORT] [--events N] [--partitions P] [--rounds R]
 //                  [--only SUBSTRING]   (cases whose name contains it, beside the raw loop)
 //                  [--threads 1]        (also CPU per event by thread name, means of the rounds)
+//                  [--cpus LIST]        (run on those CPUs only; see load_common.h)
 //
 // The input topic is filled once; each round every case reads all of it in a fresh group and
 // writes every record (key, value, headers) to a fresh output topic:
@@ -221,6 +222,8 @@ int main(int argc, char** argv) {
             partitions = std::stoi(argv[i + 1]);
         } else if (a == "--rounds") {
             rounds = std::stoi(argv[i + 1]);
+        } else if (a == "--cpus") {
+            pin_to_cpus(argv[i + 1]);
         } else if (a == "--only") {
             only = argv[i + 1];
         } else if (a == "--threads") {

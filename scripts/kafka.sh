@@ -2,7 +2,10 @@
 # A real Apache Kafka 4.x broker (KRaft) on loopback, from Maven Central jars, for the e2e tests
 # and benchmarks; also for trying agentstream against real Kafka by hand.
 #
-#   scripts/kafka.sh start [--nodes 1|3]   start and wait until ready; prints the bootstrap address
+#   scripts/kafka.sh start [--nodes 1|3] [--cpus LIST]
+#                                          start and wait until ready; prints the bootstrap address;
+#                                          --cpus runs the brokers on those CPUs only (taskset
+#                                          list, e.g. 1), so a benchmark can keep its own core
 #   scripts/kafka.sh stop                  stop and delete its data
 #   scripts/kafka.sh status                is it running?
 #
@@ -76,16 +79,25 @@ CONF
 start() {
     # Any step that fails says where (status and stop report through their exit code instead).
     trap 'echo "kafka: failed (exit $?) at scripts/kafka.sh:$LINENO: $BASH_COMMAND" >&2' ERR
-    local nodes=1
+    local nodes=1 cpus=""
     while [ $# -gt 0 ]; do
         case $1 in
             --nodes) nodes=$2; shift 2 ;;
+            --cpus) cpus=$2; shift 2 ;;
             *) echo "kafka: unknown option $1" >&2; exit 2 ;;
         esac
     done
     if [ "$nodes" != 1 ] && [ "$nodes" != 3 ]; then
         echo "kafka: --nodes must be 1 or 3" >&2
         exit 2
+    fi
+    local pin=()
+    if [ -n "$cpus" ]; then
+        if ! taskset -c "$cpus" true 2>/dev/null; then
+            echo "kafka: --cpus $cpus is not a CPU list this machine can run on (e.g. 1 or 0,1)" >&2
+            exit 2
+        fi
+        pin=(taskset -c "$cpus")
     fi
     if status >/dev/null 2>&1; then
         echo "kafka: already running ($(cat "$run/bootstrap")); scripts/kafka.sh stop first" >&2
@@ -140,7 +152,7 @@ CONF
             exit 1
         fi
         # Fully detached from our stdout, so that `$(scripts/kafka.sh start)` returns.
-        nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+        nohup "${pin[@]}" java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
             -Dkafka.logs.dir="$run/node$id" -Dlog4j2.configurationFile="$run/log4j2.properties" \
             -cp "$libs/*" kafka.Kafka "$run/node$id/server.properties" \
             >"$run/node$id/stdout.log" 2>&1 </dev/null &
@@ -208,5 +220,5 @@ case ${1:-} in
     stop) stop ;;
     status) status ;;
     fetch) fetch ;;
-    *) echo "usage: scripts/kafka.sh start [--nodes 1|3] | stop | status | fetch" >&2; exit 2 ;;
+    *) echo "usage: scripts/kafka.sh start [--nodes 1|3] [--cpus LIST] | stop | status | fetch" >&2; exit 2 ;;
 esac
