@@ -30,12 +30,19 @@ stage "real Apache Kafka"
 export KAFKA_RUN_DIR=$PWD/.cache/kafka-run-test
 scripts/kafka.sh stop 2>/dev/null || true
 trap 'scripts/kafka.sh stop 2>/dev/null || true' EXIT
+# A CPU list the machine does not have is refused before anything starts.
+if scripts/kafka.sh start --cpus 4096 2>/dev/null; then
+    echo "scripts/kafka.sh accepted --cpus 4096" >&2
+    exit 1
+fi
 # A start that fails says why on stderr; it is tried once more (a JVM start on a loaded
-# machine is not what these tests are about).
-if ! AGENTSTREAM_E2E_BROKERS=$(scripts/kafka.sh start | tail -1); then
+# machine is not what these tests are about). --cpus with every CPU: the pinned start path,
+# with nothing taken away.
+all_cpus="0-$(( $(nproc) - 1 ))"
+if ! AGENTSTREAM_E2E_BROKERS=$(scripts/kafka.sh start --cpus "$all_cpus" | tail -1); then
     echo "kafka did not start; trying once more" >&2
     scripts/kafka.sh stop 2>/dev/null || true
-    AGENTSTREAM_E2E_BROKERS=$(scripts/kafka.sh start | tail -1)
+    AGENTSTREAM_E2E_BROKERS=$(scripts/kafka.sh start --cpus "$all_cpus" | tail -1)
 fi
 export AGENTSTREAM_E2E_BROKERS
 echo "kafka at $AGENTSTREAM_E2E_BROKERS"
@@ -75,6 +82,10 @@ for b in build/bench/*_bench; do
     "$b" --benchmark_min_time=0.01 >/dev/null 2>&1
 done
 build/bench/kafka_load --events 2000 --rounds 1 >/dev/null
-build/bench/processor_load --events 2000 --rounds 1 >/dev/null 2>&1
+build/bench/processor_load --events 2000 --rounds 1 --cpus 0 >/dev/null 2>&1
+if build/bench/processor_load --cpus 4096 --events 2000 >/dev/null 2>&1; then
+    echo "processor_load accepted --cpus 4096" >&2
+    exit 1
+fi
 
 stage "all tests passed"
