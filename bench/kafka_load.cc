@@ -97,9 +97,7 @@ void raw_produce(const std::string& brokers, const std::string& topic,
     rd_kafka_flush(rk, 120000);
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
-    if (delivered != records.size()) {
-        fmt::print(stderr, "raw produce: {} of {} delivered\n", delivered.load(), records.size());
-    }
+    expect_count("raw produce: delivered", delivered.load(), records.size());
 }
 
 void agentstream_produce(const std::string& brokers, const std::string& topic,
@@ -112,6 +110,7 @@ void agentstream_produce(const std::string& brokers, const std::string& topic,
         (void)p.send(topic, r.key, r.value, r.headers);
     }
     p.flush(120s);
+    expect_count("agentstream produce (bytes): delivered", p.stats()[topic].sent, records.size());
 }
 
 void agentstream_produce_events(const std::string& brokers, const std::string& topic,
@@ -124,6 +123,7 @@ void agentstream_produce_events(const std::string& brokers, const std::string& t
         (void)p.send(topic, e);
     }
     p.flush(120s);
+    expect_count("agentstream produce (Event): delivered", p.stats()[topic].sent, events.size());
 }
 
 kafka::Properties consumer_props() {
@@ -266,15 +266,14 @@ int main(int argc, char** argv) {
             s = raw_window.result;
         }
         record("consume raw librdkafka", s, got);
+        expect_count("raw consume: read", got, retained);
         Window as_window;
         {
             got = agentstream_consume(brokers, t1, partitions, retained, as_window);
             s = as_window.result;
         }
         record("consume agentstream", s, got);
-        if (got != retained) {
-            fmt::print(stderr, "agentstream consume read {} of {}\n", got, retained);
-        }
+        expect_count("agentstream consume: read", got, retained);
     }
     fmt::print(
         "broker: {} ({} partitions), {} events of {:.0f} bytes on average, {} round(s), "
@@ -296,5 +295,5 @@ int main(int argc, char** argv) {
     line("produce agentstream (Event, encode included)", "produce raw librdkafka");
     line("consume raw librdkafka", "consume raw librdkafka");
     line("consume agentstream", "consume raw librdkafka");
-    return 0;
+    return exit_status();
 }

@@ -4,6 +4,7 @@
 #include <agentstream/event/factory.h>
 #include <agentstream/kafka/options.h>
 
+#include <fmt/core.h>
 #include <librdkafka/rdkafka.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -20,6 +21,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace agentstream::bench {
@@ -231,6 +233,28 @@ inline std::uint64_t retained_count(const std::string& brokers, const std::strin
     }
     rd_kafka_destroy(rk);
     return total;
+}
+
+/// A case that did not see every event it was given: printed, and counted so that the load
+/// program exits non-zero (a speed measured over missing events means nothing).
+inline int& shortfalls() {
+    static int n = 0;
+    return n;
+}
+inline void expect_count(std::string_view what, std::uint64_t got, std::uint64_t expected) {
+    if (got != expected) {
+        fmt::print(stderr, "{}: {} of {} events\n", what, got, expected);
+        ++shortfalls();
+    }
+}
+/// main's exit status: 1 when any case fell short.
+inline int exit_status() {
+    if (shortfalls() > 0) {
+        fmt::print(stderr, "{} case(s) missed events: the figures above are not valid\n",
+                   shortfalls());
+        return 1;
+    }
+    return 0;
 }
 
 inline double median(std::vector<double> v) {

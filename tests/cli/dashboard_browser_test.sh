@@ -6,15 +6,8 @@ set -u
 A=${AGENTSTREAM:?}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
 
-$A broker --bootstrap-file "$tmp/bs" >"$tmp/broker.out" 2>"$tmp/broker.err" &
-pids+=($!)
-for _ in $(seq 1 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
-B=$(cat "$tmp/bs")
-export AGENTSTREAM_BROKERS="$B"
+start_broker
 
 cat >"$tmp/pipeline.yaml" <<'YAML'
 topics: {in: 2, out: 2, alerts: 1}
@@ -30,12 +23,8 @@ alerts:
       severity: high
       annotations: {summary: an event could not be routed}
 YAML
-$A run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0 >"$tmp/run.out" 2>"$tmp/run.err" &
-pids+=($!)
-for _ in $(seq 1 100); do grep -q "monitor API on" "$tmp/run.err" && break; sleep 0.1; done
-URL=$(sed -n 's/.*monitor API on \(http:[^ ]*\).*/\1/p' "$tmp/run.err" | head -1)
+start_run "$tmp/run" run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0
 check "the service runs" "http://127.0.0.1" "${URL%:*}"
-[ -n "$URL" ] || { cat "$tmp/run.err"; finish; }
 
 # A trickle of valid events (20 every half second) for the charts.
 $A event new task.created --set task_id=t --set task_type=analysis >"$tmp/one.json"
@@ -53,10 +42,11 @@ $A event new task.created --set task_id=t --set task_type=analysis >"$tmp/one.js
 pids+=($!)
 
 export BAD_EVENT_CMD="printf '%s\n' '{\"event_type\":\"<img src=x onerror=window.__xss=1>\",' | kcat -b $B -P -t in -k '<img src=x onerror=window.__xss=1>'"
-if node "$here/../browser/dashboard.cjs" "$URL" s3cret "${SCREENSHOT:-}"; then
-    echo "ok: the dashboard in headless Chromium"
-else
-    failures=$((failures + 1))
-    echo "--- run.err"; tail -20 "$tmp/run.err"
-fi
-finish
+# The browser script prints one "ok:" or "FAIL:" line per check; each counts here.
+node "$here/../browser/dashboard.cjs" "$URL" s3cret "${SCREENSHOT:-}" | tee "$tmp/browser.out"
+rc=${PIPESTATUS[0]}
+checks=$((checks + $(grep -c '^ok: ' "$tmp/browser.out")))
+failures=$((failures + $(grep -c '^FAIL' "$tmp/browser.out")))
+check "the browser script exits 0" 0 "$rc"
+[ "$rc" -eq 0 ] || { echo "--- run.err"; tail -20 "$tmp/run.err"; }
+finish 16

@@ -4,12 +4,7 @@ set -u
 A=${AGENTSTREAM:?}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
-tmp=$(mktemp -d)
-$A broker --topic docs:3 --bootstrap-file "$tmp/bs" >"$tmp/broker.out" 2>"$tmp/broker.err" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 1 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
-B=$(cat "$tmp/bs")
+start_broker --topic docs:3
 contains "prints the bootstrap address" "$tmp/broker.out" "127.0.0.1:"
 contains "warns about memory" "$tmp/broker.err" "in memory only"
 contains "states the retention" "$tmp/broker.err" "last 5 MiB"
@@ -33,4 +28,4 @@ contains "topics list" "$tmp/topics" "docs"
 $A --brokers "$B" topics create other >"$tmp/out" 2>&1
 check "create on the embedded broker exits 1" 1 $?
 contains "and says why" "$tmp/out" "embedded broker has no admin API"
-finish
+finish 13

@@ -4,8 +4,6 @@ set -u
 A=${AGENTSTREAM:?set AGENTSTREAM to the agentstream binary}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 # The issue's two acceptance commands.
 $A event new document.uploaded --set document_id=d1 --set document_name=a.pdf --set source=cli \
@@ -107,4 +105,4 @@ check "good config passes check" 0 $?
 $A --config "$tmp/good.yaml" event types >"$tmp/out" 2>&1
 check "good config used" 0 $?
 
-finish
+finish 41

@@ -5,8 +5,6 @@ set -u
 A=${AGENTSTREAM:?}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 cat >"$tmp/rules.yaml" <<'YAML'
 alerts:
@@ -63,4 +61,4 @@ printf '{"time":"yesterday","metric":"active_tasks","value":1}\n' >"$tmp/bad.jso
 $A alerts test "$tmp/rules.yaml" "$tmp/bad.jsonl" >"$tmp/bad.out" 2>&1
 check "bad series line: exit 2" 2 $?
 contains "names the line" "$tmp/bad.out" "bad.jsonl:1: time: 'yesterday' is not RFC 3339"
-finish
+finish 10

@@ -6,16 +6,8 @@ set -u
 A=${AGENTSTREAM:?}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
 
-$A broker --bootstrap-file "$tmp/bs" >"$tmp/broker.out" 2>"$tmp/broker.err" &
-broker_pid=$!
-pids+=($broker_pid)
-for _ in $(seq 1 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
-B=$(cat "$tmp/bs")
-export AGENTSTREAM_BROKERS="$B"
+start_broker
 
 cat >"$tmp/pipeline.yaml" <<YAML
 topics: {in: 2, out: 2, alerts: 1, notifications: 1}
@@ -36,16 +28,8 @@ alerts:
       severity: high
       annotations: {summary: an event could not be routed}
 YAML
-$A run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0 >"$tmp/run.out" 2>"$tmp/run.err" &
-run_pid=$!
-pids+=($run_pid)
-for _ in $(seq 1 100); do grep -q "monitor API on" "$tmp/run.err" && break; sleep 0.1; done
-URL=$(sed -n 's/.*monitor API on \(http:[^ ]*\).*/\1/p' "$tmp/run.err" | head -1)
+start_run "$tmp/run" run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0
 check "the API listens on loopback" "http://127.0.0.1" "${URL%:*}"
-if [ -z "$URL" ]; then
-    cat "$tmp/run.err"
-    finish
-fi
 code() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
 AUTH=(-H "Authorization: Bearer s3cret")
 
@@ -207,4 +191,4 @@ check "/healthz: the process is alive" 200 "$(code "$URL/healthz")"
 kill -INT $run_pid
 for _ in $(seq 1 600); do kill -0 $run_pid 2>/dev/null || break; sleep 0.1; done
 check "run stops within a minute even without a broker" "gone" "$(kill -0 $run_pid 2>/dev/null && echo running || echo gone)"
-finish
+finish 60

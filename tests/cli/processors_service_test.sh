@@ -7,17 +7,10 @@ set -u
 A=${AGENTSTREAM:?}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
 
 topics=(--topic tasks:2 --topic documents:2 --topic analytics:2 --topic metrics:2 --topic alerts:1
         --topic insights:1 --topic agents:1 --topic tasks.dlq:1 --topic analytics_processor-changelog:2 --topic out:1)
-$A broker "${topics[@]}" --bootstrap-file "$tmp/bs" >"$tmp/broker.out" 2>"$tmp/broker.err" &
-pids+=($!)
-for _ in $(seq 1 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
-B=$(cat "$tmp/bs")
-export AGENTSTREAM_BROKERS="$B"
+start_broker "${topics[@]}"
 
 cat >"$tmp/pipeline.yaml" <<'YAML'
 topics: {tasks: 2, documents: 2, analytics: 2, metrics: 2, alerts: 1, insights: 1, agents: 1, out: 1}
@@ -43,12 +36,7 @@ $A config check "$tmp/bad.yaml" >"$tmp/bad.out" 2>&1
 check "an unknown processor is refused" 2 $?
 contains "with its line" "$tmp/bad.out" "bad.yaml:2:3: processors: unknown processor 'billing'"
 
-$A run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0 >"$tmp/run.out" 2>"$tmp/run.err" &
-run_pid=$!
-pids+=($run_pid)
-for _ in $(seq 1 100); do grep -q "monitor API on" "$tmp/run.err" && break; sleep 0.1; done
-URL=$(sed -n 's/.*monitor API on \(http:[^ ]*\).*/\1/p' "$tmp/run.err" | head -1)
-[ -n "$URL" ] || { cat "$tmp/run.err"; finish; }
+start_run "$tmp/run" run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0
 
 # A task's lifecycle two minutes back in event time and a document upload; once its metrics
 # are out, a later task whose metric closes their window.
@@ -160,4 +148,4 @@ done
 kill -INT $run_pid
 wait $run_pid
 check "run exits 0" 0 $?
-finish
+finish 25

@@ -6,9 +6,6 @@ A=${AGENTSTREAM:?}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
 root=$(cd "$here/../.." && pwd)
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
 
 # n copies of one event, each with its own event id and entity id (FIELD=PREFIX<i>).
 copies() {  # copies N FIELD PREFIX < event
@@ -90,11 +87,7 @@ check "an invalidating transformation: exit 1" 1 $?
 contains "names the route" "$tmp/t.out" "route 'strip' made an invalid event: task_id: required field is missing"
 
 # ---- run: the standard pipeline as a service ----
-$A broker --bootstrap-file "$tmp/bs" >"$tmp/broker.out" 2>"$tmp/broker.err" &
-pids+=($!)
-for _ in $(seq 1 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
-B=$(cat "$tmp/bs")
-export AGENTSTREAM_BROKERS="$B"
+start_broker
 $A run 2>"$tmp/norun.err"
 check "run without a pipeline file: exit 2" 2 $?
 contains "says what to add" "$tmp/norun.err" "Add --config FILE"
@@ -177,4 +170,4 @@ wait $run_pid
 check "run exits 0 on SIGINT" 0 $?
 contains "summary" "$tmp/run.err" "agentstream: run: consumed"
 contains "summary counts reloads" "$tmp/run.err" "reloads 2 (1 rejected), lost 0"
-finish
+finish 42

@@ -5,14 +5,7 @@ set -u
 A=${AGENTSTREAM:?}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
-tmp=$(mktemp -d)
-$A broker --topic in:2 --topic out:2 --topic in.dlq:1 --topic replayed:1 \
-    --bootstrap-file "$tmp/bs" >"$tmp/broker.out" 2>"$tmp/broker.err" &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 1 50); do [ -s "$tmp/bs" ] && break; sleep 0.1; done
-B=$(cat "$tmp/bs")
-export AGENTSTREAM_BROKERS="$B"
+start_broker --topic in:2 --topic out:2 --topic in.dlq:1 --topic replayed:1
 
 for i in $(seq 1 60); do $A event new task.completed --set task_id="t$i" --set task_type=load; done >"$tmp/tasks.jsonl"
 for i in $(seq 1 40); do $A event new document.uploaded --set document_id="d$i"; done >"$tmp/docs.jsonl"
@@ -83,4 +76,4 @@ contains "with a reason" "$tmp/err" "processed again and again"
 $A process in --to out --transaction-ms 500 >/dev/null 2>"$tmp/err"
 check "transaction sizes without --exactly-once refused" 2 $?
 contains "and says what to do" "$tmp/err" "Add --exactly-once"
-finish
+finish 37

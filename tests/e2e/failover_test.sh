@@ -7,9 +7,8 @@ A=${AGENTSTREAM:?}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
 root=$(cd "$here/../.." && pwd)
-tmp=$(mktemp -d)
 export KAFKA_RUN_DIR="$tmp/kafka3"
-trap '"$root/scripts/kafka.sh" stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+cleanup_hook='"$root/scripts/kafka.sh" stop >/dev/null 2>&1'
 # A cluster that does not come up is retried once (kafka.sh prints why it failed): what is tested
 # here is agentstream under failover, not the JVM's start on a loaded machine.
 B=$("$root/scripts/kafka.sh" start --nodes 3 | tail -1)
@@ -19,7 +18,7 @@ if [ -z "$B" ]; then
     B=$("$root/scripts/kafka.sh" start --nodes 3 | tail -1)
 fi
 check "3-node cluster up" "127.0.0.1:19192,127.0.0.1:19292,127.0.0.1:19392" "$B"
-[ -n "$B" ] || finish  # nothing below means anything without the cluster
+[ -n "$B" ] || fatal "the 3-node cluster did not start"
 
 N=40000
 $A event new task.started --set task_id=T --set task_type=load >"$tmp/one.json"
@@ -37,4 +36,4 @@ contains "every event acknowledged" "$tmp/produce.out" "produced $N event(s) to 
 timeout 180 $A --brokers "$B" consume failover --from-beginning --timeout 20 >"$tmp/consumed.jsonl" 2>"$tmp/consume.err"
 check "consumed count" "$N" "$(wc -l <"$tmp/consumed.jsonl")"
 check "no duplicates" 0 "$(sed -E 's/.*"event_id":"([^"]*)".*/\1/' "$tmp/consumed.jsonl" | sort | uniq -d | wc -l)"
-finish
+finish 0

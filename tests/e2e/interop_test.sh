@@ -6,8 +6,6 @@ A=${AGENTSTREAM:?}
 B=${AGENTSTREAM_E2E_BROKERS:?AGENTSTREAM_E2E_BROKERS is not set: run through scripts/test.sh}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 run=$$-$RANDOM
 
 # 50 events of several families, made by the CLI.
@@ -85,4 +83,4 @@ contains "python reads agentstream's events" "$tmp/py.out" "python read 50"
 $A --brokers "$B" consume "interop-c-$run" --from-beginning >"$tmp/frompy.jsonl" 2>/dev/null
 check "agentstream reads python's events" 50 "$(wc -l <"$tmp/frompy.jsonl")"
 
-finish
+finish 0

@@ -6,10 +6,8 @@ set -u
 A=${AGENTSTREAM:?}
 B=${AGENTSTREAM_E2E_BROKERS:?AGENTSTREAM_E2E_BROKERS is not set: run through scripts/test.sh}
 here=$(cd "$(dirname "$0")" && pwd)
+kill_signal=KILL  # the services here are killed, not stopped
 source "$here/../support/check.sh"
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 r=r$$x$RANDOM
 export AGENTSTREAM_BROKERS="$B"
 
@@ -93,4 +91,4 @@ kill -INT $run_pid
 wait $run_pid
 check "run exits 0" 0 $?
 contains "summary" "$tmp/run.err" "reloads 1 (0 rejected), lost 0"
-finish
+finish 0

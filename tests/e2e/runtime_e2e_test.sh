@@ -7,10 +7,8 @@ set -u
 A=${AGENTSTREAM:?}
 B=${AGENTSTREAM_E2E_BROKERS:?AGENTSTREAM_E2E_BROKERS is not set: run through scripts/test.sh}
 here=$(cd "$(dirname "$0")" && pwd)
+kill_signal=KILL  # the services here are killed, not stopped
 source "$here/../support/check.sh"
-tmp=$(mktemp -d)
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 run=$$-$RANDOM
 export AGENTSTREAM_BROKERS="$B"
 # A killed member leaves the group after 6 s instead of the default 45 s.
@@ -194,4 +192,4 @@ contains "a time before the first record: everything again" "$tmp/o3.txt" "$(pri
 $A offsets reset --group "$G2" --topic "$IN2" --to 2999-01-01T00:00:00Z >/dev/null 2>&1
 $A offsets show --group "$G2" --topic "$IN2" >"$tmp/o4.txt" 2>&1
 contains "a time after the last record: nothing left" "$tmp/o4.txt" "$(printf '%-32s %9s %12s %12s %10s' total '' '' '' 0)"
-finish
+finish 0
