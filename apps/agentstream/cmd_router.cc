@@ -517,6 +517,7 @@ void run_pipeline(const RunArgs& args, const RunHooks& hooks) {
             next_watch =
                 now + std::chrono::milliseconds(static_cast<int>(args.watch_interval_s * 1000));
             auto t = modified_time(file);
+            log->trace("checked {}: {}", file, t != seen ? "modified" : "unchanged");
             if (t != seen) {
                 seen = t;
                 reload = true;

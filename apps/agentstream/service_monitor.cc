@@ -291,6 +291,8 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
     auto net = kafka::network_totals();
     reg.counter("network_sent_bytes_total").set_total(net.sent_bytes);
     reg.counter("network_received_bytes_total").set_total(net.received_bytes);
+    reg.counter("kafka_disconnects_total").set_total(net.disconnects);
+    reg.counter("kafka_request_retries_total").set_total(net.request_retries);
 
     // Health, from what the counters show.
     _progress.emplace_back(now, p.consumed, p.dead_lettered, p.lag);

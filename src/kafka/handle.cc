@@ -13,13 +13,28 @@ namespace agentstream::kafka::detail {
 namespace {
 
 // Process-wide network totals, summed over every producer and consumer from their statistics
-// (librdkafka's top-level tx_bytes / rx_bytes are cumulative per handle).
+// (librdkafka's counters are cumulative per handle: each blob adds what grew since the last).
+struct HandleCounters {
+    std::uint64_t tx = 0;
+    std::uint64_t rx = 0;
+    std::uint64_t disconnects = 0;
+    std::uint64_t retries = 0;
+    std::uint64_t txmsgs = 0;
+};
 struct NetworkAccount {
     std::mutex mutex;
-    std::unordered_map<std::string, std::pair<std::uint64_t, std::uint64_t>> last;  // by handle
+    std::unordered_map<std::string, HandleCounters> last;  // by handle name
     std::atomic<std::uint64_t> sent{0};
     std::atomic<std::uint64_t> received{0};
+    std::atomic<std::uint64_t> disconnects{0};
+    std::atomic<std::uint64_t> retries{0};
+    std::atomic<std::uint64_t> txmsgs{0};
 };
+
+void add_growth(std::atomic<std::uint64_t>& total, std::uint64_t& last, std::uint64_t now) {
+    total += now - std::min(last, now);
+    last = now;
+}
 
 NetworkAccount& network_account() {
     static NetworkAccount account;
@@ -31,15 +46,24 @@ int stats_trampoline(rd_kafka_t* rk, char* json, size_t json_len, void*) {
         thread_local simdjson::ondemand::parser parser;
         simdjson::padded_string text(json, json_len);
         auto doc = parser.iterate(text);
-        std::uint64_t tx = doc["tx_bytes"].get_uint64();
-        std::uint64_t rx = doc["rx_bytes"].get_uint64();
+        HandleCounters now;
+        // The brokers object comes before the totals in librdkafka's blob.
+        for (auto broker : doc["brokers"].get_object()) {
+            auto b = broker.value().get_object();
+            now.disconnects += b["disconnects"].get_uint64();
+            now.retries += b["txretries"].get_uint64();
+        }
+        now.tx = doc["tx_bytes"].get_uint64();
+        now.rx = doc["rx_bytes"].get_uint64();
+        now.txmsgs = doc["txmsgs"].get_uint64();
         auto& a = network_account();
         std::lock_guard lock(a.mutex);
-        auto& [last_tx, last_rx] = a.last[rd_kafka_name(rk)];
-        a.sent += tx - std::min(last_tx, tx);
-        a.received += rx - std::min(last_rx, rx);
-        last_tx = tx;
-        last_rx = rx;
+        auto& last = a.last[rd_kafka_name(rk)];
+        add_growth(a.sent, last.tx, now.tx);
+        add_growth(a.received, last.rx, now.rx);
+        add_growth(a.disconnects, last.disconnects, now.disconnects);
+        add_growth(a.retries, last.retries, now.retries);
+        add_growth(a.txmsgs, last.txmsgs, now.txmsgs);
     } catch (...) {
         // a statistics blob we cannot read is skipped; never throw into librdkafka
     }
@@ -167,7 +191,8 @@ const char* librdkafka_version() noexcept {
 
 NetworkTotals network_totals() noexcept {
     auto& a = detail::network_account();
-    return {a.sent.load(), a.received.load()};
+    return {a.sent.load(), a.received.load(), a.disconnects.load(), a.retries.load(),
+            a.txmsgs.load()};
 }
 
 }  // namespace agentstream::kafka

@@ -96,7 +96,8 @@ contains "says what to add" "$tmp/norun.err" "Add --config FILE"
 # are tested in processors_service_test.sh); the sections after the routes are cut, so a route
 # appended below is still in the routes list.
 sed '/^# The domain processors/,$d' "$root/config/pipeline.yaml" >"$tmp/pipeline.yaml"
-$A run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0 --watch-interval 0.2 >"$tmp/run.out" 2>"$tmp/run.err" &
+# run=trace: the file watcher logs each look at the file (the SIGHUP check below counts them).
+$A --log-level info,run=trace run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0 --watch-interval 0.2 >"$tmp/run.out" 2>"$tmp/run.err" &
 run_pid=$!
 pids+=($run_pid)
 for t in documents tasks agents analytics; do
@@ -155,8 +156,12 @@ check "the old routes still run" 31 "$(count alerts)"
 # SIGHUP reloads too: the new file keeps the old modification time, so only the signal tells.
 sed 's/    priority: 30/    priority: 30\n    enabled: false/' "$tmp/good.yaml" >"$tmp/next.yaml"
 touch -r "$tmp/pipeline.yaml" "$tmp/next.yaml"
+looks=$(grep -c "checked $tmp/pipeline.yaml: unchanged" "$tmp/run.err")
 mv "$tmp/next.yaml" "$tmp/pipeline.yaml"
-sleep 0.5
+# The watcher has looked at the new file twice (so it could have reloaded) before the check.
+looked_again() { [ "$(grep -c "checked $tmp/pipeline.yaml: unchanged" "$tmp/run.err")" -ge $((looks + 2)) ]; }
+wait_until 10 looked_again
+check "the watcher looked at the file since" yes "$(looked_again && echo yes || echo no)"
 check "not seen without the signal" 1 "$(grep -c "reloaded" "$tmp/run.err")"
 kill -HUP $run_pid
 for _ in $(seq 1 100); do [ "$(grep -c "reloaded" "$tmp/run.err")" -ge 2 ] && break; sleep 0.1; done
@@ -170,4 +175,4 @@ wait $run_pid
 check "run exits 0 on SIGINT" 0 $?
 contains "summary" "$tmp/run.err" "agentstream: run: consumed"
 contains "summary counts reloads" "$tmp/run.err" "reloads 2 (1 rejected), lost 0"
-finish 42
+finish 43

@@ -26,14 +26,45 @@ awk -v n=$N '{ for (i = 0; i < n; i++) { line = $0; sub(/"event_id":"[^"]*"/, "\
     "$tmp/one.json" >"$tmp/events.jsonl"
 $A --brokers "$B" topics create failover -p 6 -r 3 >/dev/null
 check "topic created" 0 $?
-timeout 300 $A --brokers "$B" produce failover -f "$tmp/events.jsonl" >"$tmp/produce.out" 2>"$tmp/produce.err" &
+
+leaders() {  # leaders: "PARTITION LEADER" per partition of the topic, from the cluster's metadata
+    kcat -b "$B" -L -t failover 2>/dev/null | sed -n 's/.*partition \([0-9]*\), leader \(-\?[0-9]*\),.*/\1 \2/p'
+}
+records() {  # records: the sum of the topic's end offsets
+    local args=() p
+    for p in 0 1 2 3 4 5; do args+=(-t "failover:$p:-1"); done
+    kcat -b "$B" -Q "${args[@]}" 2>/dev/null | awk '{ s += $NF } END { print s + 0 }'
+}
+leaders >"$tmp/leaders.before"
+# The victim: the node that leads the most partitions of the topic.
+victim=$(awk '{ n[$2]++ } END { for (l in n) print n[l], l }' "$tmp/leaders.before" | sort -rn | head -1 | cut -d' ' -f2)
+led=$(awk -v v="$victim" '$2 == v' "$tmp/leaders.before" | wc -l)
+check "the node to kill leads partitions of the topic" yes "$([ "${led:-0}" -ge 1 ] && echo yes || echo "no: $(cat "$tmp/leaders.before")")"
+
+# The events arrive in 40 slices a tenth of a second apart, so that the kill lands mid-stream
+# (the whole file would be sent in well under a second).
+(
+    for i in $(seq 0 39); do
+        sed -n "$((i * N / 40 + 1)),$(((i + 1) * N / 40))p" "$tmp/events.jsonl"
+        sleep 0.1
+    done
+) | timeout 300 $A --brokers "$B" produce failover -f - >"$tmp/produce.out" 2>"$tmp/produce.err" &
 producer=$!
-sleep 1
-kill -9 "$(cat "$KAFKA_RUN_DIR/node2/pid")"
+mid_stream() { [ "$(records)" -ge $((N / 10)) ]; }
+wait_until 30 mid_stream
+at_kill=$(records)
+alive=$(kill -0 $producer 2>/dev/null && echo yes || echo no)
+kill -9 "$(cat "$KAFKA_RUN_DIR/node$victim/pid")"
+echo "   (node $victim killed with $at_kill of $N events written; it led $led partition(s))"
+check "the producer was mid-stream when the node was killed" "yes yes" \
+    "$alive $([ "$at_kill" -gt 0 ] && [ "$at_kill" -lt $N ] && echo yes || echo "no: $at_kill")"
 wait $producer
 check "produce exits 0 with a broker killed mid-way" 0 $?
 contains "every event acknowledged" "$tmp/produce.out" "produced $N event(s) to failover"
+leaders >"$tmp/leaders.after"
+moved=$(join "$tmp/leaders.before" "$tmp/leaders.after" | awk -v v="$victim" '$2 == v && $3 != v && $3 >= 0' | wc -l)
+check "every partition the killed node led has a new leader" "$led" "$moved"
 timeout 180 $A --brokers "$B" consume failover --from-beginning --timeout 20 >"$tmp/consumed.jsonl" 2>"$tmp/consume.err"
 check "consumed count" "$N" "$(wc -l <"$tmp/consumed.jsonl")"
 check "no duplicates" 0 "$(sed -E 's/.*"event_id":"([^"]*)".*/\1/' "$tmp/consumed.jsonl" | sort | uniq -d | wc -l)"
-finish 0
+finish 9

@@ -12,6 +12,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "support/transport_helpers.h"
@@ -160,7 +163,10 @@ TEST(KafkaE2E, TwoConsumersSplitPartitionsAndTheSurvivorTakesOver) {
 // Runs tests/support/tcp_proxy.py in front of the broker's second listener.
 class Proxy {
   public:
-    Proxy(double drop_every, double drop_for) {
+    Proxy(double drop_every, double drop_for)
+        : _count_file(std::filesystem::temp_directory_path() /
+                      ("agentstream-proxy-" + std::to_string(::getpid()))) {
+        std::filesystem::remove(_count_file);
         int out[2];
         EXPECT_EQ(::pipe(out), 0);
         _pid = ::fork();
@@ -171,7 +177,7 @@ class Proxy {
             auto span = std::to_string(drop_for);
             ::execl("/usr/bin/python3", "python3", AGENTSTREAM_TCP_PROXY, "--listen", "19095",
                     "--upstream", "127.0.0.1:19094", "--drop-every", every.c_str(), "--drop-for",
-                    span.c_str(), nullptr);
+                    span.c_str(), "--count-file", _count_file.c_str(), nullptr);
             std::_Exit(127);
         }
         ::close(out[1]);
@@ -196,9 +202,18 @@ class Proxy {
         ::kill(_pid, SIGTERM);
         ::waitpid(_pid, nullptr, 0);
         ::close(_out);
+        std::filesystem::remove(_count_file);
+    }
+    /// Connections the proxy has cut so far.
+    int dropped() const {
+        std::ifstream in(_count_file);
+        int n = 0;
+        in >> n;
+        return n;
     }
 
   private:
+    std::filesystem::path _count_file;
     pid_t _pid;
     int _out = -1;
 };
@@ -207,26 +222,49 @@ TEST(KafkaE2E, IdempotentProducerWritesNoDuplicatesThroughConnectionDrops) {
     auto topic = fresh_topic("e2e-idem", 4);
     constexpr int N = 50'000;
     constexpr int KEYS = 100;
+    auto before = kafka::network_totals();
     Proxy proxy(0.25, 8.0);  // cut every connection every 250 ms for the first 8 s
     {
         ProducerOptions o;
         o.brokers = "127.0.0.1:19095";
         o.linger = 20ms;
         o.batch_messages = 500;  // many requests in flight when connections drop
-        o.properties = {{"socket.timeout.ms", "3000"}, {"reconnect.backoff.ms", "20"}};
+        o.properties = {{"socket.timeout.ms", "3000"},
+                        {"reconnect.backoff.ms", "20"},
+                        {"reconnect.backoff.max.ms", "100"}};  // back at once after a cut
         Producer producer(o);
         std::vector<std::int64_t> seq(KEYS, 0);
         for (int n = 0; n < N; ++n) {
             int key = n % KEYS;
             ASSERT_TRUE(producer.send(topic, testing::numbered_event(key, n, seq[key]++)).ok());
-            if (n % 5000 == 0) {
-                std::this_thread::sleep_for(400ms);  // spread the sends over the drop period
+            if (n % 250 == 0) {
+                // Spread the sends over the drop period, so that requests are in flight at
+                // most of the cuts.
+                std::this_thread::sleep_for(25ms);
             }
         }
         ASSERT_TRUE(producer.flush(120s));
         auto stats = producer.stats().at(topic);
         EXPECT_EQ(stats.sent, static_cast<std::uint64_t>(N));
         EXPECT_EQ(stats.failed, 0U);
+        // The fault happened: connections were cut while the producer had records in flight,
+        // and it sent them again (librdkafka's statistics, emitted every second: records put
+        // into produce requests, more than were acknowledged).
+        EXPECT_GT(proxy.dropped(), 0) << "the proxy cut no connection";
+        auto transmitted = [&] {
+            return kafka::network_totals().records_transmitted - before.records_transmitted;
+        };
+        auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (transmitted() <= static_cast<std::uint64_t>(N) &&
+               std::chrono::steady_clock::now() < deadline) {
+            producer.flush(100ms);
+        }
+        auto after = kafka::network_totals();
+        EXPECT_GT(after.disconnects, before.disconnects) << "the producer saw no disconnect";
+        EXPECT_GT(transmitted(), static_cast<std::uint64_t>(N)) << "the producer resent nothing";
+        std::cout << "connections cut " << proxy.dropped() << ", disconnects seen "
+                  << after.disconnects - before.disconnects << ", records resent "
+                  << transmitted() - N << "\n";
     }
     Consumer consumer(consumer_options("e2e-idem-" + topic));
     consumer.subscribe({topic});

@@ -13,12 +13,9 @@ run=$$-$RANDOM
 export AGENTSTREAM_BROKERS="$B"
 # A killed member leaves the group after 6 s instead of the default 45 s.
 FAST=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
+assigned() { [ "$(grep -c 'assigned' "$1" 2>/dev/null)" -ge "$2" ]; }
 wait_assigned() {  # wait_assigned LOG N: until the N-th "assigned" line (a processor got work)
-    for _ in $(seq 1 300); do
-        [ "$(grep -c 'assigned' "$1" 2>/dev/null)" -ge "$2" ] && return 0
-        sleep 0.1
-    done
-    echo "no assignment in $1" >&2
+    require 30 "no assignment in $1" assigned "$1" "$2"
 }
 
 # chunk FILE FIRST COUNT: numbered task events (event ids e-FIRST ...), 300 keys.
@@ -62,12 +59,11 @@ for k in 0 1 2 3 4 5; do
     fi
     wait $producer
 done
-# Let the last one finish, then stop it cleanly.
+# Let the last one finish (every input event in the output: the duplicates the kills caused
+# do not count towards it), then stop it cleanly.
 N=$((6 * CHUNK))
-for _ in $(seq 1 120); do
-    [ "$(kcat -b "$B" -C -t "$OUT" -o beginning -e -q 2>/dev/null | wc -l)" -ge $N ] && break
-    sleep 1
-done
+all_out() { [ "$(ids_in "$OUT" | sort -u | wc -l)" -ge $N ]; }
+wait_until 180 all_out
 sleep 2
 kill -TERM "$p"
 wait "$p"
@@ -130,10 +126,8 @@ for k in 0 1 2 3 4 5; do
     wait $producer
 done
 committed() { kcat -b "$B" -C -t "$OUT3" -o beginning -e -q -X isolation.level=read_committed 2>/dev/null; }
-for _ in $(seq 1 120); do
-    [ "$(committed | wc -l)" -ge $N ] && break
-    sleep 1
-done
+all_committed() { [ "$(committed | wc -l)" -ge $N ]; }
+wait_until 180 all_committed
 sleep 2
 kill -TERM "$p"
 wait "$p"
@@ -157,13 +151,12 @@ pids+=($p1)
 $A process "$IN2" --to "$OUT2" --group "$G2" --name two >"$tmp/two.out" 2>"$tmp/two.err" &
 p2=$!
 pids+=($p2)
-sleep 6  # both joined
+wait_assigned "$tmp/one.err" 1
+wait_assigned "$tmp/two.err" 1
 chunk "$tmp/s.jsonl" 0 40000
 $A produce "$IN2" -f "$tmp/s.jsonl" >/dev/null 2>&1
-for _ in $(seq 1 60); do
-    [ "$(kcat -b "$B" -C -t "$OUT2" -o beginning -e -q 2>/dev/null | wc -l)" -ge 40000 ] && break
-    sleep 1
-done
+all_out2() { [ "$(ids_in "$OUT2" | sort -u | wc -l)" -ge 40000 ]; }
+wait_until 60 all_out2
 $A offsets reset --group "$G2" --topic "$IN2" --to earliest >/dev/null 2>"$tmp/busy.err"
 check "offsets reset refused while the group is active" 1 $?
 contains "and says to stop the consumers" "$tmp/busy.err" "stop its consumers"

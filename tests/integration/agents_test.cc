@@ -7,6 +7,8 @@
 #include <agentstream/broker/embedded_broker.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/factory.h>
+#include <agentstream/event/record.h>
+#include <agentstream/kafka/admin.h>
 #include <agentstream/kafka/producer.h>
 #include <agentstream/processors/agent_service.h>
 #include <agentstream/runtime/dead_letter.h>
@@ -189,12 +191,33 @@ TEST_F(AgentServiceTest, TasksFlowThroughAgentsToResultEventsAndNotifications) {
     EXPECT_THAT(all, HasSubstr("translate-1"));
 
     // Committed: the same group starting again finds nothing to do (it may read the lifecycle
-    // events the first one published after its last read: they are no work).
+    // events the first one published after its last read: they are no work). So that "nothing"
+    // is seen, not assumed: one event it ignores goes to the end of each partition, and the
+    // check waits until it has read every record after the group's commits.
+    {
+        kafka::ProducerOptions po;
+        po.brokers = broker.bootstrap_servers();
+        po.properties = EmbeddedBroker::producer_tuning();
+        kafka::Producer producer(po);
+        for (std::int32_t p = 0; p < 2; ++p) {
+            auto e = event::EventFactory::task(event::EventType::TaskStarted, "sentinel", "none",
+                                               "test");
+            ASSERT_TRUE(
+                producer.send("tasks", event::record_key(e), event::encode(e), {}, {}, p).ok());
+        }
+        ASSERT_TRUE(producer.flush(10s));
+    }
+    std::int64_t uncommitted = 0;
+    for (const auto& row :
+         kafka::Admin({.brokers = broker.bootstrap_servers()}).group_lag(o.name, {"tasks"})) {
+        uncommitted += row.lag;
+    }
+    ASSERT_GE(uncommitted, 2) << "the sentinels are after the group's commits";
     processors::AgentService again(o, {std::make_shared<agents::DocumentAnalyzerAgent>(ao)});
-    std::thread t([&] { again.run(); });
-    std::this_thread::sleep_for(4s);
-    again.stop();
-    t.join();
+    EXPECT_TRUE(testing::run_until(again, [&] {
+        return again.stats().consumed >= static_cast<std::uint64_t>(uncommitted);
+    })) << "read " << again.stats().consumed << " of the " << uncommitted << " uncommitted";
+    EXPECT_EQ(again.stats().consumed, static_cast<std::uint64_t>(uncommitted));
     EXPECT_EQ(again.stats().tasks, 0U);
     EXPECT_EQ(again.stats().duplicates, 0U);
     EXPECT_EQ(again.stats().consumed, again.stats().ignored);

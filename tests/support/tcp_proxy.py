@@ -4,9 +4,11 @@ dropping is on, cuts every connection every --drop-every seconds (both sides, ab
 
     tcp_proxy.py --listen 19095 --upstream 127.0.0.1:19094 --drop-every 0.3 --drop-for 6
 
-Prints "ready" on stdout once listening, and "dropped N" on stderr for each cut."""
+Prints "ready" on stdout once listening, and "dropped N" on stderr for each cut; with
+--count-file, keeps the number of connections cut so far in that file."""
 import argparse
 import asyncio
+import os
 import socket
 import sys
 import time
@@ -35,6 +37,7 @@ async def main():
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--drop-every", type=float, default=0.0)
     ap.add_argument("--drop-for", type=float, default=0.0, help="seconds of dropping, then pass-through")
+    ap.add_argument("--count-file", help="where the number of connections cut so far is kept")
     args = ap.parse_args()
     host, port = args.upstream.rsplit(":", 1)
     connections = set()
@@ -55,6 +58,7 @@ async def main():
     server = await asyncio.start_server(handle, "127.0.0.1", args.listen, reuse_address=True)
     print("ready", flush=True)
     start = time.monotonic()
+    total = 0
     if args.drop_every > 0:
         while args.drop_for <= 0 or time.monotonic() - start < args.drop_for:
             await asyncio.sleep(args.drop_every)
@@ -70,6 +74,11 @@ async def main():
                     w.transport.abort()
                 dropped += 1
             print(f"dropped {dropped}", file=sys.stderr, flush=True)
+            total += dropped
+            if args.count_file:
+                with open(args.count_file + ".tmp", "w") as f:
+                    f.write(f"{total}\n")
+                os.replace(args.count_file + ".tmp", args.count_file)
     async with server:
         await server.serve_forever()
 

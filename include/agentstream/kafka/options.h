@@ -40,11 +40,17 @@ class KafkaError : public std::runtime_error {
     bool _retriable;
 };
 
-/// Bytes this process's producers and consumers sent to and received from brokers, from
-/// librdkafka's statistics (refreshed every second; monotonic).
+/// Bytes this process's producers and consumers sent to and received from brokers, and the
+/// connection losses and request resends librdkafka counted, from its statistics (refreshed
+/// every second; monotonic).
 struct NetworkTotals {
     std::uint64_t sent_bytes = 0;
     std::uint64_t received_bytes = 0;
+    std::uint64_t disconnects = 0;      ///< broker connections lost (brokers.*.disconnects)
+    std::uint64_t request_retries = 0;  ///< requests librdkafka sent again (brokers.*.txretries)
+    /// Records put into produce requests (txmsgs): a record sent again after a lost connection
+    /// counts again, so this minus the records acknowledged is what was resent.
+    std::uint64_t records_transmitted = 0;
 };
 NetworkTotals network_totals() noexcept;
 
