@@ -23,6 +23,15 @@ endif()
 # ThreadSanitizer, for the runtime's threads (processing thread, delivery reports, metrics
 # readers). librdkafka itself is not instrumented; its pthread locks are still seen.
 option(AGENTSTREAM_TSAN "Build with ThreadSanitizer" OFF)
+# libFuzzer (clang only): every library instrumented for coverage, with ASan + UBSan; the
+# targets in fuzz/ link libFuzzer's driver.
+option(AGENTSTREAM_FUZZ "Build the libFuzzer targets (CXX=clang++)" OFF)
+if(AGENTSTREAM_FUZZ)
+  target_compile_options(agentstream_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+                                                       -fno-sanitize-recover=all -g1 -O1
+                                                       -fno-omit-frame-pointer)
+  target_link_options(agentstream_options INTERFACE -fsanitize=address,undefined)
+endif()
 if(AGENTSTREAM_TSAN)
   target_compile_options(agentstream_options INTERFACE -fsanitize=thread -g1 -fno-omit-frame-pointer)
   target_link_options(agentstream_options INTERFACE -fsanitize=thread)

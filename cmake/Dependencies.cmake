@@ -19,7 +19,7 @@ endif()
 # malloc was a third of the processing thread, mostly librdkafka's records allocated on one
 # thread and freed on another). Sanitizer builds keep their own allocator.
 option(AGENTSTREAM_JEMALLOC "Link every executable with jemalloc" ON)
-if(AGENTSTREAM_JEMALLOC AND NOT AGENTSTREAM_SANITIZE AND NOT AGENTSTREAM_TSAN)
+if(AGENTSTREAM_JEMALLOC AND NOT AGENTSTREAM_SANITIZE AND NOT AGENTSTREAM_TSAN AND NOT AGENTSTREAM_FUZZ)
   pkg_check_modules(JEMALLOC REQUIRED jemalloc)
   # Debian's gcc links --as-needed, which would drop a library nothing calls by name.
   target_link_libraries(agentstream_options

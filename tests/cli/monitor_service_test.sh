@@ -84,6 +84,8 @@ assert received > 51 * 300 and sent > 50 * 300, (sent, received)
 print(f"ok: network bytes from librdkafka statistics (sent {sent:.0f}, received {received:.0f})")
 PY
 check "network bytes are measured" 0 $?
+contains "connection losses and resends from librdkafka's statistics" "$tmp/parsed.txt" 'kafka_disconnects_total{}'
+lacks "the monitor's ticks raise no error" "$tmp/run.err" "] monitor: "
 
 code "${AUTH[@]}" "$URL/api/dashboard" >/dev/null
 /usr/bin/python3 - "$tmp/body" >"$tmp/dash.txt" 2>&1 <<'PY'
@@ -191,4 +193,4 @@ check "/healthz: the process is alive" 200 "$(code "$URL/healthz")"
 kill -INT $run_pid
 for _ in $(seq 1 600); do kill -0 $run_pid 2>/dev/null || break; sleep 0.1; done
 check "run stops within a minute even without a broker" "gone" "$(kill -0 $run_pid 2>/dev/null && echo running || echo gone)"
-finish 60
+finish 62

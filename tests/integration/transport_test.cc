@@ -484,6 +484,25 @@ TEST(Transport, ASinkGetsOneReportPerForwardedRecordAcrossResends) {
 
 // Delivery reports are served by whichever thread is free to (a sending thread or the
 // producer's own): callbacks must still never overlap, each runs once, and a callback may send.
+// Deliberately wrong, and disabled: a delivery callback (run on librdkafka's thread, with
+// librdkafka's frames below it) and the sending thread both write a plain int. scripts/test.sh
+// runs it under ThreadSanitizer with the suite's suppressions and requires the race to be
+// reported: the suppressions must not hide races in agentstream's callbacks.
+TEST(Transport, DISABLED_RacyDeliveryCallbackIsReportedByTsan) {
+    EmbeddedBroker broker;
+    broker.create_topic("racy", 1);
+    Producer producer(producer_options(broker));
+    int unguarded = 0;
+    for (int i = 0; i < 2000; ++i) {
+        ASSERT_TRUE(
+            producer.send("racy", "k", "{}", {}, [&](const kafka::DeliveryReport&) { ++unguarded; })
+                .ok());
+        ++unguarded;
+    }
+    ASSERT_TRUE(producer.flush(30s));
+    EXPECT_GT(unguarded, 0);
+}
+
 TEST(Transport, DeliveryCallbacksRunOnceNeverOverlapAndMaySend) {
     EmbeddedBroker broker;
     broker.create_topic("dr", 4);
