@@ -10,8 +10,9 @@ packages=(
     # libraries (docs/architecture.md says why each)
     librdkafka-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
     libcli11-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libre2-dev libjemalloc-dev
-    # tests and benchmarks
-    libgtest-dev libgmock-dev googletest libbenchmark-dev librapidcheck-dev
+    # tests and benchmarks; clang and its runtime for the libFuzzer targets (scripts/fuzz.sh)
+    libgtest-dev libgmock-dev googletest libbenchmark-dev librapidcheck-dev clang
+    libclang-rt-14-dev
     # real peers for interop tests, and Java 17 + Maven for the real Apache Kafka broker
     kcat python3-confluent-kafka python3-prometheus-client curl openjdk-17-jdk-headless maven
     # the dashboard's browser test: a real headless Chromium

@@ -146,6 +146,9 @@ tsan_sees_planted_race() {
 expect "ThreadSanitizer reports a race planted in a delivery callback" tsan_sees_planted_race
 unset TSAN_OPTIONS
 
+stage "fuzzing (libFuzzer, 10 s per target)"
+expect "every fuzz target runs clean" scripts/fuzz.sh 10
+
 stage "benchmark smoke run"
 for b in build/bench/*_bench; do
     expect "$b runs" "$b" --benchmark_min_time=0.01 --benchmark_out_format=console >/dev/null 2>&1
