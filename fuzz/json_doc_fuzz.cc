@@ -121,8 +121,9 @@ void collect_keys(const Json& j, std::vector<std::string>& out, int depth = 0) {
     }
 }
 
-const char* const VALUES[] = {"1", "-2.5e3", "\"x\"", "\"a\\\"b\\u00e9\"", "true", "null",
-                              "{}", "[]", "[1,{\"a\":2}]", "{\"k\":{\"n\":null}}"};
+const char* const VALUES[] = {
+    "1",    "-2.5e3", "\"x\"", "\"a\\\"b\\u00e9\"", "true",
+    "null", "{}",     "[]",    "[1,{\"a\":2}]",     "{\"k\":{\"n\":null}}"};
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -140,8 +141,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         int action = in.ConsumeIntegralInRange(0, 2);
         std::vector<std::string> path(in.ConsumeIntegralInRange<std::size_t>(1, 3));
         for (auto& step : path) {
-            step = in.ConsumeBool() ? keys[in.ConsumeIntegralInRange<std::size_t>(0, keys.size() - 1)]
-                                    : in.ConsumeRandomLengthString(6);
+            step = in.ConsumeBool()
+                       ? keys[in.ConsumeIntegralInRange<std::size_t>(0, keys.size() - 1)]
+                       : in.ConsumeRandomLengthString(6);
         }
         std::string what = action == 0 ? "find" : action == 1 ? "set" : "erase";
         for (const auto& step : path) {
@@ -156,8 +158,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const Json* value = nullptr;
             auto want = expected_find(*ref, path, &value);
             if (verdict != want) {
-                fail(what + ": verdict " + std::to_string(static_cast<int>(verdict)) + ", expected " +
-                     std::to_string(static_cast<int>(want)) + " on " + std::string(doc.text()));
+                fail(what + ": verdict " + std::to_string(static_cast<int>(verdict)) +
+                     ", expected " + std::to_string(static_cast<int>(want)) + " on " +
+                     std::string(doc.text()));
             }
             if (verdict != Lookup::Found) {
                 continue;
@@ -177,14 +180,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 }
             }
         } else if (action == 1) {
-            const char* value = VALUES[in.ConsumeIntegralInRange<std::size_t>(0, std::size(VALUES) - 1)];
+            const char* value =
+                VALUES[in.ConsumeIntegralInRange<std::size_t>(0, std::size(VALUES) - 1)];
             auto status = doc.set(path, value);
             if (!ref) {
                 continue;
             }
             bool want = expected_set(*ref, path, Json::parse(value));
             if (status.ok() != want) {
-                fail(what + ": set " + (status.ok() ? "succeeded" : "failed") + " against the reference");
+                fail(what + ": set " + (status.ok() ? "succeeded" : "failed") +
+                     " against the reference");
             }
         } else {
             bool erased = doc.erase(path);
@@ -198,7 +203,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (ref && action != 0) {
             auto now = reference(std::string(doc.text()));
             if (!now || *now != *ref) {
-                fail(what + ": the edited text " + std::string(doc.text()) + " is not " + ref->dump());
+                fail(what + ": the edited text " + std::string(doc.text()) + " is not " +
+                     ref->dump());
             }
         }
     }

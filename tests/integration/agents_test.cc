@@ -214,9 +214,9 @@ TEST_F(AgentServiceTest, TasksFlowThroughAgentsToResultEventsAndNotifications) {
     }
     ASSERT_GE(uncommitted, 2) << "the sentinels are after the group's commits";
     processors::AgentService again(o, {std::make_shared<agents::DocumentAnalyzerAgent>(ao)});
-    EXPECT_TRUE(testing::run_until(again, [&] {
-        return again.stats().consumed >= static_cast<std::uint64_t>(uncommitted);
-    })) << "read " << again.stats().consumed << " of the " << uncommitted << " uncommitted";
+    EXPECT_TRUE(testing::run_until(
+        again, [&] { return again.stats().consumed >= static_cast<std::uint64_t>(uncommitted); }))
+        << "read " << again.stats().consumed << " of the " << uncommitted << " uncommitted";
     EXPECT_EQ(again.stats().consumed, static_cast<std::uint64_t>(uncommitted));
     EXPECT_EQ(again.stats().tasks, 0U);
     EXPECT_EQ(again.stats().duplicates, 0U);
