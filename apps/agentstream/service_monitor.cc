@@ -295,12 +295,6 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
     reg.counter("kafka_request_retries_total").set_total(net.request_retries);
 
     // Health, from what the counters show.
-    _progress.emplace_back(now, p.consumed, p.dead_lettered, p.lag);
-    while (_progress.size() > 2 && std::get<0>(_progress[1]) <= now - 60s) {
-        _progress.pop_front();
-    }
-    auto [t0, consumed0, dead0, lag0] = _progress.front();
-    bool minute = now - t0 >= 55s;
     // Kafka: the metadata round trip, and whether the processor's own clients get answers.
     BrokerCheck broker;
     {
@@ -325,26 +319,12 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
         kafka_health.message = "brokers reachable";
     }
     _monitor.set_health(std::move(kafka_health));
-    monitor::ComponentHealth processor{processor_name, monitor::HealthStatus::Healthy,
-                                       "making "
-                                       "progress"};
-    if (!p.healthy) {
-        processor = {processor_name, monitor::HealthStatus::Critical, "waiting for the brokers"};
-    } else if (minute && p.lag > 0 && p.consumed == consumed0) {
-        processor = {processor_name, monitor::HealthStatus::Warning,
-                     fmt::format("stalled: lag {}, nothing consumed for a minute", p.lag)};
-    } else if (minute && lag0 >= 0 && p.lag > lag0 && p.lag - lag0 >= 1000 && p.lag >= 2 * lag0) {
-        processor = {
-            processor_name, monitor::HealthStatus::Warning,
-            fmt::format("falling behind: lag grew from {} to {} in the last minute", lag0, p.lag)};
-    } else if (p.dead_lettered > dead0) {
-        processor = {processor_name, monitor::HealthStatus::Warning,
-                     fmt::format("{} dead letter(s) in the last minute", p.dead_lettered - dead0)};
-    } else if (p.rebalances == 0) {
-        processor = {processor_name, monitor::HealthStatus::Warning,
-                     "waiting for partitions from the group"};
-    }
-    _monitor.set_health(std::move(processor));
+    _monitor.set_health(_progress.observe(processor_name, now,
+                                          {.healthy = p.healthy,
+                                           .consumed = p.consumed,
+                                           .dead_lettered = p.dead_lettered,
+                                           .lag = p.lag,
+                                           .rebalances = p.rebalances}));
 
     monitor::Observations obs;
     obs.processors.push_back(processor_row(processor_name, group, p));

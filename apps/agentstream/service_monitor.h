@@ -8,6 +8,7 @@
 #include <agentstream/http/server.h>
 #include <agentstream/kafka/producer.h>
 #include <agentstream/monitor/monitor.h>
+#include <agentstream/monitor/progress_health.h>
 #include <agentstream/notify/notifications.h>
 #include <agentstream/router/router.h>
 #include <agentstream/runtime/processor.h>
@@ -78,10 +79,7 @@ class ServiceMonitor {
     std::string _alerts_topic;
     mutable std::mutex _notify_mutex;
     std::shared_ptr<notify::NotificationService> _notify;
-    // Progress history for health: (time, consumed, dead-lettered, lag).
-    std::deque<std::tuple<std::chrono::steady_clock::time_point, std::uint64_t, std::uint64_t,
-                          std::int64_t>>
-        _progress;
+    monitor::ProgressHealth _progress;  // the processor's health from its counters
     // The broker check: a metadata round trip every few seconds, on its own thread (a cluster
     // that does not answer must not hold up the ticks).
     void probe_brokers();

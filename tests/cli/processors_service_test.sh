@@ -28,6 +28,9 @@ agents:
   list:
     - {id: analyzer-1, type: document_analyzer}
     - {id: bi-1, type: business_intelligence}
+alerts:
+  rules:
+    - {name: tasks_running, metric: active_tasks, condition: gt, threshold: 0, severity: low}
 YAML
 $A config check "$tmp/pipeline.yaml" >/dev/null
 check "the processors section is checked" 0 $?
@@ -139,6 +142,22 @@ check "active_tasks counts tasks started and not ended" 1 "$(metric_value active
 check "agent_utilisation_percent from the agent's closed window" 60 \
     "$(metric_value 'agent_utilisation_percent{agent="a1"}')"
 
+# An alert that resolves on its own: tasks_running fires while t3 runs, and resolves once t3
+# completes (the transitions are published on the alerts topic).
+transitions() {  # transitions STATE: how many the alerts topic holds for tasks_running
+    kcat -b "$B" -C -t alerts -o beginning -e -q 2>/dev/null | grep '"rule":"tasks_running"' |
+        grep -c "\"state\":\"$1\""
+}
+firing_now() { [ "$(transitions firing)" -gt "$(transitions resolved)" ]; }
+wait_until 20 firing_now
+check "the alert fires while a task runs" yes "$(firing_now && echo yes || echo no)"
+resolved_before=$(transitions resolved)
+$A event new task.completed --set task_id=t3 --set task_type=analysis | $A produce tasks -f - >/dev/null 2>&1
+resolved_since() { [ "$(transitions resolved)" -gt "$resolved_before" ]; }
+wait_until 20 resolved_since
+check "it resolves by itself once the task completes" yes "$(resolved_since && echo yes || echo no)"
+check "active_tasks is back to 0" 0 "$(metric_value active_tasks)"
+
 sleep 1.2
 curl -s "$URL/api/processors" >"$tmp/processors.json"
 for p in event_dispatcher task_processor document_processor agent_processor analytics_processor; do
@@ -148,4 +167,4 @@ done
 kill -INT $run_pid
 wait $run_pid
 check "run exits 0" 0 $?
-finish 25
+finish 28
