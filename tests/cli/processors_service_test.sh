@@ -12,7 +12,13 @@ topics=(--topic tasks:2 --topic documents:2 --topic analytics:2 --topic metrics:
         --topic insights:1 --topic agents:1 --topic tasks.dlq:1 --topic analytics_processor-changelog:2 --topic out:1)
 start_broker "${topics[@]}"
 
-cat >"$tmp/pipeline.yaml" <<'YAML'
+# An HTTP peer: an external agent (POST /agent) and a webhook receiver (POST /hook).
+spawn "$tmp/peer" /usr/bin/python3 "$here/../support/http_peer.py" --port-file "$tmp/peer.port" \
+    --log "$tmp/peer.log"
+require 10 "the HTTP peer did not start" test -s "$tmp/peer.port"
+PEER="http://127.0.0.1:$(cat "$tmp/peer.port")"
+
+cat >"$tmp/pipeline.yaml" <<YAML
 topics: {tasks: 2, documents: 2, analytics: 2, metrics: 2, alerts: 1, insights: 1, agents: 1, out: 1}
 routes:
   - {name: tasks_out, source_topics: tasks, target_topics: out, event_types: ['task.completed']}
@@ -28,6 +34,13 @@ agents:
   list:
     - {id: analyzer-1, type: document_analyzer}
     - {id: bi-1, type: business_intelligence}
+    - {id: echo-1, type: command, capabilities: [echo], command: [/usr/bin/python3, $here/../support/agents/echo_agent.py]}
+    - {id: web-1, type: http, capabilities: [web], url: '$PEER/agent'}
+  max_retries: 2
+  retry_backoff: 100ms
+notifications:
+  channels:
+    - {name: hook, type: webhook, url: '$PEER/hook'}
 alerts:
   rules:
     - {name: tasks_running, metric: active_tasks, condition: gt, threshold: 0, severity: low}
@@ -101,6 +114,27 @@ contains "the insight is published" "$tmp/insights.jsonl" '"event_type":"busines
 curl -s "$URL/api/agents" >"$tmp/agents.json"
 contains "the monitor lists the agents" "$tmp/agents.json" '"id":"bi-1"'
 
+# Agents declared in the file: a command agent and an HTTP agent (whose first answer is a 503,
+# retried), each completing its task; the webhook channel gets the completions.
+$A event new task.created --set task_id=cmd-t1 --set task_type=echo \
+    --set 'task_data={"text":"three small words"}' | $A produce tasks -f - >/dev/null 2>&1
+$A event new task.created --set task_id=web-t1 --set task_type=web \
+    --set 'task_data={"text":"hello","status":503,"times":1}' | $A produce tasks -f - >/dev/null 2>&1
+completed() { kcat -b "$B" -C -t tasks -o beginning -e -q 2>/dev/null | grep "\"task_id\":\"$1\"" | grep 'task.completed'; }
+both_done() { completed cmd-t1 >/dev/null && completed web-t1 >/dev/null; }
+wait_until 30 both_done
+completed cmd-t1 >"$tmp/cmd-done.jsonl"
+contains "a command agent from the file completes its task" "$tmp/cmd-done.jsonl" '"agent_id":"echo-1"'
+contains "with what the command answered" "$tmp/cmd-done.jsonl" '"words":3'
+completed web-t1 >"$tmp/web-done.jsonl"
+contains "an HTTP agent from the file completes its task" "$tmp/web-done.jsonl" '"agent_id":"web-1"'
+contains "after the 503 was retried" "$tmp/web-done.jsonl" '"attempt":2'
+check "the agent was called twice" 2 "$(grep -c 'POST /agent' "$tmp/peer.log")"
+hooked() { grep -q '^hook .*web-t1' "$tmp/peer.log"; }
+wait_until 20 hooked
+contains "the webhook channel delivers the completion" "$tmp/peer.log" 'hook '
+check "it names the task" yes "$(hooked && echo yes || echo no)"
+
 # Now t2: its metric moves the analytics processor's watermark past the minute of t1's metrics
 # (metrics from other input partitions may come in any order; only their own order counts).
 $A event new task.created --set task_id=t2 --set task_type=analysis --set "timestamp=$(ts 0)" \
@@ -167,4 +201,4 @@ done
 kill -INT $run_pid
 wait $run_pid
 check "run exits 0" 0 $?
-finish 28
+finish 35

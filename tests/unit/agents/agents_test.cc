@@ -2,6 +2,7 @@
 // (stdin/stdout JSON, exit status, deadline) and an HTTP endpoint (status classes).
 #include <agentstream/agents/builtin.h>
 #include <agentstream/agents/external.h>
+#include <agentstream/agents/orchestrator.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/validation.h>
 
@@ -9,8 +10,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <thread>
 
 namespace agentstream::agents {
@@ -236,6 +240,105 @@ TEST_F(External, AnHttpAgentPostsTheTaskAndClassifiesAnswers) {
     server.stop();
     thread.join();
     EXPECT_THROW(HttpAgent({o.info, "ftp://x", {}, {}}), std::invalid_argument);
+}
+
+// The HTTP agent's failures as the orchestrator sees them: a server slower than the task's
+// deadline is a retriable timeout (given up at the deadline, not awaited), a port nobody
+// listens on is retriable, 408, 429 and 5xx are retried until they pass, other 4xx are final.
+TEST_F(External, AnHttpAgentsTimeoutsRefusalsAndRetriableStatusesAreRetried) {
+    std::mutex mutex;
+    std::map<std::string, int> calls;  // by task id
+    httplib::Server server;
+    server.Post("/agent", [&](const httplib::Request& req, httplib::Response& res) {
+        auto t = nlohmann::json::parse(req.body);
+        std::string id = t["task_id"];
+        int call = 0;
+        {
+            std::lock_guard lock(mutex);
+            call = ++calls[id];
+        }
+        int fail_status = t["task_data"].value("status", 0);
+        int fail_times = t["task_data"].value("times", 0);
+        if (t["task_data"].value("sleep_ms", 0) > 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(t["task_data"]["sleep_ms"]));
+        }
+        if (call <= fail_times) {
+            res.status = fail_status;
+            res.set_content("try later", "text/plain");
+            return;
+        }
+        res.set_content(nlohmann::json{{"call", call}}.dump(), "application/json");
+    });
+    int port = server.bind_to_any_port("127.0.0.1");
+    std::thread thread([&] { server.listen_after_bind(); });
+    while (!server.is_running()) {
+        std::this_thread::sleep_for(5ms);
+    }
+    HttpAgentOptions o;
+    o.info = {"http", "Http", "external", {"x"}, 4};
+    o.url = "http://127.0.0.1:" + std::to_string(port) + "/agent";
+    HttpAgent agent(o);
+
+    // Timeout: the deadline bounds the call.
+    auto start = std::chrono::steady_clock::now();
+    auto slow = agent.process(task("x", {{"sleep_ms", 1500}}), context(300ms));
+    auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(slow.ok());
+    EXPECT_TRUE(slow.error().retriable);
+    EXPECT_LT(took, 1s) << "the call was awaited past the deadline";
+    // Connection refused: a port just released, where nothing listens.
+    HttpAgentOptions gone = o;
+    {
+        httplib::Server probe;
+        int free_port = probe.bind_to_any_port("127.0.0.1");
+        gone.url = "http://127.0.0.1:" + std::to_string(free_port) + "/agent";
+    }
+    auto refused = HttpAgent(gone).process(task("x", {}), context(2s));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_TRUE(refused.error().retriable) << refused.error().message;
+
+    // Through the orchestrator: each retriable status is retried until the server answers.
+    std::map<std::string, TaskEvent> finals;
+    std::condition_variable done;
+    OrchestratorOptions oo;
+    oo.retry_backoff = 20ms;
+    oo.max_retries = 3;
+    Orchestrator orchestrator(oo, [&](const TaskEvent& e) {
+        if (e.kind == TaskEvent::Kind::Completed || e.kind == TaskEvent::Kind::Failed) {
+            std::lock_guard lock(mutex);
+            finals[e.task.id] = e;
+            done.notify_all();
+        }
+    });
+    orchestrator.add_agent(std::make_shared<HttpAgent>(o));
+    const std::vector<std::pair<int, bool>> cases = {{408, true}, {429, true}, {500, true},
+                                                     {502, true}, {503, true}, {504, true},
+                                                     {404, false}, {422, false}};
+    for (const auto& [status, retried] : cases) {
+        auto t = task("x", {{"status", status}, {"times", 2}});
+        t.id = "status-" + std::to_string(status);
+        ASSERT_EQ(orchestrator.submit(t), Orchestrator::Submit::Accepted);
+    }
+    {
+        std::unique_lock lock(mutex);
+        ASSERT_TRUE(done.wait_for(lock, 30s, [&] { return finals.size() == cases.size(); }))
+            << finals.size() << " of " << cases.size() << " finished";
+    }
+    for (const auto& [status, retried] : cases) {
+        const auto& e = finals.at("status-" + std::to_string(status));
+        if (retried) {
+            EXPECT_EQ(e.kind, TaskEvent::Kind::Completed) << status << ": " << e.error;
+            EXPECT_EQ(e.attempt, 3) << status << ": two failures, then the answer";
+        } else {
+            EXPECT_EQ(e.kind, TaskEvent::Kind::Failed) << status;
+            EXPECT_EQ(e.attempt, 1) << status << ": not retried";
+            EXPECT_THAT(e.error, HasSubstr("HTTP " + std::to_string(status)));
+        }
+    }
+    EXPECT_EQ(orchestrator.stats().retries, 12U);  // 6 statuses × 2
+    orchestrator.stop();
+    server.stop();
+    thread.join();
 }
 
 }  // namespace
