@@ -290,7 +290,8 @@ Histogram& MetricsRegistry::histogram(std::string_view name, Labels labels) {
 std::vector<SeriesValue> MetricsRegistry::sample(Clock::time_point now) {
     std::vector<SeriesValue> out;
     std::lock_guard lock(_impl->mutex);
-    for (auto& [key, m] : _impl->metrics) {
+    for (auto& entry : _impl->metrics) {
+        auto& m = entry.second;  // not a structured binding: clang 14 cannot capture one
         auto id = [&](Reading r) { return m->ids[static_cast<std::size_t>(r)]; };
         if (!m->first_seen) {
             m->first_seen = now;
@@ -305,16 +306,17 @@ std::vector<SeriesValue> MetricsRegistry::sample(Clock::time_point now) {
                 while (!h.empty() && h.front().first < now - 5min - 10s) {
                     h.pop_front();
                 }
-                for (auto [reading, window] : {std::pair{Reading::Rate1m, Clock::duration(1min)},
-                                               std::pair{Reading::Rate5m, Clock::duration(5min)}}) {
+                for (auto rw : {std::pair{Reading::Rate1m, Clock::duration(1min)},
+                                std::pair{Reading::Rate5m, Clock::duration(5min)}}) {
+                    auto [reading, window] = rw;
+                    auto since = now - window - window / 50;
                     // Covered: something was recorded at least a window ago (2% slack for a
                     // sampling cadence that drifts).
                     if (now - *m->first_seen < window - window / 50) {
                         continue;
                     }
-                    auto from = std::find_if(h.begin(), h.end(), [&](const auto& p) {
-                        return p.first >= now - window - window / 50;
-                    });
+                    auto from = std::find_if(h.begin(), h.end(),
+                                             [since](const auto& p) { return p.first >= since; });
                     if (from == h.end() || from->first >= now) {
                         continue;
                     }

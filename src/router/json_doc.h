@@ -52,6 +52,8 @@ class JsonDocument {
     /// Whether the text was changed since reset().
     bool modified() const noexcept { return _modified; }
 
+    /// Found, Missing or Invalid: a path through a value that is not an object is Missing here
+    /// (a filter on it sees an absent field); set() fails on it.
     Lookup find(std::span<const std::string> path, JsonValue& out);
 
     /// The elements of an array found in this document; false when it is not one.
