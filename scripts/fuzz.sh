@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/, clang with ASan + UBSan) and runs each one for a bounded
 # time from its seed corpus in fuzz/corpus/<target>/. Fails on any crash, leak, sanitizer
-# report or broken invariant; the input that failed is kept as build-fuzz/crashes/<target>/...
+# report or broken invariant; the input that failed is kept as build-asan/fuzz-crashes/<target>/...
 # Prints one line per target: executions, seconds, corpus size, and a total.
 #
 #   scripts/fuzz.sh                  # every target, 10 s each (what scripts/test.sh runs)
@@ -17,20 +17,23 @@ case "$seconds" in
     '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, e.g. scripts/fuzz.sh 10" >&2; exit 2 ;;
 esac
 
-CC=clang CXX=clang++ TARGETS="${targets[*]}" scripts/build.sh build-fuzz -DAGENTSTREAM_FUZZ=ON \
-    -DAGENTSTREAM_WERROR=OFF -DAGENTSTREAM_BUILD_TESTS=OFF -DAGENTSTREAM_BUILD_BENCH=OFF
+# The same tree as the test command's ASan + UBSan stage (clang; the libraries instrumented for
+# coverage too): after scripts/test.sh built it, this builds nothing.
+build=${FUZZ_BUILD:-build-asan}
+CC=clang CXX=clang++ TARGETS="${targets[*]}" scripts/build.sh "$build" -DAGENTSTREAM_SANITIZE=ON \
+    -DAGENTSTREAM_FUZZ=ON -DAGENTSTREAM_BUILD_BENCH=OFF
 
 status=0
 total=0
 for t in "${targets[@]}"; do
     seeds=fuzz/corpus/${t%_fuzz}
     [ -d "$seeds" ] || { echo "fuzz.sh: no corpus $seeds for $t" >&2; exit 2; }
-    work=build-fuzz/corpus/$t crashes=build-fuzz/crashes/$t
+    work=$build/fuzz-corpus/$t crashes=$build/fuzz-crashes/$t
     rm -rf "$work" && mkdir -p "$work" "$crashes"
-    log=build-fuzz/$t.log
+    log=$build/fuzz-$t.log
     rc=0
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        "build-fuzz/fuzz/$t" "$work" "$seeds" -max_total_time="$seconds" -max_len=8192 \
+        "$build/fuzz/$t" "$work" "$seeds" -max_total_time="$seconds" -max_len=8192 \
         -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$crashes/" \
         >"$log" 2>&1 || rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -44,7 +47,7 @@ for t in "${targets[@]}"; do
         ls "$crashes" >&2
     fi
     if [ -n "${MERGE:-}" ] && [ "$rc" -eq 0 ]; then
-        "build-fuzz/fuzz/$t" -merge=1 "$seeds" "$work" >/dev/null 2>&1
+        "$build/fuzz/$t" -merge=1 "$seeds" "$work" >/dev/null 2>&1
     fi
 done
 echo "fuzzing: $total executions in all"

@@ -110,10 +110,13 @@ tests failover build --timeout 600 -L failover
 # broker), run again in each sanitizer tree.
 SERVICE_TESTS='^(integration\.(processors_service|monitor_service|router_cli|runtime_cli|embedded_broker_cli)|cli\.demo_interrupt)$'
 
-stage "build (ASan + UBSan)"
-TARGETS="core_test config_test event_test runtime_unit_test router_test monitor_test \
-window_test processors_test agents_test notify_test agentstream" \
-    scripts/build.sh build-asan -DAGENTSTREAM_SANITIZE=ON -DAGENTSTREAM_BUILD_BENCH=OFF
+stage "build (ASan + UBSan, clang; with the libFuzzer targets)"
+# clang: libFuzzer needs it, and one tree then serves the sanitizer tests and the fuzz targets
+# (scripts/fuzz.sh configures it the same way).
+CC=clang CXX=clang++ TARGETS="core_test config_test event_test runtime_unit_test router_test \
+monitor_test window_test processors_test agents_test notify_test agentstream $(sed -n \
+'s/^all=(\(.*\))$/\1/p' scripts/fuzz.sh)" \
+    scripts/build.sh build-asan -DAGENTSTREAM_SANITIZE=ON -DAGENTSTREAM_FUZZ=ON -DAGENTSTREAM_BUILD_BENCH=OFF
 
 stage "tests under ASan + UBSan"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$logdir/san/asan"
