@@ -311,8 +311,8 @@ TEST_F(External, AnHttpAgentsTimeoutsRefusalsAndRetriableStatusesAreRetried) {
         }
     });
     orchestrator.add_agent(std::make_shared<HttpAgent>(o));
-    const std::vector<std::pair<int, bool>> cases = {{408, true}, {429, true}, {500, true},
-                                                     {502, true}, {503, true}, {504, true},
+    const std::vector<std::pair<int, bool>> cases = {{408, true},  {429, true}, {500, true},
+                                                     {502, true},  {503, true}, {504, true},
                                                      {404, false}, {422, false}};
     for (const auto& [status, retried] : cases) {
         auto t = task("x", {{"status", status}, {"times", 2}});
