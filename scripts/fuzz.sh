@@ -41,6 +41,8 @@ for t in "${targets[@]}"; do
     printf '%-20s %10s executions in %4s s, corpus %5s inputs%s\n' "$t" "${runs:-?}" "${took:-?}" \
         "$(find "$work" -type f | wc -l)" "$([ "$rc" -ne 0 ] && echo "  FAILED (exit $rc)")"
     total=$((total + ${runs:-0}))
+    [ -n "${AGENTSTREAM_FIGURES:-}" ] && printf 'fuzzing %s for %s s: executions, crashes\t%s, %s\n' \
+        "$t" "$seconds" "${runs:-?}" "$([ "$rc" -eq 0 ] && echo 0 || echo "1 (exit $rc)")" >>"$AGENTSTREAM_FIGURES"
     if [ "$rc" -ne 0 ]; then
         status=1
         grep -E 'ERROR|SUMMARY|fuzz:|runtime error|==[0-9]+==' "$log" | head -20 >&2

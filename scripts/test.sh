@@ -21,6 +21,9 @@ passed=0
 failed=0
 failed_stages=()
 logdir=$(mktemp -d)
+# Tests record reliability figures here (tests/support/check.sh, figures.h); printed at the end.
+export AGENTSTREAM_FIGURES=$logdir/figures
+: >"$AGENTSTREAM_FIGURES"
 trap 'scripts/kafka.sh stop 2>/dev/null || true; rm -rf "$logdir"' EXIT
 
 # tests NAME DIR CTEST-ARGS...: ctest in DIR; counts its tests; a stage that runs none fails.
@@ -52,6 +55,7 @@ tests() {
         failed_stages+=("$name")
     fi
     echo "--- $name: $((total - bad)) passed, $bad failed"
+    printf 'stage %s: tests passed, failed\t%s, %s\n' "$name" "$((total - bad))" "$bad" >>"$AGENTSTREAM_FIGURES"
 }
 # expect NAME COMMAND...: one check run by this script itself.
 expect() {
@@ -162,6 +166,8 @@ expect "processor_load sees every event" build/bench/processor_load --events 200
 expect "processor_load refuses --cpus 4096" refuses build/bench/processor_load --cpus 4096 --events 2000
 
 stage "done"
+echo "figures (docs/reliability.md):"
+sed 's/\t/: /; s/^/  /' "$AGENTSTREAM_FIGURES"
 echo "$passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then
     echo "failed: ${failed_stages[*]}"

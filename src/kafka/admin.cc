@@ -125,8 +125,21 @@ Admin::Admin(ClientOptions options) : _impl(std::make_unique<Impl>()) {
 
 Admin::~Admin() = default;
 
+void Admin::refuse_on_embedded_broker(const std::string& what, std::chrono::milliseconds timeout) {
+    // librdkafka's mock cluster answers no topic admin request: the call would wait out its
+    // whole timeout before failing. Its cluster id says what it is at once.
+    if (auto id = cluster_id(timeout); id && id->starts_with("mockCluster")) {
+        throw KafkaError(fmt::format("{}: the embedded broker has no admin API: its topics are "
+                                     "created when it starts, from the pipeline file or "
+                                     "`agentstream broker --topic NAME:PARTITIONS`",
+                                     what),
+                         RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE);
+    }
+}
+
 void Admin::create_topic(const NewTopic& topic, std::chrono::milliseconds timeout) {
     std::string what = fmt::format("create topic {}", topic.name);
+    refuse_on_embedded_broker(what, timeout);
     char error[256];
     std::unique_ptr<rd_kafka_NewTopic_t, void (*)(rd_kafka_NewTopic_t*)> nt(
         rd_kafka_NewTopic_new(topic.name.c_str(), topic.partitions, topic.replication_factor, error,
@@ -151,6 +164,7 @@ void Admin::create_topic(const NewTopic& topic, std::chrono::milliseconds timeou
 }
 
 void Admin::delete_topic(const std::string& name, std::chrono::milliseconds timeout) {
+    refuse_on_embedded_broker(fmt::format("delete topic {}", name), timeout);
     std::unique_ptr<rd_kafka_DeleteTopic_t, void (*)(rd_kafka_DeleteTopic_t*)> dt(
         rd_kafka_DeleteTopic_new(name.c_str()), &rd_kafka_DeleteTopic_destroy);
     auto ev = _impl->run(
@@ -174,6 +188,7 @@ void Admin::create_partitions(const std::string& name, int total,
     if (!np) {
         throw KafkaError(fmt::format("grow topic {}: {}", name, error));
     }
+    refuse_on_embedded_broker(fmt::format("grow topic {}", name), timeout);
     auto ev = _impl->run(
         [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
             rd_kafka_NewPartitions_t* arr[] = {np.get()};

@@ -49,4 +49,4 @@ checks=$((checks + $(grep -c '^ok: ' "$tmp/browser.out")))
 failures=$((failures + $(grep -c '^FAIL' "$tmp/browser.out")))
 check "the browser script exits 0" 0 "$rc"
 [ "$rc" -eq 0 ] || { echo "--- run.err"; tail -20 "$tmp/run.err"; }
-finish 16
+finish 15

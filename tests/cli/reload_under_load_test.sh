@@ -7,7 +7,6 @@ A=${AGENTSTREAM:?}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
 start_broker --topic in:4 --topic out:4 --topic in.dlq:1
-N=20000
 pipeline() {  # pipeline VERSION
     cat <<YAML
 topics: {in: 4, out: 4}
@@ -23,29 +22,43 @@ pipeline v1 >"$tmp/pipeline.yaml"
 start_run "$tmp/run" run --config "$tmp/pipeline.yaml" --http-port 0 --status-interval 0 \
     --watch-interval 0.1
 $A event new task.created --set task_id=T --set task_type=analysis >"$tmp/one.json"
-awk -v n=$N '{ for (i = 0; i < n; i++) { line = $0; sub(/"event_id":"[^"]*"/, "\"event_id\":\"e" i "\"", line);
-    sub(/"task_id":"T"/, "\"task_id\":\"t" (i % 500) "\"", line); print line } }' "$tmp/one.json" >"$tmp/events.jsonl"
-# The events in 40 slices, a quarter second apart (about ten seconds of load).
+# The load: slices of 250 events a tenth of a second apart, until the reloads are done and two
+# more seconds have passed; the number sent is written at the end.
 (
-    for i in $(seq 0 39); do
-        sed -n "$((i * N / 40 + 1)),$(((i + 1) * N / 40))p" "$tmp/events.jsonl"
-        sleep 0.25
+    i=0
+    stop_at=""
+    while true; do
+        awk -v first=$i '{ for (j = first; j < first + 250; j++) { line = $0;
+            sub(/"event_id":"[^"]*"/, "\"event_id\":\"e" j "\"", line);
+            sub(/"task_id":"T"/, "\"task_id\":\"t" (j % 500) "\"", line); print line } }' "$tmp/one.json"
+        i=$((i + 250))
+        if [ -z "$stop_at" ] && [ -e "$tmp/reloads-done" ]; then stop_at=$((SECONDS + 2)); fi
+        [ -n "$stop_at" ] && [ $SECONDS -ge "$stop_at" ] && break
+        sleep 0.1
     done
+    echo $i >"$tmp/sent"
 ) | $A produce in -f - >"$tmp/produce.out" 2>&1 &
 producer=$!
 count() { kcat -b "$B" -C -t "$1" -o beginning -e -q 2>/dev/null | wc -l; }
 reloads() { grep -c "reloaded" "$tmp/run.err"; }
+# Each version of the file routes events: before each rewrite, more have been delivered than at
+# the last one.
+delivered=0
 for v in v2 v3 v4; do
-    sleep 2
+    more() { [ "$(count out)" -gt $((delivered + 500)) ]; }
+    wait_until 30 more
+    delivered=$(count out)
     before=$(reloads)
     pipeline "$v" >"$tmp/next.yaml"
     mv "$tmp/next.yaml" "$tmp/pipeline.yaml"
     reloaded_again() { [ "$(reloads)" -gt "$before" ]; }
     wait_until 10 reloaded_again
 done
+touch "$tmp/reloads-done"
 check "three reloads while the events came in" 3 "$(reloads)"
 wait $producer
 check "every event produced" 0 $?
+N=$(cat "$tmp/sent")
 all_out() { [ "$(count out)" -ge $N ]; }
 wait_until 60 all_out
 sleep 1  # a duplicate would arrive now

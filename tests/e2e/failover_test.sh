@@ -66,5 +66,8 @@ moved=$(join "$tmp/leaders.before" "$tmp/leaders.after" | awk -v v="$victim" '$2
 check "every partition the killed node led has a new leader" "$led" "$moved"
 timeout 180 $A --brokers "$B" consume failover --from-beginning --timeout 20 >"$tmp/consumed.jsonl" 2>"$tmp/consume.err"
 check "consumed count" "$N" "$(wc -l <"$tmp/consumed.jsonl")"
-check "no duplicates" 0 "$(sed -E 's/.*"event_id":"([^"]*)".*/\1/' "$tmp/consumed.jsonl" | sort | uniq -d | wc -l)"
+dups=$(sed -E 's/.*"event_id":"([^"]*)".*/\1/' "$tmp/consumed.jsonl" | sort | uniq -d | wc -l)
+check "no duplicates" 0 "$dups"
+figure "partition leader killed on 3 nodes mid-stream (RF 3, idempotent producer): events, lost, duplicates" \
+    "$N in, node $victim led $led of 6 partitions, killed at $at_kill written, $((N - $(sort -u "$tmp/consumed.jsonl" | wc -l))) lost, $dups duplicates"
 finish 9

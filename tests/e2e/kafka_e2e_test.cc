@@ -4,6 +4,7 @@
 #include <agentstream/kafka/consumer.h>
 #include <agentstream/kafka/producer.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include <iostream>
 #include <thread>
 
+#include "support/figures.h"
 #include "support/transport_helpers.h"
 
 namespace agentstream {
@@ -262,9 +264,12 @@ TEST(KafkaE2E, IdempotentProducerWritesNoDuplicatesThroughConnectionDrops) {
         auto after = kafka::network_totals();
         EXPECT_GT(after.disconnects, before.disconnects) << "the producer saw no disconnect";
         EXPECT_GT(transmitted(), static_cast<std::uint64_t>(N)) << "the producer resent nothing";
-        std::cout << "connections cut " << proxy.dropped() << ", disconnects seen "
-                  << after.disconnects - before.disconnects << ", records resent "
-                  << transmitted() - N << "\n";
+        testing::figure(
+            "connections cut every 250 ms for 8 s (idempotent producer, real Kafka)",
+            fmt::format("{} events, {} connections cut, {} disconnects seen, {} records "
+                        "resent",
+                        N, proxy.dropped(), after.disconnects - before.disconnects,
+                        transmitted() - N));
     }
     Consumer consumer(consumer_options("e2e-idem-" + topic));
     consumer.subscribe({topic});
@@ -277,6 +282,10 @@ TEST(KafkaE2E, IdempotentProducerWritesNoDuplicatesThroughConnectionDrops) {
     EXPECT_EQ(seen.duplicates, 0U) << "idempotence did not hold";
     EXPECT_EQ(seen.received, static_cast<std::uint64_t>(N));
     EXPECT_EQ(seen.out_of_order, 0U);
+    testing::figure(
+        "... after the cuts: received, lost, duplicates, out of order",
+        fmt::format("{} received, {} lost, {} duplicates, {} out of order", seen.received,
+                    N - static_cast<int>(seen.seen.size()), seen.duplicates, seen.out_of_order));
 }
 
 TEST(KafkaE2E, AdminManagesTopicsAndReportsGroupLag) {

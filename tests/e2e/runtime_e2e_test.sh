@@ -73,6 +73,8 @@ total=$(wc -l <"$tmp/out.ids")
 distinct=$(sort -u "$tmp/out.ids" | wc -l)
 check "every input event is in the output (after 3 kill -9s)" $N "$distinct"
 echo "   (output records: $total, duplicates from the kills: $((total - distinct)))"
+figure "kill -9 x3 under load, at-least-once (real Kafka): events in, lost, duplicates" \
+    "$N in, $((N - distinct)) lost, $((total - distinct)) duplicates"
 $A offsets show --group "$G" --topic "$IN" >"$tmp/offsets.txt" 2>&1
 contains "all committed after the clean stop" "$tmp/offsets.txt" \
     "$(printf '%-32s %9s %12s %12s %10s' total '' '' '' 0)"
@@ -137,6 +139,8 @@ check "read_committed: no event lost" $N "$(sort -u "$tmp/eos.ids" | wc -l)"
 check "read_committed: no event twice" 0 "$(uniq -d "$tmp/eos.ids" | wc -l)"
 raw=$(kcat -b "$B" -C -t "$OUT3" -o beginning -e -q -X isolation.level=read_uncommitted 2>/dev/null | wc -l)
 echo "   (records in the log, aborted ones included: $raw; committed: $N)"
+figure "kill -9 x3 mid-transaction, exactly-once (real Kafka): events in, lost, duplicates, aborted records" \
+    "$N in, $((N - $(sort -u "$tmp/eos.ids" | wc -l))) lost, $(uniq -d "$tmp/eos.ids" | wc -l) duplicates, $((raw - N)) aborted records in the log"
 check "some kills aborted open transactions (their records are in the log, uncommitted)" yes \
     "$([ "$raw" -gt $N ] && echo yes || echo "no: $raw")"
 contains "transactions counted" "$tmp/eos.err" "transactions "

@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "support/figures.h"
 #include "support/runtime_helpers.h"
 #include "support/transport_helpers.h"
 
@@ -138,6 +139,13 @@ TEST(Runtime, PoisonEventsGoToDeadLettersAndEveryGoodOneIsProcessed) {
     EXPECT_EQ(m.processed, total - poison_count);
     EXPECT_GE(m.retried, 25U * 2 + 25U);  // 2 retries per always-retriable, 1 per once
     EXPECT_EQ(m.produced, good_out);
+    testing::figure(
+        "poison inputs (embedded broker): kinds, dead-lettered with their class, good events "
+        "processed",
+        fmt::format("6 kinds (undecodable, invalid, oversized, null value, permanent "
+                    "handler failure, retries exhausted), {} of {} dead-lettered, "
+                    "{} of {} good events out",
+                    m.dead_lettered, poison_count, m.produced, good_out));
 
     // Every good event is in the output, once.
     std::set<std::int64_t> numbers;

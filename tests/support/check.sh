@@ -97,6 +97,11 @@ start_run() {  # start_run LOG ARGS...: `agentstream ARGS...` until it prints it
     require ${start_timeout:-30} "'agentstream $*' did not print its monitor address" grep -q "monitor API on" "$log.err"
     URL=$(sed -n 's/.*monitor API on \(http:[^ ]*\).*/\1/p' "$log.err" | head -1)
 }
+figure() {  # figure WHAT VALUE: a reliability figure (collected by scripts/test.sh)
+    echo "figure: $1: $2"
+    [ -n "${AGENTSTREAM_FIGURES:-}" ] && printf '%s\t%s\n' "$1" "$2" >>"$AGENTSTREAM_FIGURES"
+    return 0
+}
 finish() {  # finish MIN_CHECKS
     local min=${1:?finish needs the number of checks the test must run}
     if [ "$checks" -lt "$min" ]; then

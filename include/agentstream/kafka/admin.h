@@ -92,6 +92,8 @@ class Admin {
     int broker_count(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   private:
+    // Throws at once on librdkafka's mock cluster, which answers no topic admin request.
+    void refuse_on_embedded_broker(const std::string& what, std::chrono::milliseconds timeout);
     // Commits `offsets` (topic, partition, position) from inside the group, as its only member.
     std::vector<PartitionLag> reset_as_member(const std::string& group,
                                               const std::vector<PartitionLag>& offsets,

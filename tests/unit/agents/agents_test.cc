@@ -59,6 +59,31 @@ struct Fixture : ::testing::Test {
     }
 };
 
+// An httplib server listening on a free loopback port for the length of a test.
+class Serving {
+  public:
+    explicit Serving(httplib::Server& server)
+        : _server(server),
+          _port(server.bind_to_any_port("127.0.0.1")),
+          _thread([this] { _server.listen_after_bind(); }) {
+        while (!_server.is_running()) {
+            std::this_thread::sleep_for(5ms);
+        }
+    }
+    ~Serving() {
+        _server.stop();
+        _thread.join();
+    }
+    std::string url(const std::string& path) const {
+        return "http://127.0.0.1:" + std::to_string(_port) + path;
+    }
+
+  private:
+    httplib::Server& _server;
+    int _port;
+    std::thread _thread;
+};
+
 using Builtin = Fixture;
 using External = Fixture;
 
@@ -218,14 +243,10 @@ TEST_F(External, AnHttpAgentPostsTheTaskAndClassifiesAnswers) {
             res.set_content(nlohmann::json{{"answer", t["task_id"]}}.dump(), "application/json");
         }
     });
-    int port = server.bind_to_any_port("127.0.0.1");
-    std::thread thread([&] { server.listen_after_bind(); });
-    while (!server.is_running()) {
-        std::this_thread::sleep_for(5ms);
-    }
+    Serving serving(server);
     HttpAgentOptions o;
     o.info = {"http", "Http", "external", {"x"}, 1};
-    o.url = "http://127.0.0.1:" + std::to_string(port) + "/agent";
+    o.url = serving.url("/agent");
     HttpAgent agent(o);
     auto ok = agent.process(task("x", {{"mode", "ok"}}), context());
     ASSERT_TRUE(ok.ok()) << ok.error().message;
@@ -237,8 +258,6 @@ TEST_F(External, AnHttpAgentPostsTheTaskAndClassifiesAnswers) {
     ASSERT_FALSE(bad.ok());
     EXPECT_FALSE(bad.error().retriable);
     EXPECT_THAT(bad.error().message, HasSubstr("HTTP 400: unknown mode"));
-    server.stop();
-    thread.join();
     EXPECT_THROW(HttpAgent({o.info, "ftp://x", {}, {}}), std::invalid_argument);
 }
 
@@ -269,14 +288,10 @@ TEST_F(External, AnHttpAgentsTimeoutsRefusalsAndRetriableStatusesAreRetried) {
         }
         res.set_content(nlohmann::json{{"call", call}}.dump(), "application/json");
     });
-    int port = server.bind_to_any_port("127.0.0.1");
-    std::thread thread([&] { server.listen_after_bind(); });
-    while (!server.is_running()) {
-        std::this_thread::sleep_for(5ms);
-    }
+    Serving serving(server);
     HttpAgentOptions o;
     o.info = {"http", "Http", "external", {"x"}, 4};
-    o.url = "http://127.0.0.1:" + std::to_string(port) + "/agent";
+    o.url = serving.url("/agent");
     HttpAgent agent(o);
 
     // Timeout: the deadline bounds the call.
@@ -337,8 +352,6 @@ TEST_F(External, AnHttpAgentsTimeoutsRefusalsAndRetriableStatusesAreRetried) {
     }
     EXPECT_EQ(orchestrator.stats().retries, 12U);  // 6 statuses × 2
     orchestrator.stop();
-    server.stop();
-    thread.join();
 }
 
 }  // namespace
