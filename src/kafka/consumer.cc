@@ -6,9 +6,11 @@
 
 #include <atomic>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <set>
+#include <utility>
 
 #include "kafka/handle.h"
 
@@ -124,6 +126,9 @@ struct Consumer::Impl {
     // start paused (pause_all). Polling thread only.
     std::set<TopicPartition> paused;
     bool pause_new = false;
+    // What options.start_offset threw during a rebalance (which runs inside poll()): thrown from
+    // that poll(). Polling thread only.
+    std::exception_ptr assignment_error;
 
     // Pauses partitions in librdkafka; returns those it does not know yet (no metadata).
     std::vector<TopicPartition> pause_in_librdkafka(const std::vector<TopicPartition>& parts) {
@@ -206,11 +211,18 @@ struct Consumer::Impl {
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
             log->info("{}: assigned {} partition(s)", options.group_id, list.size());
             if (options.start_offset) {
-                for (int i = 0; i < parts->cnt; ++i) {
-                    auto& el = parts->elems[i];
-                    if (auto at = options.start_offset({el.topic, el.partition})) {
-                        el.offset = *at;
+                try {
+                    for (int i = 0; i < parts->cnt; ++i) {
+                        auto& el = parts->elems[i];
+                        if (auto at = options.start_offset({el.topic, el.partition})) {
+                            el.offset = *at;
+                        }
                     }
+                } catch (...) {
+                    // Nothing is assigned: a partition must not be read without the state its
+                    // start depends on. The owner hears of it from poll().
+                    assignment_error = std::current_exception();
+                    return;
                 }
             }
             auto pause_after = pause_before_assign(list);
@@ -441,6 +453,9 @@ std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
             deadline = std::chrono::steady_clock::now() + timeout;
         }
         UniqueMessage m(rd_kafka_consumer_poll(_impl->rk.get(), wait_ms));
+        if (_impl->assignment_error) {
+            std::rethrow_exception(std::exchange(_impl->assignment_error, nullptr));
+        }
         if (!m) {
             return std::nullopt;
         }

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "core/json_escape.h"
 
@@ -154,7 +155,21 @@ struct WindowedAggregation::Impl {
         co.start_from = kafka::StartFrom::Earliest;
         kafka::Consumer reader(co);
         kafka::TopicPartition tp{options.changelog_topic, p};
-        auto [low, high] = reader.watermarks(tp, 10s);
+        // A changelog created moments ago may have no leader yet: asked again until it answers.
+        auto restore_deadline = Clock::now() + 60s;
+        std::int64_t low = 0, high = 0;
+        while (true) {
+            try {
+                std::tie(low, high) = reader.watermarks(tp, 5s);
+                break;
+            } catch (const kafka::KafkaError& e) {
+                if (Clock::now() > restore_deadline) {
+                    throw;
+                }
+                log->warn("{}: {}; asking again", options.name, e.what());
+                std::this_thread::sleep_for(200ms);
+            }
+        }
         std::optional<std::int64_t> position;
         if (high > low) {
             reader.assign({tp});

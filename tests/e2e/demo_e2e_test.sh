@@ -53,7 +53,13 @@ check "every comparison was made" 34 "$(wc -l <"$tmp/compare.out")"
 while IFS=$'\t' read -r name result; do
     check "summary agrees with the topics: $name" ok "$result"
 done <"$tmp/compare.out"
-grep -qv "	ok$" "$tmp/compare.out" && sed -n '/summary/,$p' "$tmp/out"
+if grep -qv "	ok$" "$tmp/compare.out"; then
+    sed -n '/summary/,$p' "$tmp/out"
+    echo "--- the demo's warnings and errors (librdkafka's own lines left out):"
+    grep -v ' \[kafka\] ' "$tmp/err" | grep -E ' (warning|error|critical) ' | head -40
+    echo "--- the demo's log about its processors:"
+    grep -E 'processor|restor|assigned' "$tmp/err" | grep -v ' \[kafka\] ' | head -40
+fi
 figure "demo ($where, 20 s, 10% faults): summary rows reconciled with the topics" \
     "$(grep -c "	ok$" "$tmp/compare.out") of $(wc -l <"$tmp/compare.out") agree"
 fi

@@ -484,6 +484,39 @@ TEST(Transport, ASinkGetsOneReportPerForwardedRecordAcrossResends) {
 
 // Delivery reports are served by whichever thread is free to (a sending thread or the
 // producer's own): callbacks must still never overlap, each runs once, and a callback may send.
+// A start_offset callback that throws (a changelog that cannot be read) fails the poll() that
+// ran the rebalance, and nothing of the assignment is read: before, the exception was logged
+// inside the rebalance callback, no partition was assigned, and the consumer read nothing,
+// forever, while it looked healthy.
+TEST(Transport, AStartOffsetThatThrowsFailsThePollAndReadsNothing) {
+    EmbeddedBroker broker;
+    broker.create_topic("restore-in", 2);
+    {
+        Producer p(producer_options(broker));
+        ASSERT_TRUE(p.send("restore-in", "k", "{}").ok());
+        ASSERT_TRUE(p.flush(10s));
+    }
+    auto options = consumer_options(broker, "g-restore");
+    options.start_offset = [](const kafka::TopicPartition&) -> std::optional<std::int64_t> {
+        throw std::runtime_error("changelog unreadable");
+    };
+    Consumer consumer(options);
+    consumer.subscribe({"restore-in"});
+    bool thrown = false;
+    int read = 0;
+    auto until = std::chrono::steady_clock::now() + 30s;
+    while (!thrown && std::chrono::steady_clock::now() < until) {
+        try {
+            read += consumer.poll(100ms) ? 1 : 0;
+        } catch (const std::runtime_error& e) {
+            thrown = true;
+            EXPECT_STREQ(e.what(), "changelog unreadable");
+        }
+    }
+    EXPECT_TRUE(thrown) << "the failed assignment was not reported";
+    EXPECT_EQ(read, 0) << "a partition was read without its start";
+}
+
 // Deliberately wrong, and disabled: a delivery callback (run on librdkafka's thread, with
 // librdkafka's frames below it) and the sending thread both write a plain int. scripts/test.sh
 // runs it under ThreadSanitizer with the suite's suppressions and requires the race to be

@@ -96,7 +96,9 @@ struct ConsumerOptions : ClientOptions {
     PartitionsCallback on_revoked;
     /// When set: asked for each newly assigned partition (on the polling thread, before it is
     /// fetched) where to start; nullopt keeps the group's committed offset (or start_from).
-    /// For state kept outside Kafka's offsets, such as a changelog's checkpoint position.
+    /// For state kept outside Kafka's offsets, such as a changelog's checkpoint position. If it
+    /// throws, nothing of that assignment is assigned and the poll() that ran the rebalance
+    /// throws the exception (a partition is never read without the state its start needs).
     std::function<std::optional<std::int64_t>(const TopicPartition&)> start_offset;
     /// false: the consumer never commits (no auto commit, none on revoke or close); offsets are
     /// committed elsewhere, e.g. through a producer's transaction (exactly-once).
