@@ -24,7 +24,12 @@ logdir=$(mktemp -d)
 # Tests record reliability figures here (tests/support/check.sh, figures.h); printed at the end.
 export AGENTSTREAM_FIGURES=$logdir/figures
 : >"$AGENTSTREAM_FIGURES"
-trap 'scripts/kafka.sh stop 2>/dev/null || true; rm -rf "$logdir"' EXIT
+kill_tree() {  # kill_tree PID: the process and everything it started
+    local child
+    for child in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$child"; done
+    kill "$1" 2>/dev/null || true
+}
+trap 'scripts/kafka.sh stop 2>/dev/null || true; [ -n "${sanitizer_builds:-}" ] && kill_tree "$sanitizer_builds"; rm -rf "$logdir"' EXIT
 
 # tests NAME DIR CTEST-ARGS...: ctest in DIR; counts its tests; a stage that runs none fails.
 # Sanitizer reports of any process the tests start (services in the background included) are
@@ -82,6 +87,35 @@ clang-format --dry-run --Werror $files
 stage "build (RelWithDebInfo, -Werror)"
 scripts/build.sh build
 
+# The sanitizer trees build in the background, at the lowest CPU priority, while the main
+# build's tests run (they wait on brokers and timers far more than they compute): the ASan +
+# UBSan tree (clang: libFuzzer needs it, and one tree then serves the sanitizer tests and the
+# fuzz targets; scripts/fuzz.sh configures it the same way), then the ThreadSanitizer tree
+# (the runtime is in the integration tests, the orchestrator's threads in agents_test, every
+# service in the agentstream binary). A stage that needs one waits for it.
+(
+    CC=clang CXX=clang++ TARGETS="core_test config_test event_test runtime_unit_test router_test \
+monitor_test window_test processors_test agents_test notify_test agentstream $(sed -n \
+'s/^all=(\(.*\))$/\1/p' scripts/fuzz.sh)" nice -n 19 scripts/build.sh build-asan -DAGENTSTREAM_SANITIZE=ON \
+        -DAGENTSTREAM_FUZZ=ON -DAGENTSTREAM_BUILD_BENCH=OFF >"$logdir/build-asan.log" 2>&1
+    echo $? >"$logdir/build-asan.rc"
+    TARGETS="integration_test runtime_unit_test agents_test agentstream" \
+        nice -n 19 scripts/build.sh build-tsan -DAGENTSTREAM_TSAN=ON -DAGENTSTREAM_BUILD_BENCH=OFF \
+        >"$logdir/build-tsan.log" 2>&1
+    echo $? >"$logdir/build-tsan.rc"
+) &
+sanitizer_builds=$!
+build_started=$(date +%s)
+wait_build() {  # wait_build asan|tsan: until that tree is built; its failure stops the run
+    while [ ! -e "$logdir/build-$1.rc" ]; do sleep 1; done
+    echo "build-$1 ready $(( $(date +%s) - build_started ))s after the main build"
+    if [ "$(cat "$logdir/build-$1.rc")" != 0 ]; then
+        tail -40 "$logdir/build-$1.log"
+        echo "the $1 build failed" >&2
+        exit 1
+    fi
+}
+
 stage "unit, cli and integration tests"
 tests main build -j2 --timeout 600 -L 'unit|cli|integration'
 
@@ -112,15 +146,10 @@ tests failover build --timeout 600 -L failover
 
 # The services' CLI tests and the demo (DEMO_FULL: the full 20 s summary check on the embedded
 # broker), run again in each sanitizer tree.
-SERVICE_TESTS='^(integration\.(processors_service|monitor_service|router_cli|runtime_cli|embedded_broker_cli)|cli\.demo_interrupt)$'
+SERVICE_TESTS='^(integration\.(processors_service|monitor_service|router_cli|runtime_cli|embedded_broker_cli|reload_under_load|dlq_replay_reprocesses)|cli\.demo_interrupt)$'
 
-stage "build (ASan + UBSan, clang; with the libFuzzer targets)"
-# clang: libFuzzer needs it, and one tree then serves the sanitizer tests and the fuzz targets
-# (scripts/fuzz.sh configures it the same way).
-CC=clang CXX=clang++ TARGETS="core_test config_test event_test runtime_unit_test router_test \
-monitor_test window_test processors_test agents_test notify_test agentstream $(sed -n \
-'s/^all=(\(.*\))$/\1/p' scripts/fuzz.sh)" \
-    scripts/build.sh build-asan -DAGENTSTREAM_SANITIZE=ON -DAGENTSTREAM_FUZZ=ON -DAGENTSTREAM_BUILD_BENCH=OFF
+stage "sanitizer builds (started in the background at the main build's end)"
+wait_build asan
 
 stage "tests under ASan + UBSan"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$logdir/san/asan"
@@ -129,11 +158,8 @@ tests asan-unit build-asan -j2 -L unit --timeout 600
 DEMO_FULL=1 tests asan-services build-asan -j2 -R "$SERVICE_TESTS" --timeout 600
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
-stage "build (ThreadSanitizer)"
-# The binaries whose tests run under TSan: the runtime is in the integration tests, the
-# orchestrator's threads in agents_test, every service in the agentstream binary.
-TARGETS="integration_test runtime_unit_test agents_test agentstream" \
-    scripts/build.sh build-tsan -DAGENTSTREAM_TSAN=ON -DAGENTSTREAM_BUILD_BENCH=OFF
+stage "ThreadSanitizer build (background)"
+wait_build tsan
 
 stage "tests under ThreadSanitizer"
 export TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/support/tsan.supp log_path=$logdir/san/tsan"
