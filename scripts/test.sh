@@ -194,9 +194,8 @@ expect "processor_load refuses --cpus 4096" refuses build/bench/processor_load -
 stage "done"
 echo "figures (docs/reliability.md):"
 sed 's/\t/: /; s/^/  /' "$AGENTSTREAM_FIGURES"
-echo "$passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then
     echo "failed: ${failed_stages[*]}"
-    exit 1
 fi
-echo "all tests passed"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -380,7 +380,12 @@ std::vector<AlertEvent> RealTimeMonitor::replace_rules(std::vector<AlertRule> ru
 
 bool RealTimeMonitor::live(Clock::time_point now, std::chrono::seconds max_age) const {
     std::lock_guard lock(_mutex);
-    return _last_tick && now - *_last_tick <= max_age;
+    if (!_last_tick) {
+        // Starting: alive for its first max_age (a liveness probe must not kill a service
+        // whose first tick is still to come; a slow start, under a sanitizer say, took seconds).
+        return now - _started <= max_age;
+    }
+    return now - *_last_tick <= max_age;
 }
 
 bool RealTimeMonitor::ready(Clock::time_point now, std::chrono::seconds max_age) const {
@@ -388,8 +393,8 @@ bool RealTimeMonitor::ready(Clock::time_point now, std::chrono::seconds max_age)
         return false;
     }
     std::lock_guard lock(_mutex);
-    return std::none_of(_health.begin(), _health.end(),
-                        [](const auto& h) { return h.status == HealthStatus::Down; });
+    return _last_tick && std::none_of(_health.begin(), _health.end(),
+                                      [](const auto& h) { return h.status == HealthStatus::Down; });
 }
 
 }  // namespace agentstream::monitor

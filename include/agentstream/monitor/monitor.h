@@ -109,7 +109,8 @@ class RealTimeMonitor {
     /// calls tick(). Throws std::invalid_argument (duplicate names) changing nothing.
     std::vector<AlertEvent> replace_rules(std::vector<AlertRule> rules, Clock::time_point now);
 
-    /// Liveness: a tick ran within `max_age`. Readiness: live, and no component down.
+    /// Liveness: a tick ran within `max_age`, or the monitor was created less than `max_age`
+    /// ago and has not ticked yet (starting). Readiness: a tick ran, live, and no component down.
     bool live(Clock::time_point now, std::chrono::seconds max_age) const;
     bool ready(Clock::time_point now, std::chrono::seconds max_age) const;
 

@@ -101,5 +101,21 @@ TEST(ProgressHealth, WaitingForTheBrokersComesFirst) {
     EXPECT_EQ(h.message, "waiting for the brokers");
 }
 
+// /healthz and /readyz read these: a service still starting (no tick yet) is alive but not
+// ready; one whose ticks stopped is neither. (CI once saw /healthz 503 right after the start of
+// a service under ThreadSanitizer, before its first tick.)
+TEST(RealTimeMonitor, AliveWhileStartingReadyOnlyAfterATick) {
+    RealTimeMonitor m({});
+    auto now = Clock::now();
+    EXPECT_TRUE(m.live(now, 10s)) << "starting";
+    EXPECT_FALSE(m.ready(now, 10s)) << "not ready before its first tick";
+    EXPECT_FALSE(m.live(now + 11s, 10s)) << "no tick in its first 10 s";
+    m.tick(now + 1s, {});
+    EXPECT_TRUE(m.live(now + 2s, 10s));
+    EXPECT_TRUE(m.ready(now + 2s, 10s));
+    EXPECT_FALSE(m.live(now + 12s, 10s)) << "ticks stopped";
+    EXPECT_FALSE(m.ready(now + 12s, 10s));
+}
+
 }  // namespace
 }  // namespace agentstream::monitor
