@@ -316,8 +316,9 @@ struct Demo {
 void demo(const DemoArgs& args) {
     auto duration = parse_duration(args.duration);
     if (!duration || duration->count() <= 0) {
-        throw UsageError(fmt::format("--duration '{}' is not a duration", args.duration),
-                         "Examples: --duration 20s, --duration 3m");
+        throw UsageError(
+            fmt::format("--duration '{}' is not a duration of at most 87600h", args.duration),
+            "Examples: --duration 20s, --duration 3m");
     }
     if (!(args.rate > 0) || args.rate > 1'000'000) {
         throw UsageError("--rate must be above 0 (events per second) and at most 1000000");
@@ -430,7 +431,8 @@ void add_demo_command(CLI::App& app) {
                     "Percent of events followed by an injected fault")
         ->capture_default_str();
     cmd->add_option("--http-port", args->http_port,
-                    "Dashboard / API port (0: any free one; default http.port of the file)");
+                    "Dashboard / API port (0: any free one; default http.port of the file)")
+        ->check(CLI::Range(0, 65535));
     cmd->add_option("--summary-json", args->summary_json, "Also write the summary as JSON here");
     cmd->add_option("--seed", args->seed, "Random seed of the simulator (0: from the clock)");
     cmd->callback([args] { demo(*args); });

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "cli_common.h"
@@ -248,7 +249,7 @@ void topics_describe(const std::string& name) {
 struct TopicsCreateArgs {
     std::string name;
     int partitions = 1;
-    int replication = 1;
+    int replication = -1;  // the broker's default
     std::vector<std::string> configs;
 };
 
@@ -269,20 +270,57 @@ void topics_create(const TopicsCreateArgs& args) {
             "created {} on an embedded broker that stops when this command "
             "ends; give --brokers to create it on a running broker",
             t.name);
-    } else {
-        kafka::Admin(connection.admin_options()).create_topic(t);
+        fmt::print("created topic {} ({} partition(s))\n", t.name, t.partitions);
+        return;
     }
-    fmt::print("created topic {} ({} partition(s), replication factor {})\n", t.name, t.partitions,
-               t.replication_factor);
+    kafka::Admin admin(connection.admin_options());
+    bool created = admin.create_topic(t);
+    // Say what the broker made of it (the replication factor may be its default); a topic just
+    // created may take a moment to appear in metadata.
+    std::optional<kafka::TopicInfo> info;
+    for (int i = 0; i < 50 && !info; ++i) {
+        try {
+            info = admin.describe_topic(t.name, false);
+        } catch (const kafka::KafkaError&) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    auto shape = info ? fmt::format("{} partition(s), replication factor {}",
+                                    info->partitions.size(), info->replication_factor())
+                      : std::string("not yet in the broker's metadata");
+    if (created) {
+        fmt::print("created topic {} ({})\n", t.name, shape);
+    } else {
+        fmt::print("topic {} exists already ({})\n", t.name, shape);
+        if (info && static_cast<int>(info->partitions.size()) != t.partitions) {
+            logger("broker")->warn(
+                "{} has {} partition(s), not the {} asked for; grow it with "
+                "`agentstream topics grow`",
+                t.name, info->partitions.size(), t.partitions);
+        }
+    }
 }
 
-void topics_delete(const std::string& name) {
+// Kafka's own topics (__consumer_offsets, __transaction_state, ...) hold every group's committed
+// offsets and every transaction's state: deleting or growing one loses them for every client.
+void refuse_internal_topic(const std::string& name, const char* verb, bool force) {
+    if (name.starts_with("__") && !force) {
+        throw UsageError(fmt::format("{} is an internal topic of the cluster; {} it would lose "
+                                     "what every client has stored there",
+                                     name, verb),
+                         "Give --force if that is really what you want");
+    }
+}
+
+void topics_delete(const std::string& name, bool force) {
+    refuse_internal_topic(name, "deleting", force);
     auto connection = Connection::open({}, true);
     kafka::Admin(connection.admin_options()).delete_topic(name);
     fmt::print("deleted topic {}\n", name);
 }
 
-void topics_grow(const std::string& name, int partitions) {
+void topics_grow(const std::string& name, int partitions, bool force) {
+    refuse_internal_topic(name, "growing", force);
     auto connection = Connection::open({}, true);
     kafka::Admin(connection.admin_options()).create_partitions(name, partitions);
     fmt::print("topic {} now has {} partition(s)\n", name, partitions);
@@ -360,8 +398,10 @@ void add_kafka_commands(CLI::App& app) {
         "reported and not sent), keyed by entity");
     produce_cmd->add_option("TOPIC", p->topic, "Topic")->required();
     produce_cmd->add_option("-f,--file", p->file, "JSON Lines file, or - for stdin");
-    produce_cmd->add_option("--partitions", p->partitions,
-                            "Partitions of the topic if the embedded broker creates it");
+    produce_cmd
+        ->add_option("--partitions", p->partitions,
+                     "Partitions of the topic if the embedded broker creates it")
+        ->check(CLI::Range(1, 100000));
     produce_cmd->callback([p] { produce(*p); });
 
     auto c = std::make_shared<ConsumeArgs>();
@@ -372,11 +412,14 @@ void add_kafka_commands(CLI::App& app) {
                             "Consumer group (offsets committed as events are printed)");
     consume_cmd->add_flag("--from-beginning", c->from_beginning,
                           "Start at the oldest event when the group has no committed offset");
-    consume_cmd->add_option("-n,--max", c->max, "Stop after N events");
+    consume_cmd->add_option("-n,--max", c->max, "Stop after N events (0: no limit)")
+        ->check(CLI::NonNegativeNumber);
     consume_cmd->add_option("-t,--type", c->type, "Only events of this type pattern (task.*)");
     consume_cmd->add_flag("-F,--follow", c->follow, "Keep waiting for new events (Ctrl-C stops)");
-    consume_cmd->add_option("--timeout", c->timeout_s,
-                            "Without --follow, stop after this many idle seconds");
+    consume_cmd
+        ->add_option("--timeout", c->timeout_s,
+                     "Without --follow, stop after this many idle seconds")
+        ->check(CLI::Range(0.001, 315'360'000.0));
     consume_cmd->callback([c] { consume(*c); });
 
     auto* topics = app.add_subcommand("topics", "List, describe, create, grow and delete topics");
@@ -391,14 +434,18 @@ void add_kafka_commands(CLI::App& app) {
     create->add_option("TOPIC", create_args->name)->required();
     create->add_option("-p,--partitions", create_args->partitions, "Partitions")
         ->check(CLI::PositiveNumber);
-    create->add_option("-r,--replication-factor", create_args->replication, "Replication factor")
+    create
+        ->add_option("-r,--replication-factor", create_args->replication,
+                     "Replication factor (default: the broker's default.replication.factor)")
         ->check(CLI::PositiveNumber);
     create->add_option("--config", create_args->configs, "Topic config KEY=VALUE (repeatable)");
     create->callback([create_args] { topics_create(*create_args); });
     auto delete_name = std::make_shared<std::string>();
     auto* del = topics->add_subcommand("delete", "Delete a topic");
+    auto delete_force = std::make_shared<bool>(false);
     del->add_option("TOPIC", *delete_name)->required();
-    del->callback([delete_name] { topics_delete(*delete_name); });
+    del->add_flag("--force", *delete_force, "Also an internal topic (__consumer_offsets, ...)");
+    del->callback([delete_name, delete_force] { topics_delete(*delete_name, *delete_force); });
     auto grow_name = std::make_shared<std::string>();
     auto grow_to = std::make_shared<int>(0);
     auto* grow = topics->add_subcommand("grow", "Increase a topic's partition count");
@@ -406,7 +453,10 @@ void add_kafka_commands(CLI::App& app) {
     grow->add_option("-p,--partitions", *grow_to, "New total partition count")
         ->required()
         ->check(CLI::PositiveNumber);
-    grow->callback([grow_name, grow_to] { topics_grow(*grow_name, *grow_to); });
+    auto grow_force = std::make_shared<bool>(false);
+    grow->add_flag("--force", *grow_force, "Also an internal topic (__consumer_offsets, ...)");
+    grow->callback(
+        [grow_name, grow_to, grow_force] { topics_grow(*grow_name, *grow_to, *grow_force); });
 
     auto b = std::make_shared<BrokerArgs>();
     auto* broker_cmd = app.add_subcommand(
@@ -414,8 +464,9 @@ void add_kafka_commands(CLI::App& app) {
     broker_cmd->add_option("--brokers", b->brokers, "Number of broker nodes (1-9)")
         ->check(CLI::Range(1, 9));
     broker_cmd->add_option("--topic", b->topics, "Create NAME[:PARTITIONS] (repeatable)");
-    broker_cmd->add_option("--partitions", b->partitions,
-                           "Default partitions (else embedded.partitions)");
+    broker_cmd
+        ->add_option("--partitions", b->partitions, "Default partitions (else embedded.partitions)")
+        ->check(CLI::Range(1, 100000));
     broker_cmd->add_option("--bootstrap-file", b->bootstrap_file,
                            "Write the bootstrap address to this file");
     broker_cmd->callback([b] { run_broker(*b); });

@@ -56,7 +56,7 @@ void alerts_test(const TestArgs& args) {
     if (!args.step.empty()) {
         step = monitor::parse_duration(args.step);
         if (!step || step->count() == 0) {
-            throw UsageError(fmt::format("--step {}: not a duration", args.step),
+            throw UsageError(fmt::format("--step {}: not a duration of at most 87600h", args.step),
                              "Use 10s, 1m, 250ms, ...");
         }
     }
@@ -228,6 +228,22 @@ void status(const StatusArgs& args) {
     const auto& m = d["metrics"];
     fmt::print("{}  up {:.0f} s  ({})\n", args.url, d.value("uptime_seconds", 0.0),
                d.value("timestamp", ""));
+    // The snapshot is the last tick's: say whether the monitor is still ticking and whether
+    // the service is ready, as the probes see it.
+    auto live = http::get(args.url, "/healthz", token);
+    auto ready = http::get(args.url, "/readyz", token);
+    auto probe = [](const auto& answer) {
+        if (!answer) {
+            return fmt::format("unknown ({})", answer.error().message);
+        }
+        auto body = answer->body;
+        while (!body.empty() && body.back() == '\n') {
+            body.pop_back();
+        }
+        return fmt::format("{} {}", answer->status, body);
+    };
+    bool stale = !live || live->status != 200;
+    fmt::print("live: {}\nready: {}\n", probe(live), probe(ready));
     fmt::print("health:\n");
     for (auto& [component, h] : d["component_health"].items()) {
         fmt::print("  {:<22} {:<8} {}\n", component, h.value("status", ""), h.value("message", ""));
@@ -249,6 +265,10 @@ void status(const StatusArgs& args) {
         fmt::print("  {:<8} {:<8} {} {} value {}  since {}\n", a.value("severity", ""),
                    a.value("state", ""), a.value("rule", ""), a["labels"].dump(), a["value"].dump(),
                    a.value("since", ""));
+    }
+    if (stale) {
+        throw RuntimeError(fmt::format(
+            "{}: the monitor is not ticking; the figures above are its last snapshot", args.url));
     }
 }
 

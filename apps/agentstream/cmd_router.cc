@@ -243,12 +243,12 @@ void ensure_topics(const Connection& connection, const config::Config& config,
     };
     for (const auto& t : config.topics("topics")) {
         wanted.push_back({t.name, t.partitions > 0 ? t.partitions : default_partitions,
-                          t.replication_factor,
+                          t.replication_factor > 0 ? t.replication_factor : -1,
                           std::map<std::string, std::string>(t.config.begin(), t.config.end())});
     }
     for (const auto& name : extra) {
         if (!declared(name)) {
-            wanted.push_back({name, default_partitions, 1, {}});
+            wanted.push_back({name, default_partitions, -1, {}});
         }
     }
     for (const auto& [changelog, input] : changelogs) {
@@ -259,7 +259,7 @@ void ensure_topics(const Connection& connection, const config::Config& config,
             }
         }
         if (!declared(changelog)) {
-            wanted.push_back({changelog, partitions, 1, {{"cleanup.policy", "compact"}}});
+            wanted.push_back({changelog, partitions, -1, {{"cleanup.policy", "compact"}}});
         }
     }
     if (auto* embedded = connection.embedded_broker()) {
@@ -281,9 +281,16 @@ void ensure_topics(const Connection& connection, const config::Config& config,
     }
     for (const auto& t : wanted) {
         if (!existing.contains(t.name)) {
-            logger("run")->info("creating topic {} ({} partitions, replication factor {})", t.name,
-                                t.partitions, t.replication_factor);
-            admin.create_topic(t);
+            // Another instance (or `topics create`) may create it at the same moment: a topic
+            // that exists is what was wanted.
+            if (admin.create_topic(t)) {
+                logger("run")->info(
+                    "created topic {} ({} partitions, replication factor {})", t.name, t.partitions,
+                    t.replication_factor > 0 ? fmt::format("{}", t.replication_factor)
+                                             : std::string("the broker's default"));
+            } else {
+                logger("run")->info("topic {} was created meanwhile by someone else", t.name);
+            }
             existing.insert(t.name);
         }
     }
@@ -505,8 +512,9 @@ void run_pipeline(const RunArgs& args, const RunHooks& hooks) {
     auto next_tick = std::chrono::steady_clock::now();
     auto seen = modified_time(file);
     auto next_watch = std::chrono::steady_clock::now();
-    auto next_status = std::chrono::steady_clock::now() +
-                       std::chrono::milliseconds(static_cast<int>(args.status_interval_s * 1000));
+    auto next_status =
+        std::chrono::steady_clock::now() +
+        std::chrono::milliseconds(static_cast<std::int64_t>(args.status_interval_s * 1000));
     std::uint64_t reloads = 0;
     std::uint64_t rejected = 0;
     while (!hook_stop && !stop_requested() && !running->failed() && !domain.failure()) {
@@ -514,8 +522,8 @@ void run_pipeline(const RunArgs& args, const RunHooks& hooks) {
         auto now = std::chrono::steady_clock::now();
         bool reload = g_reload.exchange(false);
         if (now >= next_watch) {
-            next_watch =
-                now + std::chrono::milliseconds(static_cast<int>(args.watch_interval_s * 1000));
+            next_watch = now + std::chrono::milliseconds(
+                                   static_cast<std::int64_t>(args.watch_interval_s * 1000));
             auto t = modified_time(file);
             log->trace("checked {}: {}", file, t != seen ? "modified" : "unchanged");
             if (t != seen) {
@@ -595,8 +603,8 @@ void run_pipeline(const RunArgs& args, const RunHooks& hooks) {
             }
         }
         if (args.status_interval_s > 0 && now >= next_status) {
-            next_status =
-                now + std::chrono::milliseconds(static_cast<int>(args.status_interval_s * 1000));
+            next_status = now + std::chrono::milliseconds(
+                                    static_cast<std::int64_t>(args.status_interval_s * 1000));
             auto t = totals.with(running->processor().router()->metrics(),
                                  running->processor().metrics());
             log_route_metrics(t.router, t.processor);
@@ -666,8 +674,10 @@ void add_router_commands(CLI::App& app) {
                       "Kafka transactions (real Kafka only)");
     run_cmd->add_flag("--from-latest", run_args->from_latest,
                       "A new consumer group starts at the end instead of the beginning");
-    run_cmd->add_option("--status-interval", run_args->status_interval_s,
-                        "Seconds between status log lines (0: none)");
+    run_cmd
+        ->add_option("--status-interval", run_args->status_interval_s,
+                     "Seconds between status log lines (0: none)")
+        ->check(CLI::Range(0, 315'360'000));
     run_cmd
         ->add_option("--http-port", run_args->http_port,
                      "Port of the monitor's HTTP API (0: any free one; default http.port)")
@@ -675,7 +685,7 @@ void add_router_commands(CLI::App& app) {
     run_cmd
         ->add_option("--watch-interval", run_args->watch_interval_s,
                      "Seconds between checks of the file for changes")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(0.01, 86400.0));
     run_cmd->callback([run_args] { run(*run_args); });
 }
 

@@ -454,11 +454,15 @@ void add_runtime_commands(CLI::App& app) {
         ->check(CLI::PositiveNumber);
     process_cmd->add_flag("--from-latest", p->from_latest,
                           "A new group starts at the end instead of the oldest event");
-    process_cmd->add_option("--until-idle", p->until_idle_s,
-                            "Stop after this many seconds with nothing to do (default: run until "
-                            "interrupted)");
-    process_cmd->add_option("--shutdown-timeout", p->shutdown_timeout_s,
-                            "Seconds to drain in-flight events on stop");
+    process_cmd
+        ->add_option("--until-idle", p->until_idle_s,
+                     "Stop after this many seconds with nothing to do (default: run until "
+                     "interrupted)")
+        ->check(CLI::Range(0.0, 315'360'000.0));
+    process_cmd
+        ->add_option("--shutdown-timeout", p->shutdown_timeout_s,
+                     "Seconds to drain in-flight events on stop")
+        ->check(CLI::Range(0.0, 315'360'000.0));
     process_cmd->add_option("--max-attempts", p->max_attempts, "Handler attempts per event")
         ->check(CLI::PositiveNumber);
     process_cmd

@@ -57,7 +57,7 @@ bool EmbeddedBroker::create_topic(const std::string& name, int partitions, int r
         throw kafka::KafkaError(fmt::format("topic {}: partitions must be at least 1", name));
     }
     auto err = rd_kafka_mock_topic_create(_impl->cluster, name.c_str(), partitions,
-                                          std::min(replication_factor, _impl->brokers));
+                                          std::clamp(replication_factor, 1, _impl->brokers));
     if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         return false;
     }

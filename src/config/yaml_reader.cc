@@ -74,7 +74,8 @@ std::chrono::milliseconds YamlReader::duration(const YAML::Node& node,
     auto text = scalar(node, what);
     auto d = parse_duration(text);
     if (!d) {
-        fail(node, fmt::format("{}: expected a duration such as 30s, 5m, 1h or 250ms, got '{}'",
+        fail(node, fmt::format("{}: expected a duration such as 30s, 5m, 1h or 250ms, at most "
+                               "87600h (ten years), got '{}'",
                                what, text));
     }
     return *d;

@@ -114,21 +114,28 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) n
             return std::nullopt;
         }
         text.remove_prefix(static_cast<std::size_t>(ptr - text.data()));
+        std::int64_t unit_ms = 0;
         if (text.starts_with("ms")) {
-            total += std::chrono::milliseconds(n);
+            unit_ms = 1;
             text.remove_prefix(2);
         } else if (text.starts_with("s")) {
-            total += std::chrono::seconds(n);
+            unit_ms = 1000;
             text.remove_prefix(1);
         } else if (text.starts_with("m")) {
-            total += std::chrono::minutes(n);
+            unit_ms = 60'000;
             text.remove_prefix(1);
         } else if (text.starts_with("h")) {
-            total += std::chrono::hours(n);
+            unit_ms = 3'600'000;
             text.remove_prefix(1);
         } else {
             return std::nullopt;
         }
+        // Checked before multiplying: 2600000h must be refused, not wrap around.
+        auto left = max_duration.count() - total.count();
+        if (n > left / unit_ms) {
+            return std::nullopt;
+        }
+        total += std::chrono::milliseconds(n * unit_ms);
     }
     return total;
 }

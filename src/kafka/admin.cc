@@ -137,7 +137,7 @@ void Admin::refuse_on_embedded_broker(const std::string& what, std::chrono::mill
     }
 }
 
-void Admin::create_topic(const NewTopic& topic, std::chrono::milliseconds timeout) {
+bool Admin::create_topic(const NewTopic& topic, std::chrono::milliseconds timeout) {
     std::string what = fmt::format("create topic {}", topic.name);
     refuse_on_embedded_broker(what, timeout);
     char error[256];
@@ -160,7 +160,11 @@ void Admin::create_topic(const NewTopic& topic, std::chrono::milliseconds timeou
     size_t n = 0;
     auto* res =
         rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
+    if (n == 1 && rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        return false;
+    }
     Impl::check_topic_results(res, n, "create topic");
+    return true;
 }
 
 void Admin::delete_topic(const std::string& name, std::chrono::milliseconds timeout) {

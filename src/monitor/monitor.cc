@@ -12,6 +12,13 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
+// Snapshots are built from names and values that come from records and configuration; a byte
+// that is not UTF-8 is replaced (U+FFFD) rather than failing the whole tick (the event tail
+// escapes its entries before they get here).
+std::string text_of(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 constexpr std::string_view HEALTH[] = {"healthy", "warning", "critical", "down"};
 
 std::string time_text(Clock::time_point t) {
@@ -285,12 +292,12 @@ std::vector<AlertEvent> RealTimeMonitor::tick(Clock::time_point now, const Obser
     }
     point["topics"] = topic_rates;
     dashboard["point"] = point;  // this tick's chart point (the history holds the earlier ones)
-    _dashboard = dashboard.dump();
-    _alerts = json({{"active", active}, {"recent", recent}}).dump();
-    _routes = routes.dump();
-    _processors = processors.dump();
-    _agents = agents.dump();
-    _history.push_back(point.dump());
+    _dashboard = text_of(dashboard);
+    _alerts = text_of(json({{"active", active}, {"recent", recent}}));
+    _routes = text_of(routes);
+    _processors = text_of(processors);
+    _agents = text_of(agents);
+    _history.push_back(text_of(point));
     while (_history.size() > 300) {
         _history.pop_front();
     }
@@ -349,13 +356,12 @@ MonitorUpdate RealTimeMonitor::wait_update(std::uint64_t sequence,
         update.dashboard = _dashboard;
         for (const auto& r : _recent) {
             if (r.sequence > sequence) {
-                update.alerts.push_back(json({{"rule", r.rule},
-                                              {"state", r.kind},
-                                              {"severity", r.severity},
-                                              {"series", r.series},
-                                              {"value", r.value},
-                                              {"at", time_text(r.at)}})
-                                            .dump());
+                update.alerts.push_back(text_of(json({{"rule", r.rule},
+                                                      {"state", r.kind},
+                                                      {"severity", r.severity},
+                                                      {"series", r.series},
+                                                      {"value", r.value},
+                                                      {"at", time_text(r.at)}})));
             }
         }
     }

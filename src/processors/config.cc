@@ -117,7 +117,9 @@ DomainConfig load_domain_processors(const config::Config& config) {
                     auto d = parse_duration(w);
                     if (!d || d->count() <= 0) {
                         r.fail(node["windows"],
-                               fmt::format("windows: '{}' is not a duration such as 1m", w));
+                               fmt::format("windows: '{}' is not a duration such as 1m (at most "
+                                           "87600h)",
+                                           w));
                     }
                     a.windows.push_back(*d);
                 }

@@ -379,11 +379,12 @@ struct StreamProcessor::Impl {
             const auto& r = f.record;
             options.tail->add(
                 {std::chrono::system_clock::now(), std::string(r.topic()), r.partition(),
-                 r.offset(), std::string(r.key()),
+                 r.offset(), monitor::EventTail::preview_of(r.key(), 120),
                  f.type >= 0 ? std::string(event::to_string(static_cast<event::EventType>(f.type)))
                              : std::string(),
                  f.dead_letter ? "dead-lettered" : "processed",
-                 f.dead_letter ? f.failure.message : std::string(),
+                 f.dead_letter ? monitor::EventTail::preview_of(f.failure.message, 480)
+                               : std::string(),
                  monitor::EventTail::preview_of(r.value())});
         }
     }

@@ -63,8 +63,8 @@ using Properties = std::vector<std::pair<std::string, std::string>>;
 /// A topic the deployment uses: created on the embedded broker at start, checked on real Kafka.
 struct TopicSpec {
     std::string name;
-    int partitions = 0;  ///< 0: the default (`embedded.partitions`)
-    int replication_factor = 1;
+    int partitions = 0;          ///< 0: the default (`embedded.partitions`)
+    int replication_factor = 0;  ///< 0: the broker's default (`default.replication.factor`)
     Properties config;
 };
 

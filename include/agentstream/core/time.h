@@ -24,7 +24,12 @@ std::string format_rfc3339(Timestamp ts);
 /// Returns nullopt for anything else, including out-of-range fields.
 std::optional<Timestamp> parse_rfc3339(std::string_view text) noexcept;
 
-/// Parses a duration: `250ms`, `30s`, `5m`, `1h`, `1h30m`; nullopt when malformed.
+/// The longest duration parse_duration() accepts: ten years (87600h). Far beyond any window,
+/// timeout or alert hold, and far from where a time point plus it overflows a clock.
+inline constexpr std::chrono::milliseconds max_duration = std::chrono::hours(87600);
+
+/// Parses a duration: `250ms`, `30s`, `5m`, `1h`, `1h30m`; nullopt when malformed or longer
+/// than max_duration.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
 
 }  // namespace agentstream

@@ -34,7 +34,7 @@ struct TopicInfo {
 struct NewTopic {
     std::string name;
     int partitions = 1;
-    int replication_factor = 1;
+    int replication_factor = -1;  ///< -1: the broker's `default.replication.factor`
     std::map<std::string, std::string> configs;
 };
 
@@ -48,7 +48,9 @@ class Admin {
     Admin(const Admin&) = delete;
     Admin& operator=(const Admin&) = delete;
 
-    void create_topic(const NewTopic& topic,
+    /// Creates the topic; false when it exists already (created by someone else, perhaps
+    /// concurrently: that is success, whatever its partitions).
+    bool create_topic(const NewTopic& topic,
                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
     void delete_topic(const std::string& name,
                       std::chrono::milliseconds timeout = std::chrono::seconds(30));

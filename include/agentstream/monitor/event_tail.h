@@ -19,11 +19,11 @@ struct TailEntry {
     std::string topic;
     std::int32_t partition = 0;
     std::int64_t offset = 0;
-    std::string key;
+    std::string key;      ///< as preview_of() shows it
     std::string type;     ///< the event type, or empty when it could not be decoded
     std::string outcome;  ///< processed, dead-lettered
     std::string reason;   ///< why it was dead-lettered
-    std::string preview;  ///< the start of the record's value (valid UTF-8, possibly cut)
+    std::string preview;  ///< the start of the record's value, as preview_of() shows it
 };
 
 class EventTail {
@@ -38,7 +38,8 @@ class EventTail {
     /// Oldest first.
     std::vector<TailEntry> recent() const;
 
-    /// At most `max_bytes` of `value`, cut at a UTF-8 character boundary, "…" appended when cut.
+    /// At most `max_bytes` of `value` as valid UTF-8: bytes that are not part of a well-formed
+    /// UTF-8 character are shown as `\xHH`; cut at a character boundary, "…" appended when cut.
     static std::string preview_of(std::string_view value, std::size_t max_bytes = 240);
 
   private:

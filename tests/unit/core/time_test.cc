@@ -39,3 +39,33 @@ TEST(Time, RejectsMalformedAndOutOfRange) {
 
 }  // namespace
 }  // namespace agentstream
+
+namespace agentstream {
+namespace {
+
+TEST(ParseDuration, ReadsUnitsAndSums) {
+    EXPECT_EQ(parse_duration("250ms"), std::chrono::milliseconds(250));
+    EXPECT_EQ(parse_duration("1h30m"), std::chrono::minutes(90));
+    EXPECT_EQ(parse_duration("87600h"), max_duration);
+    EXPECT_FALSE(parse_duration(""));
+    EXPECT_FALSE(parse_duration("5"));
+    EXPECT_FALSE(parse_duration("-5s"));
+    EXPECT_FALSE(parse_duration("5d"));
+}
+
+// 2600000h passed as milliseconds, then overflowed steady_clock's nanoseconds: an alert with
+// `for: 2600000h` fired after one step and `demo --duration 2600000h` ended at once.
+TEST(ParseDuration, RefusesWhatIsLongerThanTenYearsWithoutOverflowing) {
+    EXPECT_FALSE(parse_duration("87601h"));
+    EXPECT_FALSE(parse_duration("2600000h"));
+    EXPECT_FALSE(parse_duration("87600h1ms"));
+    EXPECT_FALSE(parse_duration("9223372036854775807h"));
+    EXPECT_FALSE(parse_duration("9223372036854775807ms"));
+    EXPECT_FALSE(parse_duration("87000h87000h"));
+    // What it accepts can be added to a clock's now without overflow.
+    auto later = std::chrono::steady_clock::now() + *parse_duration("87600h");
+    EXPECT_GT(later, std::chrono::steady_clock::now());
+}
+
+}  // namespace
+}  // namespace agentstream

@@ -54,5 +54,33 @@ TEST(EventTail, PreviewsAreCutOnCharacterBoundaries) {
     EXPECT_EQ(EventTail::preview_of("abcdef", 3), "abc\xE2\x80\xA6");
 }
 
+TEST(EventTail, BytesThatAreNotUtf8AreShownEscaped) {
+    // kcat -k bad with printf '\xc3\x28\xa0': a lead byte without its continuation, then a
+    // stray continuation byte.
+    EXPECT_EQ(EventTail::preview_of("\xc3\x28\xa0"), "\\xc3(\\xa0");
+    EXPECT_EQ(EventTail::preview_of(std::string_view("a\0b", 3)), std::string("a\0b", 3));
+    // Overlong forms, surrogates and code points above U+10FFFF are not UTF-8 either.
+    EXPECT_EQ(EventTail::preview_of("\xc0\xaf"), "\\xc0\\xaf");
+    EXPECT_EQ(EventTail::preview_of("\xed\xa0\x80"), "\\xed\\xa0\\x80");
+    EXPECT_EQ(EventTail::preview_of("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");
+    EXPECT_EQ(EventTail::preview_of("\xf0\x9f\x98\x80 ok"), "\xf0\x9f\x98\x80 ok");
+    // A truncated sequence at the end.
+    EXPECT_EQ(EventTail::preview_of("ab\xe2\x82"), "ab\\xe2\\x82");
+    // An escape is never cut in the middle.
+    EXPECT_EQ(EventTail::preview_of("ab\xff\xff", 7), "ab\\xff\xE2\x80\xA6");
+}
+
+TEST(EventTail, AMonitorSnapshotOfBinaryRecordsIsValidJson) {
+    std::string all;
+    for (int c = 0; c < 256; ++c) {
+        all += static_cast<char>(c);
+    }
+    auto shown = EventTail::preview_of(all, 4096);
+    // Every byte of the result is part of well-formed UTF-8: re-escaping changes nothing.
+    EXPECT_EQ(EventTail::preview_of(shown, 4096), shown);
+    EXPECT_NE(shown.find("\\x80"), std::string::npos);
+    EXPECT_NE(shown.find("\\xff"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace agentstream::monitor

@@ -1,6 +1,10 @@
 // The processor health rules of `run` (monitor::ProgressHealth), tick by tick on a made-up
 // clock: each rule shows when its condition holds for a minute, and not before.
+#include <agentstream/monitor/event_tail.h>
+#include <agentstream/monitor/monitor.h>
 #include <agentstream/monitor/progress_health.h>
+
+#include <nlohmann/json.hpp>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -115,6 +119,30 @@ TEST(RealTimeMonitor, AliveWhileStartingReadyOnlyAfterATick) {
     EXPECT_TRUE(m.ready(now + 2s, 10s));
     EXPECT_FALSE(m.live(now + 12s, 10s)) << "ticks stopped";
     EXPECT_FALSE(m.ready(now + 12s, 10s));
+}
+
+// A record's bytes reach the snapshot through the event tail; one that is not UTF-8 must not
+// stop the ticks (nlohmann's dump threw type_error.316 on every tick: /healthz went 503).
+TEST(RealTimeMonitor, TicksWhateverBytesTheRecentEventsHold) {
+    RealTimeMonitor m({});
+    auto now = Clock::now();
+    Observations obs;
+    TailEntry raw;  // as a caller that skipped preview_of() would give it
+    raw.topic = "in";
+    raw.key = "\xc3\x28\xa0";
+    raw.preview = "{\"x\":\"\xff\xfe\"}";
+    raw.reason = "bad \xc3";
+    obs.recent_events.push_back(raw);
+    TailEntry escaped = raw;
+    escaped.key = EventTail::preview_of(raw.key);
+    obs.recent_events.push_back(escaped);
+    EXPECT_NO_THROW(m.tick(now, obs));
+    EXPECT_NO_THROW(m.tick(now + 1s, obs));
+    EXPECT_TRUE(m.ready(now + 1s, 10s));
+    auto d = nlohmann::json::parse(m.dashboard_json());
+    ASSERT_EQ(d["recent_events"].size(), 2U);
+    EXPECT_EQ(d["recent_events"][1]["key"], "\\xc3(\\xa0");
+    EXPECT_EQ(d["recent_events"][0]["key"], "\xEF\xBF\xBD(\xEF\xBF\xBD");  // U+FFFD: replaced
 }
 
 }  // namespace
