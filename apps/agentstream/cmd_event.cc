@@ -16,6 +16,7 @@
 
 #include "cli_common.h"
 #include "core/json_escape.h"
+#include "line_reader.h"
 
 namespace agentstream::cli {
 namespace {
@@ -158,33 +159,27 @@ void event_new(const std::string& type_text, const std::vector<std::string>& set
 }
 
 void event_validate(const std::string& path, bool quiet) {
-    std::unique_ptr<std::ifstream> file;
-    std::istream* in = &std::cin;
-    if (path != "-") {
-        file = std::make_unique<std::ifstream>(path, std::ios::binary);
-        if (!*file) {
-            throw UsageError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)),
-                             "Give a JSON Lines file, or - to read standard input.");
-        }
-        in = file.get();
-    }
-    std::string line;
-    std::size_t number = 0;
+    LineReader in(path, MAX_EVENT_BYTES);
+    LineReader::Line line;
     std::size_t valid = 0;
     std::size_t invalid = 0;
-    while (std::getline(*in, line)) {
-        ++number;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) {
+    while (in.next(line)) {
+        if (line.too_long) {
+            ++invalid;
+            fmt::print("{}\n", in.too_long_message(line));
             continue;
         }
-        auto result = decode(line);
+        if (line.text.find_first_not_of(" \t\r") == std::string::npos) {
+            continue;
+        }
+        auto result = decode(line.text);
         if (result) {
             ++valid;
             continue;
         }
         ++invalid;
         for (const auto& v : result.error()) {
-            fmt::print("line {}: {}\n", number, v.message);
+            fmt::print("line {}: {}\n", line.number, v.message);
         }
     }
     if (!quiet) {

@@ -17,6 +17,7 @@
 
 #include "cli_common.h"
 #include "connection.h"
+#include "line_reader.h"
 
 namespace agentstream::cli {
 namespace {
@@ -30,20 +31,13 @@ struct ProduceArgs {
 };
 
 void produce(const ProduceArgs& args) {
-    std::unique_ptr<std::ifstream> file;
-    std::istream* in = &std::cin;
-    if (args.file != "-") {
-        file = std::make_unique<std::ifstream>(args.file, std::ios::binary);
-        if (!*file) {
-            throw UsageError(fmt::format("cannot open '{}': {}", args.file, std::strerror(errno)),
-                             "Give a JSON Lines file, or - to read standard input.");
-        }
-        in = file.get();
-    }
+    LineReader in(args.file, event::MAX_EVENT_BYTES);
     auto connection = Connection::open({{args.topic, args.partitions}});
     std::atomic<std::uint64_t> delivered{0};
     std::atomic<std::uint64_t> failed{0};
     std::uint64_t invalid = 0;
+    // A read that fails ends the loop with an exception: what was sent is flushed first.
+    std::exception_ptr read_error;
     {
         kafka::Producer producer(connection.producer_options());
         auto on_delivery = [&](const kafka::DeliveryReport& r) {
@@ -53,33 +47,49 @@ void produce(const ProduceArgs& args) {
                 failed.fetch_add(1, std::memory_order_relaxed);
             }
         };
-        std::string line;
-        std::size_t number = 0;
-        while (std::getline(*in, line)) {
-            ++number;
-            if (line.find_first_not_of(" \t\r") == std::string::npos) {
+        LineReader::Line line;
+        for (;;) {
+            try {
+                if (!in.next(line)) {
+                    break;
+                }
+            } catch (...) {
+                read_error = std::current_exception();
+                break;
+            }
+            if (line.too_long) {
+                ++invalid;
+                fmt::print(stderr, "{}\n", in.too_long_message(line));
                 continue;
             }
-            auto event = event::decode(line);
+            if (line.text.find_first_not_of(" \t\r") == std::string::npos) {
+                continue;
+            }
+            auto event = event::decode(line.text);
             if (!event) {
                 ++invalid;
                 for (const auto& v : event.error()) {
-                    fmt::print(stderr, "line {}: {}\n", number, v.message);
+                    fmt::print(stderr, "line {}: {}\n", line.number, v.message);
                 }
                 continue;
             }
             // The line is valid: send its own bytes, keyed by entity, with the event headers.
-            auto status = producer.send(args.topic, event::record_key(*event), line,
+            auto status = producer.send(args.topic, event::record_key(*event), line.text,
                                         event::record_headers(*event), on_delivery);
             if (!status) {
                 failed.fetch_add(1);
-                fmt::print(stderr, "line {}: {}\n", number, status.error().message);
+                fmt::print(stderr, "line {}: {}\n", line.number, status.error().message);
             }
         }
         if (!producer.flush(120s)) {
             fmt::print(stderr, "agentstream: {} event(s) still undelivered after 120 s\n",
                        producer.in_flight());
         }
+    }
+    if (read_error) {
+        fmt::print("produced {} event(s) to {} before the input failed\n", delivered.load(),
+                   args.topic);
+        std::rethrow_exception(read_error);
     }
     fmt::print("produced {} event(s) to {}", delivered.load(), args.topic);
     if (invalid > 0 || failed > 0) {

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "cli_common.h"
+#include "line_reader.h"
 
 namespace agentstream::cli {
 namespace {
@@ -60,24 +61,24 @@ void alerts_test(const TestArgs& args) {
                              "Use 10s, 1m, 250ms, ...");
         }
     }
-    std::ifstream in(args.series);
-    if (!in) {
-        throw UsageError(fmt::format("cannot read {}", args.series),
-                         "Give a JSON Lines file of {\"time\", \"metric\", \"labels\", \"value\"}");
-    }
+    LineReader in(args.series, 1024 * 1024);
     // Series are interned: name + labels -> id.
     std::vector<monitor::SeriesInfo> infos;
     std::map<std::string, std::uint32_t> ids;
     std::vector<Point> points;
-    std::string line;
-    int number = 0;
+    LineReader::Line read;
+    std::size_t number = 0;
     auto bad = [&](const std::string& why) {
         throw UsageError(fmt::format("{}:{}: {}", args.series, number, why),
                          "Each line: {\"time\": \"RFC 3339\", \"metric\": \"name[:reading]\", "
                          "\"labels\": {...}, \"value\": number or null}");
     };
-    while (std::getline(in, line)) {
-        ++number;
+    while (in.next(read)) {
+        number = read.number;
+        if (read.too_long) {
+            bad(fmt::format("{} bytes, more than the 1048576 a line may have", read.length));
+        }
+        auto line = read.text;
         if (line.find_first_not_of(" \t\r") == std::string::npos) {
             continue;
         }

@@ -19,6 +19,7 @@
 #include "cli_common.h"
 #include "connection.h"
 #include "core/json_escape.h"
+#include "line_reader.h"
 #include "run_service.h"
 #include "service_monitor.h"
 #include "service_processors.h"
@@ -105,11 +106,20 @@ void routes_test(const TestArgs& args) {
     }
     bool validate = p.config.boolean("routing.validate_output");
     router::Routing routing;
-    std::string line;
-    std::size_t number = 0;
+    LineReader in("-", event::MAX_EVENT_BYTES);
+    LineReader::Line read;
     std::size_t failed = 0;
-    while (std::getline(std::cin, line)) {
-        ++number;
+    while (in.next(read)) {
+        auto number = read.number;
+        if (read.too_long) {
+            ++failed;
+            fmt::print(
+                "{{\"line\":{},\"error\":\"{} bytes, more than the {} an event may "
+                "have\"}}\n",
+                number, read.length, event::MAX_EVENT_BYTES);
+            continue;
+        }
+        std::string_view line = read.text;
         if (line.find_first_not_of(" \t\r") == std::string::npos) {
             continue;
         }

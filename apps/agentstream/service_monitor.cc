@@ -56,6 +56,14 @@ ServiceMonitor::ServiceMonitor(const config::Config& config, const Connection& c
         const char* token = std::getenv("AGENTSTREAM_HTTP_TOKEN");
         o.token =
             token != nullptr && *token != '\0' ? std::string(token) : config.string("http.token");
+        bool loopback = o.host == "localhost" || o.host == "::1" || o.host.starts_with("127.");
+        if (!loopback && o.token.empty() && !config.boolean("http.allow_unauthenticated")) {
+            throw std::runtime_error(fmt::format(
+                "{}: http.host {} opens the monitor's API to the network without a token; set "
+                "http.token (or AGENTSTREAM_HTTP_TOKEN), or http.allow_unauthenticated: true if "
+                "that is really wanted",
+                config.source(), o.host));
+        }
         _server = std::make_unique<http::Server>(o, _monitor);
     }
     // One producer for the alerts topic and any kafka notification channel, made even when

@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "config/yaml_reader.h"
+
 namespace agentstream::config {
 namespace {
 
@@ -76,6 +78,9 @@ constexpr KeySpec KEYS[] = {
      {},
      0,
      65535},
+    {"http.allow_unauthenticated", ValueType::Boolean, "false",
+     "Serve the API on an address other than loopback without a token. Without it, such an "
+     "http.host with no http.token is refused at start."},
     {"http.token", ValueType::String, "",
      "When set, API requests need `Authorization: Bearer TOKEN` or `?access_token=TOKEN` "
      "(/healthz, /readyz and the dashboard page's own files excepted). AGENTSTREAM_HTTP_TOKEN "
@@ -360,28 +365,50 @@ ConfigError::ConfigError(std::string file, int line, int column, const std::stri
       _column(column) {}
 
 Config Config::load(const std::filesystem::path& file) {
+    // A pipeline file is a few kilobytes; what is not a regular file of a sane size is a mistake
+    // (a directory read as an empty file gave "ok: 0 route(s)").
+    constexpr std::uintmax_t max_bytes = 16 * 1024 * 1024;
+    std::error_code ec;
+    auto status = std::filesystem::status(file, ec);
+    if (!ec && std::filesystem::is_directory(status)) {
+        throw ConfigError(file.string(), 0, 0,
+                          "is a directory; give the pipeline file (YAML) itself");
+    }
+    if (!ec && std::filesystem::is_regular_file(status)) {
+        auto size = std::filesystem::file_size(file, ec);
+        if (!ec && size > max_bytes) {
+            throw ConfigError(file.string(), 0, 0,
+                              fmt::format("{} bytes: a pipeline file may have at most {} MiB", size,
+                                          max_bytes / (1024 * 1024)));
+        }
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         throw ConfigError(file.string(), 0, 0,
                           fmt::format("cannot read the pipeline file: {}", std::strerror(errno)));
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    return parse(buffer.str(), file.string());
+    std::string text;
+    char chunk[65536];
+    while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+        text.append(chunk, static_cast<std::size_t>(in.gcount()));
+        if (text.size() > max_bytes) {
+            throw ConfigError(file.string(), 0, 0,
+                              fmt::format("more than {} MiB: a pipeline file may have at most "
+                                          "that much",
+                                          max_bytes / (1024 * 1024)));
+        }
+    }
+    if (in.bad()) {
+        throw ConfigError(file.string(), 0, 0, "reading the pipeline file failed");
+    }
+    return parse(text, file.string());
 }
 
 Config Config::parse(const std::string& yaml, const std::string& name) {
     Config config;
     config._source = name;
     config._text = yaml;
-    YAML::Node root;
-    try {
-        root = YAML::Load(yaml);
-    } catch (const YAML::Exception& e) {
-        throw ConfigError(name, e.mark.is_null() ? 0 : e.mark.line + 1,
-                          e.mark.is_null() ? 0 : e.mark.column + 1,
-                          fmt::format("invalid YAML: {}", e.msg));
-    }
+    auto root = load_document(yaml, name);
     if (root.IsNull()) {
         return config;  // an empty file: all defaults
     }

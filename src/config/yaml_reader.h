@@ -15,6 +15,21 @@
 
 namespace agentstream::config {
 
+/// What a pipeline file may expand to once its aliases are followed (a billion-laughs file of
+/// 1.3 KB expands to gigabytes), and how deep it may nest.
+struct DocumentLimits {
+    std::size_t max_nodes = 1'000'000;
+    std::size_t max_scalar_bytes = 32 * 1024 * 1024;
+    int max_depth = 64;
+};
+
+/// Parses a YAML document and checks it before anyone walks it: its expansion (aliases counted
+/// each time they are used) and depth are within `limits`, and no mapping repeats a key (YAML
+/// forbids it; yaml-cpp keeps both and a lookup silently takes one). Each failure is a
+/// ConfigError with the file, line and column of the node at fault.
+YAML::Node load_document(const std::string& text, const std::string& file,
+                         const DocumentLimits& limits = {});
+
 class YamlReader {
   public:
     explicit YamlReader(std::string file) : _file(std::move(file)) {}

@@ -26,6 +26,16 @@ struct Server::Impl {
 
 namespace {
 
+// Compares in time that depends on the lengths only, not on where the first difference is.
+bool same_secret(std::string_view given, std::string_view secret) {
+    unsigned char diff = given.size() == secret.size() ? 0 : 1;
+    for (std::size_t i = 0; i < given.size(); ++i) {
+        diff |= static_cast<unsigned char>(given[i]) ^
+                static_cast<unsigned char>(secret.empty() ? 0 : secret[i % secret.size()]);
+    }
+    return diff == 0;
+}
+
 void json_reply(httplib::Response& res, std::string body) {
     res.set_header("Cache-Control", "no-store");
     res.set_content(std::move(body), "application/json");
@@ -43,6 +53,17 @@ Server::Server(ServerOptions options, const monitor::RealTimeMonitor& monitor)
     svr.set_pre_routing_handler([&impl](const httplib::Request& req, httplib::Response& res) {
         // The page and its scripts hold no data (that comes from /events and /api, which need
         // the token), so they are served without it.
+        // Every endpoint is GET: a body is never read, and one over the limit is refused as
+        // the documentation says (httplib only checks it for methods that carry one).
+        if (req.body.size() > impl.options.max_body_bytes ||
+            (req.has_header("Content-Length") &&
+             std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) >
+                 impl.options.max_body_bytes)) {
+            res.status = 413;
+            res.set_header("Connection", "close");
+            res.set_content("{\"error\":\"request body too large\"}\n", "application/json");
+            return httplib::Server::HandlerResponse::Handled;
+        }
         bool public_path = req.path == "/healthz" || req.path == "/readyz" || req.path == "/" ||
                            req.path.starts_with("/assets/");
         if (public_path || impl.options.token.empty()) {
@@ -50,8 +71,10 @@ Server::Server(ServerOptions options, const monitor::RealTimeMonitor& monitor)
         }
         // EventSource cannot set headers: the page passes the token as access_token (RFC 6750
         // section 2.3), from its own URL.
-        if (req.get_header_value("Authorization") != "Bearer " + impl.options.token &&
-            req.get_param_value("access_token") != impl.options.token) {
+        auto authorization = req.get_header_value("Authorization");
+        bool bearer = authorization.starts_with("Bearer ") &&
+                      same_secret(std::string_view(authorization).substr(7), impl.options.token);
+        if (!bearer && !same_secret(req.get_param_value("access_token"), impl.options.token)) {
             res.status = 401;
             res.set_header("WWW-Authenticate", "Bearer");
             res.set_content("{\"error\":\"a bearer token is required\"}\n", "application/json");
@@ -158,7 +181,8 @@ Server::Server(ServerOptions options, const monitor::RealTimeMonitor& monitor)
             res.set_header("X-Content-Type-Options", "nosniff");
             res.set_header("Content-Security-Policy",
                            "default-src 'self'; style-src 'self'; script-src 'self'; "
-                           "img-src 'self' data:; connect-src 'self'");
+                           "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'");
+            res.set_header("X-Frame-Options", "DENY");
             auto mime = std::string(asset.mime);
             if (mime.starts_with("text/")) {
                 mime += "; charset=utf-8";

@@ -7,10 +7,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
 
+#include "config/yaml_reader.h"
 #include "core/json_escape.h"
 
 namespace agentstream::router {
@@ -492,14 +494,7 @@ RouteTable load_routes(const config::Config& config) {
     if (config.text().empty()) {
         return table;
     }
-    YAML::Node root;
-    try {
-        root = YAML::Load(config.text());
-    } catch (const YAML::Exception& e) {
-        throw config::ConfigError(config.source(), e.mark.is_null() ? 0 : e.mark.line + 1,
-                                  e.mark.is_null() ? 0 : e.mark.column + 1,
-                                  fmt::format("invalid YAML: {}", e.msg));
-    }
+    auto root = config::load_document(config.text(), config.source());
     if (!root.IsMap()) {
         return table;
     }
@@ -515,6 +510,12 @@ RouteTable load_routes(const config::Config& config) {
     if (!routes.IsSequence()) {
         loader.fail(routes, "routes: expected a list of routes");
     }
+    // Refused before anything is compiled: 100k routes took 20 s and 1.1 GB before.
+    constexpr std::size_t max_routes = 10'000;
+    if (routes.size() > max_routes) {
+        loader.fail(routes, fmt::format("routes: {} routes; a pipeline file may have at most {}",
+                                        routes.size(), max_routes));
+    }
     std::map<std::string, int> lines;
     for (const auto& node : routes) {
         auto route = loader.route_of(node);
@@ -524,6 +525,77 @@ RouteTable load_routes(const config::Config& config) {
                                           route.name, it->second));
         }
         table.routes.push_back(std::move(route));
+    }
+    // A route that writes to a topic the routes read makes a loop: every event routed again
+    // (10 events became 8,271 in 5 s). Find a cycle of topics through the enabled routes (and
+    // the default topic, which every source's unmatched events go to).
+    std::map<std::string, std::vector<std::pair<std::string, const Route*>>, std::less<>> edges;
+    std::set<std::string, std::less<>> sources;
+    for (const auto& r : table.routes) {
+        if (!r.enabled) {
+            continue;
+        }
+        for (const auto& s : r.source_topics) {
+            sources.insert(s);
+            for (const auto& t : r.target_topics) {
+                edges[s].emplace_back(t, &r);
+            }
+        }
+    }
+    if (!table.default_topic.empty()) {
+        for (const auto& s : sources) {
+            edges[s].emplace_back(table.default_topic, nullptr);
+        }
+    }
+    std::map<std::string, int, std::less<>> state;  // 1: on the path, 2: done
+    std::vector<std::pair<std::string, const Route*>> path;
+    std::function<void(const std::string&)> visit = [&](const std::string& topic) {
+        state[topic] = 1;
+        for (const auto& [next, via] : edges[topic]) {
+            path.emplace_back(next, via);
+            if (state[next] == 1) {
+                std::vector<std::string> cycle;
+                std::size_t from = 0;
+                for (std::size_t i = path.size(); i-- > 0;) {
+                    if (path[i].first == next && i + 1 < path.size()) {
+                        from = i + 1;
+                        break;
+                    }
+                }
+                cycle.push_back(next);
+                const Route* blame = nullptr;
+                for (std::size_t i = from; i < path.size(); ++i) {
+                    cycle.push_back(fmt::format(
+                        "({}) {}",
+                        path[i].second ? path[i].second->name : std::string("default_topic"),
+                        path[i].first));
+                    if (blame == nullptr && path[i].second != nullptr) {
+                        blame = path[i].second;
+                    }
+                }
+                auto message = fmt::format(
+                    "the routes make a loop: {}; every event on it would be routed again and "
+                    "again. Write to a topic no route reads",
+                    fmt::join(cycle, " -> "));
+                if (blame != nullptr && blame->line > 0) {
+                    throw config::ConfigError(config.source(), blame->line, 1,
+                                              fmt::format("route '{}': {}", blame->name, message));
+                }
+                loader.fail(root["routing"], message);
+            }
+            if (state[next] == 0) {
+                visit(next);
+            }
+            path.pop_back();
+        }
+        state[topic] = 2;
+    };
+    for (const auto& s : sources) {
+        if (state[s] == 0) {
+            path.clear();
+            path.emplace_back(s, nullptr);
+            visit(s);
+        }
     }
     return table;
 }

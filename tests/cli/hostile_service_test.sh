@@ -80,4 +80,14 @@ $A status --url "$URL" >"$tmp/status.out" 2>&1
 check "status exits 0" 0 $?
 contains "status reports the probes" "$tmp/status.out" "live: 200 ok"
 
-finish $([ -n "$e2e" ] && echo 20 || echo 8)
+# 12. HTTP: a GET body over the 64 KiB limit, framing, and an open address without a token.
+head -c 70000 /dev/zero | tr '\0' x >"$tmp/body70k"
+check "a GET with a 70 KB body: 413" 413 "$(code -X GET --data-binary @"$tmp/body70k" "$URL/healthz")"
+curl -s -D "$tmp/headers" -o /dev/null "$URL/"
+contains "the dashboard may not be framed" "$tmp/headers" "frame-ancestors 'none'"
+{ pipeline "$r-open"; echo "http: {host: 0.0.0.0}"; } >"$tmp/open.yaml"
+AGENTSTREAM_HTTP_TOKEN= timeout 30 "$A" run --config "$tmp/open.yaml" --http-port 0 >"$tmp/open.out" 2>&1
+check "http.host 0.0.0.0 without a token: refused" 1 $?
+contains "  and told what to set" "$tmp/open.out" "set http.token (or AGENTSTREAM_HTTP_TOKEN), or http.allow_unauthenticated: true"
+
+finish $([ -n "$e2e" ] && echo 24 || echo 12)
