@@ -48,7 +48,7 @@ $A run --config "$tmp/pipeline.yaml" --exactly-once --http-port 0 --status-inter
 run_pid=$!
 pids+=($run_pid)
 for _ in $(seq 1 300); do grep -q "assigned" "$tmp/run.err" && break; sleep 0.1; done
-contains "run created the topics" "$tmp/run.err" "creating topic $r-in (3 partitions, replication factor 1)"
+contains "run created the topics" "$tmp/run.err" "created topic $r-in (3 partitions, replication factor the broker's default)"
 $A topics describe "$r-in" >"$tmp/describe.out" 2>&1
 contains "with their partitions" "$tmp/describe.out" "topic $r-in: 3 partition(s), replication factor 1"
 $A produce "$r-in" -f "$tmp/events.jsonl" >/dev/null
