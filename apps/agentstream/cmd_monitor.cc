@@ -76,7 +76,8 @@ void alerts_test(const TestArgs& args) {
     while (in.next(read)) {
         number = read.number;
         if (read.too_long) {
-            bad(fmt::format("{} bytes, more than the 1048576 a line may have", read.length));
+            bad(fmt::format("{} bytes, more than the {} a line may have", read.length,
+                            in.max_line_bytes()));
         }
         auto line = read.text;
         if (line.find_first_not_of(" \t\r") == std::string::npos) {

@@ -116,7 +116,7 @@ void routes_test(const TestArgs& args) {
             fmt::print(
                 "{{\"line\":{},\"error\":\"{} bytes, more than the {} an event may "
                 "have\"}}\n",
-                number, read.length, event::MAX_EVENT_BYTES);
+                number, read.length, in.max_line_bytes());
             continue;
         }
         std::string_view line = read.text;

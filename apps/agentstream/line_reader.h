@@ -32,6 +32,7 @@ class LineReader {
 
     /// What to print for a skipped line.
     std::string too_long_message(const Line& line) const;
+    std::size_t max_line_bytes() const noexcept { return _max; }
 
   private:
     bool fill();

@@ -481,54 +481,10 @@ void register_transformation(std::string name, TransformationFactory factory) {
     custom_transformations()[std::move(name)] = std::move(factory);
 }
 
-RouteTable load_routes(const config::Config& config) {
-    RouteTable table;
-    table.mode = config.string("routing.mode") == "first_match" ? RoutingMode::FirstMatch
-                                                                : RoutingMode::FanOut;
-    table.dispatcher = config.string("routing.name");
-    table.default_topic = config.string("routing.default_topic");
-    Loader loader{config.source(), {}};
-    for (const auto& t : config.topics("topics")) {
-        loader.declared_topics.insert(t.name);
-    }
-    if (config.text().empty()) {
-        return table;
-    }
-    auto root = config::load_document(config.text(), config.source());
-    if (!root.IsMap()) {
-        return table;
-    }
-    if (!table.default_topic.empty() && !loader.declared_topics.contains(table.default_topic)) {
-        loader.fail(root["routing"]["default_topic"],
-                    fmt::format("routing.default_topic: topic '{}' is not declared under 'topics'",
-                                table.default_topic));
-    }
-    auto routes = root["routes"];
-    if (!routes.IsDefined() || routes.IsNull()) {
-        return table;
-    }
-    if (!routes.IsSequence()) {
-        loader.fail(routes, "routes: expected a list of routes");
-    }
-    // Refused before anything is compiled: 100k routes took 20 s and 1.1 GB before.
-    constexpr std::size_t max_routes = 10'000;
-    if (routes.size() > max_routes) {
-        loader.fail(routes, fmt::format("routes: {} routes; a pipeline file may have at most {}",
-                                        routes.size(), max_routes));
-    }
-    std::map<std::string, int> lines;
-    for (const auto& node : routes) {
-        auto route = loader.route_of(node);
-        auto [it, inserted] = lines.emplace(route.name, route.line);
-        if (!inserted) {
-            loader.fail(node, fmt::format("route '{}' is defined twice (first on line {})",
-                                          route.name, it->second));
-        }
-        table.routes.push_back(std::move(route));
-    }
-    // A route that writes to a topic the routes read makes a loop: every event routed again
-    // (10 events became 8,271 in 5 s). Find a cycle of topics through the enabled routes (and
-    // the default topic, which every source's unmatched events go to).
+// A route that writes to a topic the routes read makes a loop: every event routed again (10
+// events became 8,271 in 5 s). Refuses the table when the topics make a cycle through the
+// enabled routes (and the default topic, which every source's unmatched events go to).
+void refuse_loops(const RouteTable& table, const Loader& loader, const YAML::Node& routing) {
     std::map<std::string, std::vector<std::pair<std::string, const Route*>>, std::less<>> edges;
     std::set<std::string, std::less<>> sources;
     for (const auto& r : table.routes) {
@@ -578,10 +534,10 @@ RouteTable load_routes(const config::Config& config) {
                     "again. Write to a topic no route reads",
                     fmt::join(cycle, " -> "));
                 if (blame != nullptr && blame->line > 0) {
-                    throw config::ConfigError(config.source(), blame->line, 1,
+                    throw config::ConfigError(loader.file, blame->line, 1,
                                               fmt::format("route '{}': {}", blame->name, message));
                 }
-                loader.fail(root["routing"], message);
+                loader.fail(routing, message);
             }
             if (state[next] == 0) {
                 visit(next);
@@ -597,6 +553,54 @@ RouteTable load_routes(const config::Config& config) {
             visit(s);
         }
     }
+}
+
+RouteTable load_routes(const config::Config& config) {
+    RouteTable table;
+    table.mode = config.string("routing.mode") == "first_match" ? RoutingMode::FirstMatch
+                                                                : RoutingMode::FanOut;
+    table.dispatcher = config.string("routing.name");
+    table.default_topic = config.string("routing.default_topic");
+    Loader loader{config.source(), {}};
+    for (const auto& t : config.topics("topics")) {
+        loader.declared_topics.insert(t.name);
+    }
+    if (config.text().empty()) {
+        return table;
+    }
+    auto root = config::load_document(config.text(), config.source());
+    if (!root.IsMap()) {
+        return table;
+    }
+    if (!table.default_topic.empty() && !loader.declared_topics.contains(table.default_topic)) {
+        loader.fail(root["routing"]["default_topic"],
+                    fmt::format("routing.default_topic: topic '{}' is not declared under 'topics'",
+                                table.default_topic));
+    }
+    auto routes = root["routes"];
+    if (!routes.IsDefined() || routes.IsNull()) {
+        return table;
+    }
+    if (!routes.IsSequence()) {
+        loader.fail(routes, "routes: expected a list of routes");
+    }
+    // Refused before anything is compiled: 100k routes took 20 s and 1.1 GB before.
+    constexpr std::size_t max_routes = 10'000;
+    if (routes.size() > max_routes) {
+        loader.fail(routes, fmt::format("routes: {} routes; a pipeline file may have at most {}",
+                                        routes.size(), max_routes));
+    }
+    std::map<std::string, int> lines;
+    for (const auto& node : routes) {
+        auto route = loader.route_of(node);
+        auto [it, inserted] = lines.emplace(route.name, route.line);
+        if (!inserted) {
+            loader.fail(node, fmt::format("route '{}' is defined twice (first on line {})",
+                                          route.name, it->second));
+        }
+        table.routes.push_back(std::move(route));
+    }
+    refuse_loops(table, loader, root["routing"]);
     return table;
 }
 

@@ -9,12 +9,7 @@ A=${AGENTSTREAM:?}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
 r=dlq$$x$RANDOM
-if [ -n "${AGENTSTREAM_E2E_BROKERS:-}" ]; then
-    B=$AGENTSTREAM_E2E_BROKERS
-    export AGENTSTREAM_BROKERS="$B"  # run creates the topics
-else
-    start_broker --topic "$r-in:2" --topic "$r-out:2" --topic "$r-in.dlq:1"
-fi
+use_brokers --topic "$r-in:2" --topic "$r-out:2" --topic "$r-in.dlq:1"
 N=40
 
 pipeline() {  # pipeline PATH: the route's transformation writes under PATH

@@ -10,14 +10,7 @@ A=${AGENTSTREAM:?}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../support/check.sh"
 r=hostile$$x$RANDOM
-if [ -n "${AGENTSTREAM_E2E_BROKERS:-}" ]; then
-    B=$AGENTSTREAM_E2E_BROKERS
-    export AGENTSTREAM_BROKERS="$B"
-    e2e=1
-else
-    start_broker --topic "$r-in:2" --topic "$r-out:2" --topic "$r-in.dlq:1"
-    e2e=
-fi
+use_brokers --topic "$r-in:2" --topic "$r-out:2" --topic "$r-in.dlq:1"
 code() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
 
 pipeline() {  # pipeline PREFIX

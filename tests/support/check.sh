@@ -89,6 +89,17 @@ start_broker() {  # start_broker [agentstream broker args...]: sets and exports 
     B=$(cat "$tmp/bs")
     export AGENTSTREAM_BROKERS="$B"
 }
+use_brokers() {  # use_brokers [broker args...]: real Kafka when AGENTSTREAM_E2E_BROKERS is set
+    # (sets e2e=1; `run` creates the topics there), else start_broker with the args (e2e empty)
+    if [ -n "${AGENTSTREAM_E2E_BROKERS:-}" ]; then
+        B=$AGENTSTREAM_E2E_BROKERS
+        export AGENTSTREAM_BROKERS="$B"
+        e2e=1
+    else
+        start_broker "$@"
+        e2e=
+    fi
+}
 start_run() {  # start_run LOG ARGS...: `agentstream ARGS...` until it prints its monitor address
     local log=$1
     shift
