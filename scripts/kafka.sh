@@ -151,12 +151,11 @@ CONF
             cat "$run/node$id/format.log" >&2
             exit 1
         fi
-        # Fully detached from our stdout, so that `$(scripts/kafka.sh start)` returns.
-        nohup "${pin[@]}" java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+        # The node's command line, kept so that `start-node` can bring it back after a kill.
+        printf '%q ' "${pin[@]}" java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
             -Dkafka.logs.dir="$run/node$id" -Dlog4j2.configurationFile="$run/log4j2.properties" \
-            -cp "$libs/*" kafka.Kafka "$run/node$id/server.properties" \
-            >"$run/node$id/stdout.log" 2>&1 </dev/null &
-        echo $! >"$run/node$id/pid"
+            -cp "$libs/*" kafka.Kafka "$run/node$id/server.properties" >"$run/node$id/command"
+        launch_node "$id"
     done
     echo "$bootstrap" >"$run/bootstrap"
     # Ready when every node answers metadata and lists all brokers.
@@ -182,6 +181,44 @@ CONF
         sleep 0.5
     done
     echo "$bootstrap"
+}
+
+# Starts node ID from its recorded command line, fully detached from our stdout (so that
+# `$(scripts/kafka.sh start)` returns).
+launch_node() {
+    local id=$1
+    nohup bash -c "exec $(cat "$run/node$id/command")" >>"$run/node$id/stdout.log" 2>&1 </dev/null &
+    echo $! >"$run/node$id/pid"
+}
+
+# start-node ID: brings back a node of the running cluster that was stopped or killed, and
+# waits until the cluster lists every node again.
+start_node() {
+    local id=${1:?usage: scripts/kafka.sh start-node ID}
+    [ -f "$run/node$id/command" ] || { echo "kafka: no node $id in $run" >&2; exit 2; }
+    if kill -0 "$(cat "$run/node$id/pid")" 2>/dev/null; then
+        echo "kafka: node $id is running" >&2
+        exit 1
+    fi
+    launch_node "$id"
+    local nodes deadline=$(( $(date +%s) + 120 ))
+    nodes=$(ls -d "$run"/node* | wc -l)
+    while true; do
+        local seen
+        seen=$({ kcat -b "$(cat "$run/bootstrap")" -L -m 5 2>/dev/null || true; } | sed -n 's/^ *\([0-9]*\) brokers:.*/\1/p' | head -1)
+        [ "${seen:-0}" -ge "$nodes" ] && break
+        if ! kill -0 "$(cat "$run/node$id/pid")" 2>/dev/null; then
+            echo "kafka: node $id exited; its log:" >&2
+            tail -30 "$run/node$id/stdout.log" >&2 2>/dev/null || true
+            exit 1
+        fi
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            echo "kafka: node $id not back after 120 s; see $run/node$id/server.log" >&2
+            exit 1
+        fi
+        sleep 0.5
+    done
+    echo "kafka: node $id is back" >&2
 }
 
 stop() {
@@ -217,8 +254,9 @@ status() {
 
 case ${1:-} in
     start) shift; start "$@" ;;
+    start-node) shift; start_node "$@" ;;
     stop) stop ;;
     status) status ;;
     fetch) fetch ;;
-    *) echo "usage: scripts/kafka.sh start [--nodes 1|3] [--cpus LIST] | stop | status | fetch" >&2; exit 2 ;;
+    *) echo "usage: scripts/kafka.sh start [--nodes 1|3] [--cpus LIST] | start-node ID | stop | status | fetch" >&2; exit 2 ;;
 esac

@@ -373,6 +373,8 @@ struct Totals {
         processor.failed += m.failed;
         processor.rebalances += m.rebalances;
         processor.lost += m.lost;
+        processor.truncated_dead_letters += m.truncated_dead_letters;
+        processor.unfinished_at_stop += m.unfinished_at_stop;
         processor.latency_p50_us = m.latency_p50_us;  // the running processor's
         processor.latency_p95_us = m.latency_p95_us;
         processor.latency_p99_us = m.latency_p99_us;
@@ -410,6 +412,7 @@ class RunningRouter {
         o.tail = &service.tail();
         o.name = config.string("routing.name");
         o.group_id = config.string("routing.group_id");
+        o.shutdown_timeout = std::chrono::seconds(config.integer("routing.shutdown_timeout_s"));
         o.inputs = router->source_topics();
         auto po = connection.producer_options();
         auto co = connection.consumer_options("");
@@ -499,6 +502,18 @@ void run_pipeline(const RunArgs& args, const RunHooks& hooks) {
         monitor_options.http_port = args.http_port;
     }
     ServiceMonitor service(pipeline.config, connection, monitor_options);
+    // What the service reads and writes: a partition of these without a leader is unhealthy.
+    auto watched = [&extra_topics](const Pipeline& p) {
+        auto topics = extra_topics;
+        for (const auto& list : {p.router->source_topics(), p.router->target_topics()}) {
+            topics.insert(topics.end(), list.begin(), list.end());
+        }
+        for (const auto& t : p.config.topics("topics")) {
+            topics.push_back(t.name);
+        }
+        return topics;
+    };
+    service.watch_topics(watched(pipeline));
     auto log = logger("run");
     log->info("running {} route(s) from {} ({}), reading {}; SIGHUP or an edit reloads",
               pipeline.router->routes().size(), file, mode_name(pipeline.router->table().mode),
@@ -590,6 +605,7 @@ void run_pipeline(const RunArgs& args, const RunHooks& hooks) {
                                                           args, service);
             }
             pipeline = std::move(next);
+            service.watch_topics(watched(pipeline));
             ++reloads;
             log->info("reloaded {}: {} route(s), reading {}", file,
                       pipeline.router->routes().size(),
@@ -637,7 +653,13 @@ void run_pipeline(const RunArgs& args, const RunHooks& hooks) {
                "agentstream: run: consumed {}, routed {}, unmatched {}, dead-lettered {}, "
                "reloads {} ({} rejected), lost {}\n",
                p.consumed, p.processed, m.unmatched, p.dead_lettered, reloads, rejected, p.lost);
-    if (p.lost > 0) {
+    if (p.unfinished_at_stop > 0) {
+        fmt::print(stderr,
+                   "agentstream: run: {} event(s) not written within the shutdown deadline: left "
+                   "uncommitted, the next start processes them again\n",
+                   p.unfinished_at_stop);
+    }
+    if (p.lost > 0 || p.unfinished_at_stop > 0) {
         exit_code() = EXIT_RUNTIME;
     }
 }

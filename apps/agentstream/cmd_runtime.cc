@@ -138,12 +138,22 @@ void process(const ProcessArgs& args) {
     auto m = processor.metrics();
     fmt::print(stderr,
                "agentstream: {}: consumed {}, processed {}, skipped {} (other types), "
-               "dead-lettered {}, retried {}, lost {}{}\n",
-               args.name, m.consumed, m.processed, m.unhandled, m.dead_lettered, m.retried, m.lost,
+               "dead-lettered {}{}, retried {}, lost {}{}\n",
+               args.name, m.consumed, m.processed, m.unhandled, m.dead_lettered,
+               m.truncated_dead_letters > 0
+                   ? fmt::format(" ({} cut to fit their topic)", m.truncated_dead_letters)
+                   : std::string(),
+               m.retried, m.lost,
                args.exactly_once ? fmt::format(", transactions {} ({} aborted)", m.transactions,
                                                m.aborted_transactions)
                                  : std::string());
-    if (m.lost > 0 || m.dead_lettered > 0) {
+    if (m.unfinished_at_stop > 0) {
+        fmt::print(stderr,
+                   "agentstream: {}: {} event(s) not written within the shutdown deadline: left "
+                   "uncommitted, the next start processes them again\n",
+                   args.name, m.unfinished_at_stop);
+    }
+    if (m.lost > 0 || m.dead_lettered > 0 || m.unfinished_at_stop > 0) {
         exit_code() = EXIT_RUNTIME;
     }
 }
@@ -269,6 +279,10 @@ void dlq_list(const DlqListArgs& args) {
                 {"source_offset", d.source_offset},  {"attempts", d.attempts},
                 {"processor", d.processor},          {"failed_at", d.failed_at},
                 {"key", std::string(m.key())}};
+            if (d.truncated()) {
+                j["original_bytes"] = d.original_bytes;
+                j["original_sha256"] = d.original_sha256;
+            }
             if (m.is_null()) {
                 j["value"] = nullptr;
             } else {
@@ -276,9 +290,12 @@ void dlq_list(const DlqListArgs& args) {
             }
             fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         } else {
-            fmt::print("{:>9} {:>8}  {:<11} {:<28} {:>8}  {:<16} {:<27} {}\n", m.partition(),
+            fmt::print("{:>9} {:>8}  {:<11} {:<28} {:>8}  {:<16} {:<27} {}{}\n", m.partition(),
                        m.offset(), d.error_class_text, source, d.attempts, d.processor, d.failed_at,
-                       d.message);
+                       d.message,
+                       d.truncated() ? fmt::format(" [cut from {} bytes, sha256 {}]",
+                                                   d.original_bytes, d.original_sha256)
+                                     : std::string());
         }
     });
     std::fflush(stdout);
@@ -310,6 +327,7 @@ void dlq_replay(const DlqReplayArgs& args) {
     }
     std::uint64_t replayed = 0;
     std::uint64_t skipped = 0;
+    std::uint64_t truncated = 0;
     std::atomic<std::uint64_t> failed{0};
     std::map<std::string, std::uint64_t> by_destination;
     std::string now = format_rfc3339(now_utc());
@@ -317,6 +335,10 @@ void dlq_replay(const DlqReplayArgs& args) {
         auto d = runtime::read_dead_letter(m);
         if (!matches(where, d, m)) {
             ++skipped;
+            return;
+        }
+        if (d.truncated()) {
+            ++truncated;  // only part of the original: replaying it would pass on a fragment
             return;
         }
         auto destination = args.to.empty() ? d.source_topic : args.to;
@@ -357,6 +379,13 @@ void dlq_replay(const DlqReplayArgs& args) {
     fmt::print(stderr, "agentstream: {} {} dead letter(s){}{}; {} not matching\n",
                args.dry_run ? "would replay" : "replayed", replayed - failed.load(),
                summary.empty() ? "" : ": ", summary, skipped);
+    if (truncated > 0) {
+        fmt::print(stderr,
+                   "agentstream: {} dead letter(s) left alone: they hold only the start of "
+                   "records too large for {} (dlq list shows their size and SHA-256)\n",
+                   truncated, args.topic);
+        exit_code() = EXIT_RUNTIME;
+    }
     if (failed > 0) {
         fmt::print(stderr, "agentstream: {} could not be delivered\n", failed.load());
         exit_code() = EXIT_RUNTIME;
@@ -376,14 +405,22 @@ void offsets_show(const std::string& group, const std::vector<std::string>& topi
     fmt::print("{:<32} {:>9} {:>12} {:>12} {:>10}\n", "TOPIC", "PARTITION", "COMMITTED", "END",
                "LAG");
     std::int64_t total = 0;
+    int unknown = 0;
     for (const auto& r : rows) {
         fmt::print("{:<32} {:>9} {:>12} {:>12} {:>10}\n", r.topic, r.partition,
                    r.position >= 0 ? std::to_string(r.position) : "-",
                    r.high_watermark >= 0 ? std::to_string(r.high_watermark) : "?",
                    r.lag >= 0 ? std::to_string(r.lag) : "?");
         total += std::max<std::int64_t>(0, r.lag);
+        unknown += r.lag < 0 ? 1 : 0;
     }
-    fmt::print("{:<32} {:>9} {:>12} {:>12} {:>10}\n", "total", "", "", "", total);
+    // A partition whose end could not be read makes the total a lower bound, said as such.
+    fmt::print("{:<32} {:>9} {:>12} {:>12} {:>10}\n", "total", "", "", "",
+               unknown == 0 ? std::to_string(total) : fmt::format(">={}", total));
+    if (unknown > 0) {
+        fmt::print(stderr, "agentstream: the end of {} partition(s) could not be read\n", unknown);
+        exit_code() = EXIT_RUNTIME;
+    }
 }
 
 kafka::Admin::OffsetTarget parse_target(const std::string& text) {

@@ -1,6 +1,7 @@
 #include "connection.h"
 
 #include <agentstream/core/logging.h>
+#include <agentstream/runtime/processor.h>
 
 #include <fmt/format.h>
 
@@ -96,6 +97,7 @@ Connection Connection::open(const std::vector<TopicNeed>& needs, bool quiet) {
 kafka::ProducerOptions Connection::producer_options() const {
     kafka::ProducerOptions o;
     o.brokers = _brokers;
+    o.max_message_bytes = runtime::MAX_RECORD_BYTES;  // every event it accepts, with headers
     o.properties = concat(_common, _producer);
     return o;
 }

@@ -6,9 +6,14 @@
 #include <agentstream/event/record.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <netdb.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 
@@ -26,6 +31,39 @@ double cpu_seconds() {
     getrusage(RUSAGE_SELF, &u);
     return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
            static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Whether a TCP connection to host:port opens within `timeout`. A broker killed or stopped
+// refuses at once, long before the cluster's metadata stops listing it (the controller fences
+// it only after broker.session.timeout.ms).
+bool accepts_connections(const std::string& host, int port, std::chrono::milliseconds timeout) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
+        return false;
+    }
+    bool open = false;
+    for (auto* a = found; a != nullptr && !open; a = a->ai_next) {
+        int fd =
+            ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            continue;
+        }
+        if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+            open = true;
+        } else if (errno == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+                int error = 0;
+                socklen_t length = sizeof error;
+                open = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+            }
+        }
+        ::close(fd);
+    }
+    freeaddrinfo(found);
+    return open;
 }
 
 std::optional<double> resident_bytes() {
@@ -98,10 +136,22 @@ void ServiceMonitor::probe_brokers() {
             if (!admin) {
                 admin = std::make_unique<kafka::Admin>(_admin_options);
             }
-            check.brokers = admin->broker_count(3s);
+            std::vector<std::string> topics;
+            {
+                std::lock_guard lock(_probe_mutex);
+                topics = _watched_topics;
+            }
+            auto view = admin->cluster_view(topics, 3s);
+            check.brokers = static_cast<int>(view.brokers.size());
+            check.leaderless = std::move(view.leaderless);
             check.ok = check.brokers > 0;
             if (!check.ok) {
                 check.error = "the cluster lists no brokers";
+            }
+            for (const auto& [host, port] : view.brokers) {
+                if (!accepts_connections(host, port, 1s)) {
+                    check.unreachable.push_back(fmt::format("{}:{}", host, port));
+                }
             }
         } catch (const std::exception& e) {
             check.error = e.what();
@@ -115,6 +165,16 @@ void ServiceMonitor::probe_brokers() {
             return;
         }
     }
+}
+
+void ServiceMonitor::watch_topics(std::vector<std::string> topics) {
+    std::sort(topics.begin(), topics.end());
+    topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
+    {
+        std::lock_guard lock(_probe_mutex);
+        _watched_topics = std::move(topics);
+    }
+    _probe_wake.notify_all();
 }
 
 std::shared_ptr<notify::NotificationService> ServiceMonitor::notifications() const {
@@ -320,6 +380,29 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
                         fmt::format("no metadata answer {}: {}", silent, broker.error)};
     } else if (!p.healthy) {
         kafka_health = {"kafka", monitor::HealthStatus::Down, p.health};
+    } else if (broker.known && !broker.leaderless.empty()) {
+        // Events for these partitions can be neither read nor written until a leader is back.
+        std::vector<std::string> names;
+        for (const auto& tp : broker.leaderless) {
+            if (names.size() == 8) {
+                names.push_back(fmt::format("{} more", broker.leaderless.size() - 8));
+                break;
+            }
+            names.push_back(fmt::format("{}/{}", tp.topic, tp.partition));
+        }
+        kafka_health = {
+            "kafka", monitor::HealthStatus::Down,
+            fmt::format("{} partition(s) without a leader: {}; {} of {} broker(s) reachable",
+                        broker.leaderless.size(), fmt::join(names, ", "),
+                        broker.brokers - static_cast<int>(broker.unreachable.size()),
+                        broker.brokers)};
+    } else if (broker.known && !broker.unreachable.empty()) {
+        kafka_health = {
+            "kafka", monitor::HealthStatus::Warning,
+            fmt::format("{} of {} broker(s) reachable ({} refusing connections), "
+                        "metadata round trip {:.1f} ms",
+                        broker.brokers - static_cast<int>(broker.unreachable.size()),
+                        broker.brokers, fmt::join(broker.unreachable, ", "), broker.round_trip_ms)};
     } else if (broker.known) {
         kafka_health.message = fmt::format("{} broker(s), metadata round trip {:.1f} ms",
                                            broker.brokers, broker.round_trip_ms);

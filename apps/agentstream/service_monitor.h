@@ -50,6 +50,9 @@ class ServiceMonitor {
               const runtime::ProcessorMetrics& processor, const router::RouterMetrics& routes,
               const std::vector<monitor::ProcessorRow>& others = {},
               const std::vector<monitor::AgentRow>& agents = {});
+    /// The topics the service reads and writes: a partition of one without a leader makes
+    /// the kafka component unhealthy (and /readyz 503). Thread-safe.
+    void watch_topics(std::vector<std::string> topics);
     /// The HTTP API's address, when it runs.
     std::optional<std::string> url() const;
     /// Applies a reloaded pipeline file's alert rules and notification channels. Everything is
@@ -86,7 +89,9 @@ class ServiceMonitor {
     struct BrokerCheck {
         bool known = false;
         bool ok = false;
-        int brokers = 0;
+        int brokers = 0;                       ///< listed in the metadata
+        std::vector<std::string> unreachable;  ///< listed, but refusing TCP connections
+        std::vector<kafka::TopicPartition> leaderless;
         double round_trip_ms = 0;
         std::string error;
         std::chrono::steady_clock::time_point last_ok;
@@ -96,6 +101,7 @@ class ServiceMonitor {
     std::condition_variable _probe_wake;
     bool _probe_stop = false;
     BrokerCheck _broker;
+    std::vector<std::string> _watched_topics;  // under _probe_mutex
     std::thread _prober;
     double _last_cpu_seconds = -1;
     std::chrono::steady_clock::time_point _last_cpu_at;

@@ -63,6 +63,15 @@ constexpr KeySpec KEYS[] = {
      "transformation made invalid goes to the dead-letter topic instead."},
     {"routing.group_id", ValueType::String, "agentstream-router",
      "Consumer group of the router. Instances in one group share the source partitions."},
+    {"routing.shutdown_timeout_s",
+     ValueType::Integer,
+     "30",
+     "On SIGTERM or a reload that restarts the router: how long in-flight events may take to be "
+     "written. Past it (an output partition without a leader, say) what is not written is given "
+     "up, reported, and its input left uncommitted for the next start.",
+     {},
+     1,
+     3600},
     {"routes", ValueType::Section, "",
      "The routes: a list of {name, source_topics, target_topics, event_types, filters, "
      "transformations, priority, enabled}. See docs/routing.md."},

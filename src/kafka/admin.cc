@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "kafka/handle.h"
 
@@ -18,14 +20,29 @@ PartitionLag lag_of_committed(rd_kafka_t* rk, const rd_kafka_topic_partition_t& 
     PartitionLag lag{e.topic, e.partition, e.offset >= 0 ? e.offset : -1, -1, -1};
     std::int64_t low = -1;
     std::int64_t high = -1;
-    if (rd_kafka_query_watermark_offsets(rk, e.topic, e.partition, &low, &high,
-                                         static_cast<int>(timeout.count())) ==
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
-        lag.high_watermark = high;
-        lag.lag = lag.position >= 0 ? std::max<std::int64_t>(0, high - lag.position)
-                                    : std::max<std::int64_t>(0, high - low);
+    // A fresh handle may not know the partition's leader yet, and a leader may be moving: such
+    // a failure is retried until the deadline, so "unknown" means the broker could not say,
+    // not that the first try was too early.
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        auto err = rd_kafka_query_watermark_offsets(
+            rk, e.topic, e.partition, &low, &high,
+            static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            lag.high_watermark = high;
+            lag.lag = lag.position >= 0 ? std::max<std::int64_t>(0, high - lag.position)
+                                        : std::max<std::int64_t>(0, high - low);
+            return lag;
+        }
+        if (left <= std::chrono::milliseconds(100)) {
+            logger("kafka")->warn("end of {} [{}] unknown: {}", e.topic, e.partition,
+                                  rd_kafka_err2str(err));
+            return lag;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    return lag;
 }
 }  // namespace
 
@@ -495,6 +512,36 @@ std::vector<PartitionLag> Admin::group_lag(const std::string& group,
     }
     rd_kafka_consumer_close(consumer.get());
     return out;
+}
+
+Admin::ClusterView Admin::cluster_view(const std::vector<std::string>& topics,
+                                       std::chrono::milliseconds timeout) {
+    const auto* md = _impl->metadata(nullptr, timeout);
+    ClusterView view;
+    for (int i = 0; i < md->broker_cnt; ++i) {
+        view.brokers.emplace_back(md->brokers[i].host, md->brokers[i].port);
+    }
+    for (const auto& name : topics) {
+        const rd_kafka_metadata_topic_t* found = nullptr;
+        for (int t = 0; t < md->topic_cnt; ++t) {
+            if (name == md->topics[t].topic) {
+                found = &md->topics[t];
+                break;
+            }
+        }
+        if (found == nullptr || found->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+            view.missing.push_back(name);
+            continue;
+        }
+        for (int p = 0; p < found->partition_cnt; ++p) {
+            if (found->partitions[p].leader < 0 ||
+                found->partitions[p].err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
+                view.leaderless.push_back({name, found->partitions[p].id});
+            }
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    return view;
 }
 
 int Admin::broker_count(std::chrono::milliseconds timeout) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <random>
@@ -223,6 +224,7 @@ struct Producer::Impl {
             state->ack_latency.record(report.latency);
         } else {
             report.error = rd_kafka_err2str(m->err);
+            report.too_large = m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
             state->failed.fetch_add(1, std::memory_order_relaxed);
             log->warn("delivery to {} failed after {} attempt(s): {}", state->name, attempts,
                       report.error);
@@ -369,6 +371,7 @@ Producer::Producer(ProducerOptions options) : _impl(std::make_unique<Impl>()) {
         .set("batch.num.messages", std::to_string(o.batch_messages))
         .set("compression.codec", o.compression)
         .set("queue.buffering.max.messages", std::to_string(o.queue_max_messages))
+        .set("message.max.bytes", std::to_string(o.max_message_bytes))
         .set("message.timeout.ms", std::to_string(o.message_timeout.count()))
         .set("partitioner", "murmur2_random");
     if (!o.transactional_id.empty()) {
@@ -522,6 +525,51 @@ bool Producer::flush(std::chrono::milliseconds timeout) {
 
 std::int64_t Producer::in_flight() const noexcept {
     return _impl->outstanding.load(std::memory_order_acquire);
+}
+
+void Producer::purge() {
+    auto& impl = *_impl;
+    rd_kafka_purge(impl.rk.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    std::vector<RetryItem> waiting;
+    {
+        std::lock_guard lock(impl.retry_mutex);
+        for (auto& [when, item] : impl.retries) {
+            waiting.push_back(std::move(item));
+        }
+        impl.retries.clear();
+    }
+    if (waiting.empty()) {
+        return;
+    }
+    // Callbacks never overlap: take the token the delivery thread serves reports with.
+    while (impl.serving.exchange(true, std::memory_order_acquire)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    for (auto& item : waiting) {
+        if (item.headers != nullptr) {
+            rd_kafka_headers_destroy(item.headers);
+        }
+        item.topic->failed.fetch_add(1, std::memory_order_relaxed);
+        if (item.pending->callback) {
+            DeliveryReport report;
+            report.topic = item.topic->name;
+            report.error = "purged: the producer gave up before a resend";
+            report.attempts = item.pending->attempts;
+            item.pending->callback(report);
+        }
+        impl.finish_one();
+    }
+    impl.serving.store(false, std::memory_order_release);
+}
+
+std::size_t Producer::max_message_bytes() const {
+    char text[32];
+    std::size_t size = sizeof text;
+    if (rd_kafka_conf_get(rd_kafka_conf(_impl->rk.get()), "message.max.bytes", text, &size) !=
+        RD_KAFKA_CONF_OK) {
+        return static_cast<std::size_t>(_impl->options.max_message_bytes);
+    }
+    return static_cast<std::size_t>(std::strtoull(text, nullptr, 10));
 }
 
 std::map<std::string, TopicStats> Producer::stats() const {

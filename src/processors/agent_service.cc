@@ -5,6 +5,7 @@
 #include <agentstream/kafka/producer.h>
 #include <agentstream/processors/agent_service.h>
 #include <agentstream/runtime/dead_letter.h>
+#include <agentstream/runtime/processor.h>
 
 #include <fmt/format.h>
 
@@ -273,6 +274,7 @@ void AgentService::run() {
     kafka::ProducerOptions po;
     static_cast<kafka::ClientOptions&>(po) = _options.client;
     po.client_id = _options.name;
+    po.max_message_bytes = runtime::MAX_RECORD_BYTES;
     po.properties = _options.producer_properties;
     impl.producer = std::make_unique<kafka::Producer>(po);
 
@@ -339,11 +341,13 @@ void AgentService::run() {
             runtime::Failure f;
             f.error_class = runtime::ErrorClass::Invalid;
             f.message = event::describe(decoded.error());
-            auto headers = runtime::dead_letter_headers(*message, f, _options.name);
+            auto letter = runtime::make_dead_letter(*message, f, _options.name,
+                                                    impl.producer->max_message_bytes());
             auto dlq = runtime::dead_letter_topic_for(message->topic());
             auto status = impl.producer->send(
-                dlq, message->has_key() ? message->key() : std::string_view(), message->value(),
-                headers, [&impl, tp, offset](const kafka::DeliveryReport& r) {
+                dlq, letter.key.value_or(std::string_view()),
+                letter.value.value_or(std::string_view()), letter.headers,
+                [&impl, tp, offset](const kafka::DeliveryReport& r) {
                     if (r.ok) {
                         ++impl.dead_lettered;
                         impl.done(tp, offset);

@@ -98,6 +98,9 @@ struct InFlight final : kafka::DeliverySink {
     bool dead_letter = false;  // what is pending is its dead letter, not outputs
     bool counted = false;      // its outcome (processed / unhandled) is already counted
     Failure failure;           // when dead_letter
+    DeadLetterFit fit = DeadLetterFit::Whole;  // how much of it its dead letter keeps
+    std::atomic<bool> too_large{false};        // a delivery was refused for its size
+    bool letter_truncated = false;             // the dead letter sent holds only part of it
     std::atomic<int> pending{0};
     std::atomic<bool> failed{false};
     // Owns this record while deliveries are pending (callbacks hold a plain pointer, which fits
@@ -252,7 +255,9 @@ struct StreamProcessor::Impl {
     // Metrics.
     std::atomic<std::uint64_t> consumed{0}, processed{0}, unhandled{0}, produced{0}, failed{0},
         retried{0}, dead_lettered{0}, in_flight{0}, max_in_flight_seen{0}, backpressure_pauses{0},
-        transactions{0}, aborted_transactions{0};
+        transactions{0}, aborted_transactions{0}, truncated_dead_letters{0}, unfinished_at_stop{0};
+    bool abandoning = false;  // shutdown past its deadline: failed deliveries are given up
+    std::size_t max_record_bytes = MAX_RECORD_BYTES;  // the producer's message.max.bytes
 
     // Exactly-once: the open transaction's input range per partition.
     bool txn_open = false;
@@ -332,9 +337,14 @@ struct StreamProcessor::Impl {
                 if (!f->dead_letter) {
                     produced.fetch_add(1, std::memory_order_relaxed);
                 }
-            } else if (!f->failed.exchange(true)) {
-                std::lock_guard lock(f->error_mutex);
-                f->error = fmt::format("delivery to {} failed: {}", r.topic, r.error);
+            } else {
+                if (r.too_large) {
+                    f->too_large.store(true, std::memory_order_relaxed);
+                }
+                if (!f->failed.exchange(true)) {
+                    std::lock_guard lock(f->error_mutex);
+                    f->error = fmt::format("delivery to {} failed: {}", r.topic, r.error);
+                }
             }
             if (f->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
                 push_completion(std::move(f->keep_alive));
@@ -410,6 +420,9 @@ struct StreamProcessor::Impl {
         const auto now = done.empty() ? Clock::time_point{} : Clock::now();
         const auto utc = done.empty() ? Timestamp{} : now_utc();
         for (auto& f : done) {
+            if (f->failed.load() && abandoning) {
+                continue;  // shutting down past the deadline: left uncommitted, not retried
+            }
             if (f->failed.load()) {
                 std::string error;
                 {
@@ -417,12 +430,28 @@ struct StreamProcessor::Impl {
                     error = f->error;
                 }
                 f->failed = false;
-                if (f->dead_letter) {
+                if (f->dead_letter && f->too_large.exchange(false) &&
+                    f->fit != DeadLetterFit::HeadersOnly) {
+                    // The dead-letter topic takes less than the producer sends: a smaller one
+                    // at once, never the same one again.
+                    f->fit = f->fit == DeadLetterFit::Whole ? DeadLetterFit::Preview
+                                                            : DeadLetterFit::HeadersOnly;
+                    log->warn(
+                        "{}: dead letter for {}/{}@{} refused for its size ({}); writing "
+                        "it with {}",
+                        options.name, f->record.topic(), f->record.partition(), f->record.offset(),
+                        error,
+                        f->fit == DeadLetterFit::Preview
+                            ? fmt::format("the first {} bytes of its value", DLQ_PREVIEW_BYTES)
+                            : std::string("its headers only"));
+                    send_dead_letter(f, f->failure);
+                } else if (f->dead_letter) {
                     log->error("{}: dead letter for {}/{}@{} not written ({}); retrying in 1 s",
                                options.name, f->record.topic(), f->record.partition(),
                                f->record.offset(), error);
                     dead_letter_retries.emplace_back(Clock::now() + 1s, f);
                 } else {
+                    f->too_large = false;
                     failed.fetch_add(1, std::memory_order_relaxed);
                     send_dead_letter(f, {ErrorClass::Delivery, error, f->attempts});
                 }
@@ -430,6 +459,9 @@ struct StreamProcessor::Impl {
             }
             if (f->dead_letter) {
                 dead_lettered.fetch_add(1, std::memory_order_relaxed);
+                if (f->letter_truncated) {
+                    truncated_dead_letters.fetch_add(1, std::memory_order_relaxed);
+                }
                 if (metrics_registry.registry != nullptr) {
                     count_dead_letter(f->record.topic());
                 }
@@ -463,11 +495,13 @@ struct StreamProcessor::Impl {
         f->failure = std::move(failure);
         f->pending = 1;
         f->keep_alive = f;
-        auto headers = dead_letter_headers(f->record, f->failure, options.name);
+        auto letter =
+            make_dead_letter(f->record, f->failure, options.name, max_record_bytes, f->fit);
         auto topic = dead_letter_topic(f->record.topic());
-        const auto& r = f->record;
-        auto status = producer->send(topic, r.has_key() ? r.key() : std::string_view(), r.value(),
-                                     headers, on_output(f));
+        f->letter_truncated = letter.truncated;
+        auto status =
+            producer->send(topic, letter.key.value_or(std::string_view()),
+                           letter.value.value_or(std::string_view()), letter.headers, on_output(f));
         if (!status.ok()) {
             // Not queued: no callback will come; try again later.
             f->keep_alive.reset();
@@ -844,9 +878,27 @@ struct StreamProcessor::Impl {
             std::this_thread::sleep_for(5ms);
         }
         drain_completions();
+        if (producer->in_flight() != 0 || !dead_letter_retries.empty()) {
+            // Past the deadline (an output's partition has no leader, say): what is not
+            // written is given up, so nothing holds the consumer's records any more, and its
+            // input stays uncommitted for the next start to process again.
+            abandoning = true;
+            dead_letter_retries.clear();
+            producer->purge();
+            const auto grace = Clock::now() + 5s;
+            while (producer->in_flight() != 0 && Clock::now() < grace) {
+                std::this_thread::sleep_for(5ms);
+            }
+            drain_completions();
+            std::lock_guard lock(completions_mutex);
+            completions.clear();
+        }
+        unfinished_at_stop.store(in_flight.load(), std::memory_order_relaxed);
         if (in_flight.load() != 0) {
-            log->warn("{}: {} event(s) not finished at shutdown; they will be redelivered",
-                      options.name, in_flight.load());
+            log->warn(
+                "{}: {} event(s) not finished within the shutdown deadline ({} ms); left "
+                "uncommitted, the next start processes them again",
+                options.name, in_flight.load(), options.shutdown_timeout.count());
         }
         consumer->close();  // commits the stored offsets, leaves the group
         producer.reset();   // flushes what is left (bounded)
@@ -932,6 +984,7 @@ void StreamProcessor::run() {
     }
     kafka::ProducerOptions po;
     static_cast<kafka::ClientOptions&>(po) = o.client;
+    po.max_message_bytes = MAX_RECORD_BYTES;
     po.properties.insert(po.properties.end(), o.producer_properties.begin(),
                          o.producer_properties.end());
     if (eos) {
@@ -939,6 +992,7 @@ void StreamProcessor::run() {
             o.transactional_id.empty() ? impl.group_id + "-" + o.name : o.transactional_id;
     }
     impl.producer = std::make_unique<kafka::Producer>(std::move(po));
+    impl.max_record_bytes = impl.producer->max_message_bytes();
     if (eos) {
         auto status = impl.producer->init_transactions(60s);
         if (!status.ok()) {
@@ -1009,6 +1063,8 @@ ProcessorMetrics StreamProcessor::metrics() const {
     m.failed = i.failed.load();
     m.retried = i.retried.load();
     m.dead_lettered = i.dead_lettered.load();
+    m.truncated_dead_letters = i.truncated_dead_letters.load();
+    m.unfinished_at_stop = i.unfinished_at_stop.load();
     m.in_flight = i.in_flight.load();
     m.max_in_flight_seen = i.max_in_flight_seen.load();
     m.backpressure_pauses = i.backpressure_pauses.load();

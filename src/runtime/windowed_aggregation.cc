@@ -5,6 +5,7 @@
 #include <agentstream/event/record.h>
 #include <agentstream/kafka/producer.h>
 #include <agentstream/runtime/dead_letter.h>
+#include <agentstream/runtime/processor.h>
 #include <agentstream/runtime/windowed_aggregation.h>
 
 #include <fmt/format.h>
@@ -281,8 +282,10 @@ struct WindowedAggregation::Impl {
     // ---- processing ----
 
     void dead_letter(const kafka::Message& msg, const std::string& why) {
-        auto headers = dead_letter_headers(msg, {ErrorClass::Permanent, why, 1}, options.name);
-        send(options.dead_letter_topic, msg.key(), msg.value(), headers, std::nullopt);
+        auto letter = make_dead_letter(msg, {ErrorClass::Permanent, why, 1}, options.name,
+                                       producer->max_message_bytes());
+        send(options.dead_letter_topic, letter.key.value_or(std::string_view()),
+             letter.value.value_or(std::string_view()), letter.headers, std::nullopt);
         std::lock_guard lock(metrics_mutex);
         ++m.dead_lettered;
     }
@@ -617,6 +620,7 @@ struct WindowedAggregation::Impl {
         kafka::ProducerOptions po;
         static_cast<kafka::ClientOptions&>(po) = options.client;
         po.client_id = options.name;
+        po.max_message_bytes = MAX_RECORD_BYTES;
         po.properties = options.producer_properties;
         producer = std::make_unique<kafka::Producer>(po);
 

@@ -70,4 +70,57 @@ dups=$(sed -E 's/.*"event_id":"([^"]*)".*/\1/' "$tmp/consumed.jsonl" | sort | un
 check "no duplicates" 0 "$dups"
 figure "partition leader killed on 3 nodes mid-stream (RF 3, idempotent producer): events, lost, duplicates" \
     "$N in, node $victim led $led of 6 partitions, killed at $at_kill written, $((N - $(sort -u "$tmp/consumed.jsonl" | wc -l))) lost, $dups duplicates"
-finish 9
+
+# --- partitions without a leader (replication factor 1), then SIGTERM ---
+# Before: health stayed "3 broker(s)" for 17 s and never noticed the partitions had no leader,
+# and SIGTERM printed the summary and hung in librdkafka's destroy (9 minutes once).
+"$root/scripts/kafka.sh" start-node "$victim" 2>"$tmp/start-node.err"
+check "the killed node is back" 0 $?
+cat >"$tmp/offline.yaml" <<YAML
+topics:
+  off-in: {partitions: 3, replication_factor: 1}
+  off-out: {partitions: 6, replication_factor: 1}
+routing: {group_id: offline-router, shutdown_timeout_s: 5}
+routes:
+  - {name: all, source_topics: [off-in], target_topics: [off-out], event_types: ['*']}
+YAML
+logs=()
+start_run "$tmp/off" --brokers "$B" run --config "$tmp/offline.yaml" --http-port 0 --status-interval 0
+ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ]; }
+require 60 "the service did not get ready" ready
+kcat -b "$B" -L -t off-out 2>/dev/null | sed -n 's/.*partition \([0-9]*\), leader \([0-9]*\),.*/\1 \2/p' >"$tmp/off.leaders"
+# The node to kill: one that leads partitions of the output topic.
+second=$(awk '{ print $2 }' "$tmp/off.leaders" | sort | uniq -c | sort -rn | head -1 | awk '{ print $2 }')
+check "a node leads partitions of the output topic" yes "$([ -n "$second" ] && echo yes || echo no)"
+kill -9 "$(cat "$KAFKA_RUN_DIR/node$second/pid")"
+killed_at=$(date +%s)
+readyz_says() { curl -s "$URL/readyz" | grep -qF -- "$1"; }
+wait_until 15 readyz_says "of 3 broker(s) reachable"
+check "within 15 s the killed broker is counted out" 0 $?
+echo "   (counted out after $(($(date +%s) - killed_at)) s)"
+wait_until 60 readyz_says "without a leader"
+check "partitions without a leader make the service unready" 0 $?
+curl -s -o "$tmp/readyz.body" -w '%{http_code}\n' "$URL/readyz" >"$tmp/readyz.code"
+contains "readyz is 503" "$tmp/readyz.code" "503"
+contains "and names the partitions" "$tmp/readyz.body" "off-out/"
+# Events for every output partition: those bound for a partition without a leader cannot be
+# written. (Only to input partitions that still have a leader.)
+alive_in=$(kcat -b "$B" -L -t off-in 2>/dev/null | sed -n 's/.*partition \([0-9]*\), leader \([0-9]*\),.*/\1 \2/p' | awk -v v="$second" '$2 != v { print $1; exit }')
+$A event new task.started --set task_id=T --set task_type=load >"$tmp/one.json"
+for i in $(seq 1 300); do sed "s/\"task_id\":\"T\"/\"task_id\":\"off-$i\"/" "$tmp/one.json"; done |
+    kcat -b "$B" -P -t off-in -p "${alive_in:-0}" 2>/dev/null
+consumed() { grep -q . "$tmp/off.err" && [ "$(curl -s "$URL/metrics" | sed -n 's/^agentstream_events_consumed_total{[^}]*} \([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')" -ge 300 ]; }
+wait_until 30 consumed
+sleep 2
+stopping=$(date +%s)
+kill -TERM "$run_pid"
+wait_until 60 sh -c "! kill -0 $run_pid"
+check "SIGTERM ends run within the shutdown deadline and a margin" 0 $?
+took=$(($(date +%s) - stopping))
+echo "   (stopped in $took s; shutdown_timeout_s 5)"
+kill -9 "$run_pid" 2>/dev/null
+wait "$run_pid"
+check "and exits 1: events were left unwritten" 1 $?
+contains "it says what was not written" "$tmp/off.err" "not written within the shutdown deadline"
+figure "SIGTERM with output partitions offline (RF 1, 3 nodes, one killed): seconds to exit with a 5 s deadline" "$took s"
+finish 18

@@ -155,13 +155,16 @@ pids+=($p1)
 $A process "$IN2" --to "$OUT2" --group "$G2" --name two >"$tmp/two.out" 2>"$tmp/two.err" &
 p2=$!
 pids+=($p2)
-# Both joined, in one generation: each holds partitions (its last rebalance line is an
-# assignment, not a revocation) and together they hold all 6. Before that a rebalance can still
-# move a partition mid-stream, and an event in flight at the move is consumed twice
-# (at-least-once), which the exact count below would take for a bug.
-holding() {  # holding LOG: the partitions of the member's current assignment (0 if none)
-    grep -oE ': (assigned [0-9]+|revoking [0-9]+) partition' "$1" | tail -1 |
-        awk '$2 == "assigned" { print $3; next } { print 0 }'
+# Both joined, in one generation: each holds partitions and together they hold all 6. Before
+# that a rebalance can still move a partition mid-stream, and an event in flight at the move is
+# consumed twice (at-least-once), which the exact count below would take for a bug. The
+# assignor is cooperative: a rebalance revokes or adds only the partitions that move (one that
+# joined first holds 6, revokes 3 and is then "assigned 0"), so what a member holds is the
+# running sum of its assignments less its revocations; an eager revocation lists everything
+# held, so the sum is right there too.
+holding() {  # holding LOG: the partitions the member holds now
+    grep -oE ': (assigned [0-9]+|revoking [0-9]+) partition' "$1" |
+        awk '$2 == "assigned" { h += $3 } $2 == "revoking" { h -= $3 } END { print h + 0 }'
 }
 settled() {
     local a b

@@ -412,6 +412,184 @@ TEST(Runtime, AnOutputRefusedForGoodDeadLettersItsInputWithItsHeaders) {
     EXPECT_EQ(in_b, m.processed);
 }
 
+// A processor writes whatever it accepts: an event near event::MAX_EVENT_BYTES goes out whole
+// (librdkafka's default message.max.bytes of 1,000,000 refused it), and a 5 MB record, too large
+// for any dead letter the producer may send, is dead-lettered cut to fit, saying how large it
+// was and its SHA-256; the partition moves on and every later event is processed.
+TEST(Runtime, ALargeEventGoesOutAndATooLargeRecordIsDeadLetteredCut) {
+    EmbeddedBroker broker;
+    broker.create_topic("large-in", 1);
+    broker.create_topic("large-out", 1);
+    broker.create_topic("large-in.dlq", 1);
+    auto large = event::encode(testing::numbered_event(1, 1, 0));
+    large.insert(1, fmt::format("\"pad\":\"{}\",", std::string(1'029'000, 'a')));
+    ASSERT_TRUE(event::decode(large)) << "the large event is valid";
+    ASSERT_LE(large.size(), event::MAX_EVENT_BYTES);
+    ASSERT_GT(large.size(), 1'000'000U);
+    std::string huge(5 * 1024 * 1024, 'x');
+    huge.replace(0, 9, "{\"huge\": ");
+    {
+        kafka::ProducerOptions po;
+        po.brokers = broker.bootstrap_servers();
+        po.properties = EmbeddedBroker::producer_tuning();
+        po.max_message_bytes = 8 * 1024 * 1024;
+        kafka::Producer producer(po);
+        ASSERT_TRUE(producer.send("large-in", testing::numbered_event(1, 0, 0)).ok());
+        ASSERT_TRUE(producer.send("large-in", "huge", huge).ok());
+        ASSERT_TRUE(producer.send("large-in", "large", large).ok());
+        for (int n = 2; n < 12; ++n) {
+            ASSERT_TRUE(producer.send("large-in", testing::numbered_event(1, n, 0)).ok());
+        }
+        ASSERT_TRUE(producer.flush(30s));
+    }
+    auto o = processor_options(broker, {"large-in"});
+    std::erase_if(o.producer_properties,
+                  [](const auto& p) { return p.first == "message.max.bytes"; });
+    o.consumer_properties.emplace_back("fetch.max.bytes", "16000000");
+    o.consumer_properties.emplace_back("receive.message.max.bytes", "20000000");
+    o.name = "large";
+    StreamProcessor processor(o);
+    processor.on("*", [](const event::Event&, Context& ctx) { ctx.forward("large-out"); });
+    ASSERT_TRUE(run_until(processor, [&] {
+        auto m = processor.metrics();
+        return m.processed + m.dead_lettered >= 13 && m.in_flight == 0;
+    })) << describe(processor.metrics());
+    auto m = processor.metrics();
+    EXPECT_EQ(m.processed, 12U);
+    EXPECT_EQ(m.dead_lettered, 1U);
+    EXPECT_EQ(m.truncated_dead_letters, 1U);
+    std::size_t large_out = 0;
+    EXPECT_EQ(read_all(broker, "large-out", 1, 12,
+                       [&](const kafka::Message& r) { large_out += r.value() == large ? 1 : 0; }),
+              12U);
+    EXPECT_EQ(large_out, 1U) << "the large event went out whole";
+    EXPECT_EQ(read_all(broker, "large-in.dlq", 1, 1,
+                       [&](const kafka::Message& r) {
+                           auto d = runtime::read_dead_letter(r);
+                           EXPECT_EQ(d.error_class, ErrorClass::Oversized);
+                           EXPECT_TRUE(d.truncated());
+                           EXPECT_EQ(d.original_bytes, static_cast<std::int64_t>(huge.size()));
+                           EXPECT_EQ(d.original_sha256, runtime::sha256_hex(huge));
+                           EXPECT_EQ(r.key(), "huge");
+                           EXPECT_GT(r.value().size(), 1'000'000U);
+                           EXPECT_LE(r.value().size(),
+                                     static_cast<std::size_t>(runtime::MAX_RECORD_BYTES));
+                           EXPECT_EQ(r.value(), std::string_view(huge).substr(0, r.value().size()));
+                       }),
+              1U);
+    // Committed to the end: a restart finds nothing to do.
+    std::int64_t lag = 0;
+    for (const auto& row : kafka::Admin({.brokers = broker.bootstrap_servers()})
+                               .group_lag("agentstream-large", {"large-in"})) {
+        lag += row.lag;
+    }
+    EXPECT_EQ(lag, 0);
+}
+
+// A dead-letter topic that takes less than the producer sends (its max.message.bytes): the
+// broker refuses the dead letter for its size, and it is written again at once with the first
+// DLQ_PREVIEW_BYTES of its value; refused again, with no value and none of the record's own
+// headers. Never retried as it was. `refusals`: how many produce requests the broker refuses
+// as too large (the output's first).
+void dead_letter_after_refusals(int refusals) {
+    SCOPED_TRACE(fmt::format("{} refusals", refusals));
+    EmbeddedBroker broker;
+    broker.create_topic("small-in", 1);
+    broker.create_topic("small-out", 1);
+    broker.create_topic("small-in.dlq", 1);
+    auto big = event::encode(testing::numbered_event(1, 1, 0));
+    big.insert(1, fmt::format("\"pad\":\"{}\",", std::string(200'000, 'b')));
+    {
+        kafka::ProducerOptions po;
+        po.brokers = broker.bootstrap_servers();
+        po.properties = EmbeddedBroker::producer_tuning();
+        kafka::Producer producer(po);
+        ASSERT_TRUE(producer.send("small-in", "big", big, {{"origin", "test"}}).ok());
+        ASSERT_TRUE(producer.flush(30s));
+    }
+    broker.push_request_errors(broker::ApiKey::Produce,
+                               std::vector<int>(refusals, 10 /*MSG_SIZE_TOO_LARGE*/));
+    auto o = processor_options(broker, {"small-in"});
+    o.name = "small";
+    StreamProcessor processor(o);
+    processor.on("*", [](const event::Event&, Context& ctx) { ctx.forward("small-out"); });
+    ASSERT_TRUE(run_until(
+        processor,
+        [&] {
+            auto m = processor.metrics();
+            return m.dead_lettered >= 1 && m.in_flight == 0;
+        },
+        30s))
+        << describe(processor.metrics());
+    EXPECT_EQ(processor.metrics().truncated_dead_letters, 1U);
+    EXPECT_EQ(read_all(broker, "small-in.dlq", 1, 1,
+                       [&](const kafka::Message& r) {
+                           auto d = runtime::read_dead_letter(r);
+                           EXPECT_EQ(d.error_class, ErrorClass::Delivery);
+                           EXPECT_THAT(d.message, ::testing::HasSubstr("size too large"));
+                           EXPECT_EQ(d.original_bytes, static_cast<std::int64_t>(big.size()));
+                           EXPECT_EQ(d.original_sha256, runtime::sha256_hex(big));
+                           EXPECT_EQ(d.source_topic, "small-in");
+                           EXPECT_EQ(r.key(), "big");
+                           if (refusals == 2) {
+                               EXPECT_EQ(r.value(), std::string_view(big).substr(
+                                                        0, runtime::DLQ_PREVIEW_BYTES));
+                               EXPECT_EQ(r.header("origin"), "test");
+                           } else {
+                               EXPECT_TRUE(r.value().empty());
+                               EXPECT_FALSE(r.header("origin")) << "headers only: its own";
+                           }
+                       }),
+              1U);
+}
+
+TEST(Runtime, ADeadLetterTheBrokerRefusesForItsSizeIsWrittenSmaller) {
+    dead_letter_after_refusals(2);
+    dead_letter_after_refusals(3);
+}
+
+// Stopping is bounded when outputs cannot be written (their partitions have no leader, say):
+// past shutdown_timeout what is not written is given up and reported, its input stays
+// uncommitted, and stop() returns (it once hung in librdkafka's destroy, waiting for records
+// the unfinished events still held).
+TEST(Runtime, StopIsBoundedWhenOutputsCannotBeWritten) {
+    EmbeddedBroker broker;
+    broker.create_topic("stuck-in", 1);
+    broker.create_topic("stuck-out", 1);
+    constexpr int kEvents = 50;
+    produce_numbered(broker, "stuck-in", kEvents);
+    // Every produce request from now on fails with a retriable error: librdkafka keeps trying
+    // until message.timeout.ms, far beyond the deadline.
+    broker.push_request_errors(broker::ApiKey::Produce,
+                               std::vector<int>(20'000, 19 /*NOT_ENOUGH_REPLICAS*/));
+    auto o = processor_options(broker, {"stuck-in"});
+    o.name = "stuck";
+    o.shutdown_timeout = 2s;
+    StreamProcessor processor(o);
+    processor.on("*", [](const event::Event&, Context& ctx) { ctx.forward("stuck-out"); });
+    std::thread t([&] { processor.run(); });
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (processor.metrics().consumed < kEvents && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_EQ(processor.metrics().consumed, static_cast<std::uint64_t>(kEvents));
+    EXPECT_EQ(processor.metrics().processed, 0U) << "an output was written";
+    auto stopping = std::chrono::steady_clock::now();
+    processor.stop();
+    t.join();
+    auto took = std::chrono::steady_clock::now() - stopping;
+    EXPECT_LT(took, 20s) << "the 2 s deadline, the purge's grace and the group's leaving";
+    auto m = processor.metrics();
+    EXPECT_EQ(m.unfinished_at_stop, static_cast<std::uint64_t>(kEvents));
+    EXPECT_EQ(m.dead_lettered, 0U) << "given up, not dead-lettered";
+    std::int64_t lag = 0;
+    for (const auto& row : kafka::Admin({.brokers = broker.bootstrap_servers()})
+                               .group_lag("agentstream-stuck", {"stuck-in"})) {
+        lag += row.lag;
+    }
+    EXPECT_EQ(lag, kEvents) << "left uncommitted";
+}
+
 // Four workers: different keys run in parallel, one key's events stay in order.
 TEST(Runtime, ParallelWorkersKeepPerKeyOrder) {
     EmbeddedBroker broker;

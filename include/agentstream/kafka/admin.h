@@ -93,6 +93,16 @@ class Admin {
     /// Number of brokers in the cluster's metadata (a metadata round trip: a liveness check).
     int broker_count(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+    /// What one metadata round trip says about the brokers and some topics.
+    struct ClusterView {
+        std::vector<std::pair<std::string, int>> brokers;  ///< host and port of each listed
+        std::vector<TopicPartition> leaderless;            ///< partitions without a leader
+        std::vector<std::string> missing;                  ///< topics the cluster does not have
+    };
+    /// The brokers the cluster lists, and which partitions of `topics` have no leader.
+    ClusterView cluster_view(const std::vector<std::string>& topics,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
   private:
     // Throws at once on librdkafka's mock cluster, which answers no topic admin request.
     void refuse_on_embedded_broker(const std::string& what, std::chrono::milliseconds timeout);

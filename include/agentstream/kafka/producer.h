@@ -38,6 +38,9 @@ struct ProducerOptions : ClientOptions {
     std::string acks = "all";
     std::string compression = "lz4";
     int queue_max_messages = 100'000;  ///< queue.buffering.max.messages: the bounded queue
+    /// message.max.bytes: the largest record (key, value and headers) it sends; larger ones are
+    /// refused by send(). librdkafka's default; services raise it to what they accept.
+    int max_message_bytes = 1'000'000;
     QueueFullPolicy queue_full = QueueFullPolicy::Block;
     std::chrono::milliseconds block_timeout{30'000};
     /// librdkafka retries transient errors itself (message.timeout.ms bounds that). When a
@@ -67,6 +70,9 @@ struct DeliveryReport {
     std::int64_t offset = -1;
     bool ok = false;
     std::string error;  ///< empty when ok
+    /// Refused for its size (the producer's message.max.bytes or the topic's
+    /// max.message.bytes): sending the same record again cannot succeed.
+    bool too_large = false;
     int attempts = 1;
     std::chrono::microseconds latency{0};  ///< from the last send to the broker's ack
 };
@@ -140,6 +146,14 @@ class Producer {
 
     /// Records queued or in flight, including those waiting for a retry.
     std::int64_t in_flight() const noexcept;
+
+    /// Gives up on every record not yet delivered (queued, in flight, or waiting for a resend):
+    /// each gets its delivery report, failed, from the delivery thread or this call. For a
+    /// shutdown past its deadline; records sent afterwards are delivered as usual.
+    void purge();
+
+    /// The largest record it sends (message.max.bytes as configured, properties included).
+    std::size_t max_message_bytes() const;
 
     std::map<std::string, TopicStats> stats() const;
 

@@ -37,6 +37,11 @@ class PermanentError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// The largest record a processor's producer sends (its message.max.bytes, unless the producer
+/// properties say otherwise): an event at event::MAX_EVENT_BYTES with room for its headers, so
+/// whatever the processor accepts it can also write. Dead letters are cut to fit it.
+inline constexpr int MAX_RECORD_BYTES = static_cast<int>(event::MAX_EVENT_BYTES) + 64 * 1024;
+
 enum class Guarantee {
     AtLeastOnce,  ///< commit after outputs are acknowledged; a crash may repeat, never lose
     ExactlyOnce,  ///< Kafka transactions; real Kafka only (the embedded broker is refused)
@@ -138,7 +143,12 @@ struct ProcessorMetrics {
     std::uint64_t failed = 0;         ///< records that could not be processed (any reason)
     std::uint64_t retried = 0;        ///< handler retries
     std::uint64_t dead_lettered = 0;  ///< dead letters acknowledged by the broker
-    std::uint64_t in_flight = 0;      ///< received, not yet committable
+    /// Of those, written cut to fit their topic (DLQ_ORIGINAL_BYTES says how large it was).
+    std::uint64_t truncated_dead_letters = 0;
+    /// Events whose outputs were not written within shutdown_timeout when it stopped: given
+    /// up and left uncommitted (the next start processes them again).
+    std::uint64_t unfinished_at_stop = 0;
+    std::uint64_t in_flight = 0;  ///< received, not yet committable
     std::uint64_t max_in_flight_seen = 0;
     std::uint64_t backpressure_pauses = 0;  ///< times the partitions were paused for room
     std::uint64_t rebalances = 0;
@@ -159,8 +169,9 @@ struct ProcessorMetrics {
 
 /// The design's StreamProcessor. Register handlers with on() (or override process()), then
 /// run() on a thread of your own; stop() from anywhere (also from a signal handler) ends it:
-/// fetching stops, in-flight events drain (up to shutdown_timeout), offsets are committed and
-/// the group is left.
+/// fetching stops, in-flight events drain (up to shutdown_timeout; what is not written by then
+/// is given up and left uncommitted, see ProcessorMetrics::unfinished_at_stop), offsets are
+/// committed and the group is left.
 class StreamProcessor {
   public:
     /// Throws std::invalid_argument for unusable options (no inputs, max_in_flight 0).
