@@ -718,6 +718,7 @@ void add_router_commands(CLI::App& app) {
         ->add_option("--watch-interval", run_args->watch_interval_s,
                      "Seconds between checks of the file for changes")
         ->check(CLI::Range(0.01, 86400.0));
+    add_instance_option(*run_cmd);
     run_cmd->callback([run_args] { run(*run_args); });
 }
 

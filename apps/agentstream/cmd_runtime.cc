@@ -479,6 +479,7 @@ void add_runtime_commands(CLI::App& app) {
         "Run a pass-through processor: valid events of the inputs (optionally of one type) go "
         "to --to, the rest to dead letters; at-least-once; Ctrl-C stops cleanly");
     process_cmd->add_option("TOPIC", p->inputs, "Input topics")->required();
+    add_instance_option(*process_cmd);
     process_cmd->add_option("--to", p->to, "Output topic")->required();
     process_cmd->add_option("--name", p->name, "Processor name (logs, dead-letter headers)");
     process_cmd->add_option("-g,--group", p->group, "Consumer group (default agentstream-NAME)");

@@ -29,6 +29,16 @@ void add_kafka_options(CLI::App& app) {
         ->type_name("KEY=VALUE");
 }
 
+void add_instance_option(CLI::App& command) {
+    command
+        .add_option("--instance-id", kafka_args().instance_id,
+                    "Static group membership: the group.instance.id of this instance's "
+                    "consumers. Restarted with the same id it gets its partitions back at once, "
+                    "without waiting out its old session (45 s by default); each running "
+                    "instance needs its own (docs/operations.md)")
+        ->type_name("ID");
+}
+
 namespace {
 
 kafka::Properties parse_x(const std::vector<std::string>& items) {
@@ -61,6 +71,9 @@ Connection Connection::open(const std::vector<TopicNeed>& needs, bool quiet) {
     c._common = concat(cfg.properties("kafka.properties"), parse_x(kafka_args().properties));
     c._producer = cfg.properties("kafka.producer");
     c._consumer = cfg.properties("kafka.consumer");
+    if (!kafka_args().instance_id.empty()) {
+        c._consumer.emplace_back("group.instance.id", kafka_args().instance_id);
+    }
     if (!c._brokers.empty()) {
         // A standalone embedded broker (`agentstream broker`) needs the same client tuning as an
         // in-process one, or every rebalance waits out a 45 s session timeout.

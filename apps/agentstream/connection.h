@@ -19,9 +19,12 @@ namespace agentstream::cli {
 struct KafkaArgs {
     std::string brokers;
     std::vector<std::string> properties;  // key=value
+    std::string instance_id;              // group.instance.id of the service's consumers
 };
 KafkaArgs& kafka_args();
 void add_kafka_options(CLI::App& app);
+/// `--instance-id` on a service command (`run`, `process`): static group membership.
+void add_instance_option(CLI::App& command);
 
 /// A topic a command needs (created on the embedded broker before any client starts).
 struct TopicNeed {

@@ -204,4 +204,27 @@ contains "a time before the first record: everything again" "$tmp/o3.txt" "$(pri
 $A offsets reset --group "$G2" --topic "$IN2" --to 2999-01-01T00:00:00Z >/dev/null 2>&1
 $A offsets show --group "$G2" --topic "$IN2" >"$tmp/o4.txt" 2>&1
 contains "a time after the last record: nothing left" "$tmp/o4.txt" "$(printf '%-32s %9s %12s %12s %10s' total '' '' '' 0)"
+
+# --- static membership: restarted after kill -9 with its --instance-id, an instance has its
+# partitions back at once (before: about 45 s, its dead predecessor's session, default here) ---
+IN4=rt4-in-$run OUT4=rt4-out-$run G4=rt4-group-$run
+$A topics create "$IN4" -p 2 >/dev/null && $A topics create "$OUT4" -p 2 >/dev/null &&
+    $A topics create "$IN4.dlq" -p 1 >/dev/null
+spawn "$tmp/static1" $A process "$IN4" --to "$OUT4" --group "$G4" --name static --instance-id static-1
+static1=$last_pid
+require 60 "the static member got no partitions" grep -q "assigned 2 partition" "$tmp/static1.err"
+kill -9 "$static1"
+wait "$static1" 2>/dev/null
+restarted=$(date +%s)
+spawn "$tmp/static2" $A process "$IN4" --to "$OUT4" --group "$G4" --name static --instance-id static-1
+static2=$last_pid
+require 90 "the restarted static member got no partitions" grep -q "assigned 2 partition" "$tmp/static2.err"
+took=$(($(date +%s) - restarted))
+echo "   (restarted with its instance id: partitions back after $took s)"
+check "restarted with its instance id, it has its partitions within 20 s" yes \
+    "$([ "$took" -lt 20 ] && echo yes || echo "no: $took s")"
+kill -TERM "$static2"
+wait "$static2"
+check "the static member stops cleanly" 0 $?
+figure "kill -9 and restart with the same --instance-id (static membership, session 45 s): seconds until the partitions are back" "$took s"
 finish 0
