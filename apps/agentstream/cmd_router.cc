@@ -375,6 +375,7 @@ struct Totals {
         processor.lost += m.lost;
         processor.truncated_dead_letters += m.truncated_dead_letters;
         processor.unfinished_at_stop += m.unfinished_at_stop;
+        processor.fetch_stalls += m.fetch_stalls;
         processor.latency_p50_us = m.latency_p50_us;  // the running processor's
         processor.latency_p95_us = m.latency_p95_us;
         processor.latency_p99_us = m.latency_p99_us;

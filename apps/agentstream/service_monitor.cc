@@ -361,6 +361,7 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
     reg.counter("network_received_bytes_total").set_total(net.received_bytes);
     reg.counter("kafka_disconnects_total").set_total(net.disconnects);
     reg.counter("kafka_request_retries_total").set_total(net.request_retries);
+    reg.counter("fetch_stalls_total", {{"processor", processor_name}}).set_total(p.fetch_stalls);
 
     // Health, from what the counters show.
     // Kafka: the metadata round trip, and whether the processor's own clients get answers.

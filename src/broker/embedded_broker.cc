@@ -90,6 +90,15 @@ void EmbeddedBroker::push_request_errors(ApiKey api, const std::vector<int>& err
                                             errs.size(), errs.data());
 }
 
+void EmbeddedBroker::delay_requests(int broker_id, ApiKey api, int count,
+                                    std::chrono::milliseconds delay) {
+    for (int i = 0; i < count; ++i) {
+        rd_kafka_mock_broker_push_request_error_rtts(
+            _impl->cluster, broker_id, static_cast<std::int16_t>(api), 1,
+            RD_KAFKA_RESP_ERR_NO_ERROR, static_cast<int>(delay.count()));
+    }
+}
+
 kafka::Properties EmbeddedBroker::consumer_tuning() {
     return {{"session.timeout.ms", "6000"},
             {"heartbeat.interval.ms", "1000"},

@@ -655,6 +655,50 @@ void Consumer::seek(const TopicPartition& tp, std::int64_t offset,
     }
 }
 
+int Consumer::refetch(std::chrono::milliseconds timeout) {
+    std::vector<TopicPartition> active;
+    for (auto& tp : assignment()) {
+        if (!_impl->paused.contains(tp)) {
+            active.push_back(std::move(tp));
+        }
+    }
+    if (active.empty()) {
+        return 0;
+    }
+    auto* rk = _impl->rk.get();
+    auto positions = make_list(active);
+    rd_kafka_position(rk, positions.get());
+    auto committed = make_list(active);
+    bool have_committed =
+        rd_kafka_committed(rk, committed.get(), static_cast<int>(timeout.count())) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR;
+    UniquePartitionList seek_list(rd_kafka_topic_partition_list_new(positions->cnt));
+    for (int i = 0; i < positions->cnt; ++i) {
+        auto offset = positions->elems[i].offset;
+        if (offset < 0 && have_committed) {
+            offset = committed->elems[i].offset;
+        }
+        if (offset >= 0) {
+            rd_kafka_topic_partition_list_add(seek_list.get(), positions->elems[i].topic,
+                                              positions->elems[i].partition)
+                ->offset = offset;
+        }
+    }
+    auto resume = make_list(active);
+    rd_kafka_resume_partitions(rk, resume.get());
+    if (seek_list->cnt == 0) {
+        return 0;
+    }
+    UniqueError err(
+        rd_kafka_seek_partitions(rk, seek_list.get(), static_cast<int>(timeout.count())));
+    if (err) {
+        _impl->log->warn("{}: restarting the fetch: {}", _impl->options.group_id,
+                         rd_kafka_error_string(err.get()));
+        return 0;
+    }
+    return seek_list->cnt;
+}
+
 GroupMetadata::GroupMetadata(GroupMetadata&& other) noexcept
     : _p(std::exchange(other._p, nullptr)) {}
 GroupMetadata& GroupMetadata::operator=(GroupMetadata&& other) noexcept {

@@ -689,6 +689,62 @@ struct StreamProcessor::Impl {
     // While the consumer reports every broker down, asks for metadata every 2 s so that the
     // health clears when the cluster is back even if no record arrives.
     Clock::time_point last_probe{};
+    // The fetch watchdog (processing thread), its findings for metrics() (any thread).
+    Clock::time_point last_received = Clock::now();
+    Clock::time_point next_stall_check{};
+    std::atomic<std::uint64_t> fetch_stalls{0};
+    std::atomic<bool> stalled{false};
+    std::atomic<std::int64_t> stalled_behind{0};
+    std::atomic<std::int64_t> stalled_since_ms{0};  // steady clock
+
+    void received_now(Clock::time_point now) {
+        last_received = now;
+        if (stalled.load(std::memory_order_relaxed)) {
+            stalled.store(false, std::memory_order_relaxed);
+            log->info("{}: records arrive again after the fetch restart", options.name);
+        }
+    }
+
+    // Assigned, behind and nothing received for stall_timeout: the fetch stalled (seen once
+    // after a broker outage: 100 s without a record while the lag stood). Asking the broker
+    // for the partitions' ends tells a stall from an idle input.
+    void watch_for_stall() {
+        if (options.stall_timeout.count() <= 0 || paused) {
+            return;
+        }
+        auto now = Clock::now();
+        if (now - last_received < options.stall_timeout || now < next_stall_check ||
+            partitions.empty()) {
+            return;
+        }
+        next_stall_check = now + std::max<Clock::duration>(options.stall_timeout / 2, 1s);
+        std::int64_t behind = 0;
+        try {
+            for (const auto& p : consumer->query_lag(2s)) {
+                behind += std::max<std::int64_t>(0, p.lag);
+            }
+        } catch (const std::exception& e) {
+            log->debug("{}: stall check: {}", options.name, e.what());
+            return;
+        }
+        if (behind == 0) {
+            return;  // idle: nothing to read
+        }
+        if (!stalled.exchange(true)) {
+            stalled_since_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       last_received.time_since_epoch())
+                                       .count());
+        }
+        stalled_behind.store(behind);
+        fetch_stalls.fetch_add(1, std::memory_order_relaxed);
+        int restarted = consumer->refetch(2s);
+        log->warn(
+            "{}: {} event(s) behind and nothing received for {} s: restarted the fetch of "
+            "{} partition(s)",
+            options.name, behind,
+            std::chrono::duration_cast<std::chrono::seconds>(now - last_received).count(),
+            restarted);
+    }
     void probe_if_down() {
         auto now = Clock::now();
         if (now - last_probe < 2s || consumer->stats().brokers_down_for.count() == 0) {
@@ -808,7 +864,10 @@ struct StreamProcessor::Impl {
             probe_if_down();
             auto message = consumer->poll(txn_open ? 5ms : 100ms);
             if (message) {
+                received_now(Clock::now());
                 handle_transactional(std::move(*message));
+            } else if (!txn_open) {
+                watch_for_stall();
             }
             if (txn_open && (txn_events >= options.transaction_max_events ||
                              Clock::now() - txn_opened >= options.transaction_interval)) {
@@ -819,6 +878,7 @@ struct StreamProcessor::Impl {
     }
 
     void on_assigned(const std::vector<kafka::TopicPartition>& list) {
+        last_received = Clock::now();  // the watchdog gives new partitions a full stall_timeout
         // Partitions assigned while paused for room start paused (kafka::Consumer::pause_all).
         for (const auto& tp : list) {
             partitions[tp] = PartitionState{{}, next_generation++};
@@ -1031,9 +1091,11 @@ void StreamProcessor::run() {
             impl.probe_if_down();
             auto message = impl.consumer->poll(impl.paused ? 10ms : 100ms);
             if (!message) {
+                impl.watch_for_stall();
                 continue;
             }
             const auto received = Clock::now();
+            impl.received_now(received);
             impl.handle(std::move(*message), received);
             for (int i = 1; i < BATCH && !impl.paused && !impl.stopping.load() &&
                             impl.in_flight.load(std::memory_order_relaxed) < o.max_in_flight;
@@ -1065,6 +1127,7 @@ ProcessorMetrics StreamProcessor::metrics() const {
     m.dead_lettered = i.dead_lettered.load();
     m.truncated_dead_letters = i.truncated_dead_letters.load();
     m.unfinished_at_stop = i.unfinished_at_stop.load();
+    m.fetch_stalls = i.fetch_stalls.load();
     m.in_flight = i.in_flight.load();
     m.max_in_flight_seen = i.max_in_flight_seen.load();
     m.backpressure_pauses = i.backpressure_pauses.load();
@@ -1093,6 +1156,15 @@ ProcessorMetrics StreamProcessor::metrics() const {
             m.healthy = false;
             m.health = fmt::format("no broker reachable for {} s; retrying",
                                    stats.brokers_down_for.count() / 1000);
+        } else if (i.stalled.load()) {
+            auto since = std::chrono::milliseconds(i.stalled_since_ms.load());
+            auto quiet = std::chrono::duration_cast<std::chrono::seconds>(
+                Clock::now().time_since_epoch() - since);
+            m.healthy = false;
+            m.health = fmt::format(
+                "input stalled: {} event(s) behind, nothing received for {} s; fetch restarted "
+                "{} time(s)",
+                i.stalled_behind.load(), quiet.count(), i.fetch_stalls.load());
         }
     }
     return m;

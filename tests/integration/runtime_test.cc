@@ -590,6 +590,54 @@ TEST(Runtime, StopIsBoundedWhenOutputsCannotBeWritten) {
     EXPECT_EQ(lag, kEvents) << "left uncommitted";
 }
 
+// The fetch watchdog: the broker answers the processor's fetches only after 8 s each (a
+// stalled fetch) while 50 events wait. Within stall_timeout the processor finds itself
+// behind with nothing arriving: unhealthy ("input stalled"), the fetch restarted and counted;
+// once records arrive it is healthy again and every event is processed.
+TEST(Runtime, AStalledFetchIsNoticedRestartedAndCounted) {
+    EmbeddedBroker broker;
+    broker.create_topic("stall-in", 1);
+    broker.create_topic("stall-out", 1);
+    produce_numbered(broker, "stall-in", 100);
+    auto o = processor_options(broker, {"stall-in"});
+    o.name = "stall";
+    o.stall_timeout = 2s;
+    StreamProcessor processor(o);
+    processor.on("*", [](const event::Event&, Context& ctx) { ctx.forward("stall-out"); });
+    std::thread t([&] { processor.run(); });
+    auto wait_for = [&](auto done, std::chrono::seconds limit) {
+        auto deadline = std::chrono::steady_clock::now() + limit;
+        while (!done() && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(20ms);
+        }
+        return done();
+    };
+    EXPECT_TRUE(wait_for([&] { return processor.metrics().processed >= 100; }, 60s));
+    std::this_thread::sleep_for(3s);  // idle past stall_timeout: nothing behind, no stall
+    EXPECT_EQ(processor.metrics().fetch_stalls, 0U) << "an idle input is not a stall";
+    broker.delay_requests(1, broker::ApiKey::Fetch, 3, 8s);
+    std::this_thread::sleep_for(200ms);  // the next fetch is on its way, delayed
+    produce_numbered(broker, "stall-in", 50);
+    std::string stalled_health;
+    EXPECT_TRUE(wait_for(
+        [&] {
+            auto m = processor.metrics();
+            if (!m.healthy) {
+                stalled_health = m.health;
+            }
+            return !stalled_health.empty();
+        },
+        20s));
+    EXPECT_THAT(stalled_health, ::testing::HasSubstr("input stalled: 50 event(s) behind"));
+    EXPECT_TRUE(wait_for([&] { return processor.metrics().processed >= 150; }, 60s))
+        << describe(processor.metrics());
+    auto m = processor.metrics();
+    EXPECT_GE(m.fetch_stalls, 1U);
+    EXPECT_TRUE(m.healthy) << m.health;
+    processor.stop();
+    t.join();
+}
+
 // Four workers: different keys run in parallel, one key's events stay in order.
 TEST(Runtime, ParallelWorkersKeepPerKeyOrder) {
     EmbeddedBroker broker;

@@ -61,6 +61,9 @@ class EmbeddedBroker {
     void set_round_trip(int broker_id, std::chrono::milliseconds rtt);
     /// The next requests of that type fail with these librdkafka error codes, in order.
     void push_request_errors(ApiKey api, const std::vector<int>& errors);
+    /// The next `count` requests of that type to one broker are answered (successfully) only
+    /// after `delay`: a fetch that stalls, say.
+    void delay_requests(int broker_id, ApiKey api, int count, std::chrono::milliseconds delay);
 
     /// Client settings that suit this broker: rebalances in seconds (session timeout 6 s),
     /// prompt fetches (10 ms), lz4 to stretch the per-partition retention.

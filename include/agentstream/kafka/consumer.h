@@ -152,6 +152,11 @@ class Consumer {
     /// Moves the fetch position of assigned partitions (the next record read is at `offset`).
     void seek(const TopicPartition& tp, std::int64_t offset,
               std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /// Restarts fetching of the assigned partitions not paused here: each is resumed in
+    /// librdkafka and sought to its position (its committed offset when nothing was read from
+    /// it yet). The remedy for a fetch that stalled: assigned, behind, nothing arriving.
+    /// Returns how many partitions were sought.
+    int refetch(std::chrono::milliseconds timeout = std::chrono::seconds(5));
     /// The group membership, for offsets sent to a transaction.
     GroupMetadata group_metadata() const;
 

@@ -83,6 +83,11 @@ struct ProcessorOptions {
     std::chrono::milliseconds shutdown_timeout{30'000};
     /// On a rebalance: how long to wait for the revoked partitions' in-flight events.
     std::chrono::milliseconds revoke_timeout{10'000};
+    /// The fetch watchdog: partitions assigned and behind (asked from the broker), yet nothing
+    /// received for this long, is a stalled fetch: it is restarted (kafka::Consumer::refetch),
+    /// counted (ProcessorMetrics::fetch_stalls) and unhealthy until records arrive again.
+    /// Zero turns it off.
+    std::chrono::milliseconds stall_timeout{60'000};
     /// When set (it must outlive the processor): events_total{topic,type},
     /// processing_latency_ms / e2e_latency_ms{processor}, errors_total{component} and
     /// dead_letters_total{topic} are recorded into it.
@@ -153,6 +158,8 @@ struct ProcessorMetrics {
     std::uint64_t backpressure_pauses = 0;  ///< times the partitions were paused for room
     std::uint64_t rebalances = 0;
     std::uint64_t lost = 0;  ///< deleted by the broker before they were read (retention)
+    /// Times the watchdog found the input stalled and restarted its fetch (stall_timeout).
+    std::uint64_t fetch_stalls = 0;
     /// From receiving a record to it being committable, in microseconds.
     std::uint64_t latency_p50_us = 0, latency_p95_us = 0, latency_p99_us = 0;
     /// From the event's own timestamp to it being committable, in microseconds.
@@ -162,7 +169,8 @@ struct ProcessorMetrics {
     /// include events processed twice (their first outputs were discarded with the abort).
     std::uint64_t transactions = 0;
     std::uint64_t aborted_transactions = 0;
-    /// false while no broker is reachable (the processor keeps retrying); `health` says why.
+    /// false while no broker is reachable (the processor keeps retrying) or while its input is
+    /// stalled (behind, nothing arriving); `health` says why.
     bool healthy = true;
     std::string health = "ok";
 };
