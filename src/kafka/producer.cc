@@ -268,6 +268,23 @@ struct Producer::Impl {
         retries.emplace(Clock::now() + delay, std::move(item));
     }
 
+    // A resend that will not happen: its record's final report, failed with `error`.
+    void fail_resend(RetryItem& item, const char* error) {
+        if (item.headers != nullptr) {
+            rd_kafka_headers_destroy(item.headers);
+            item.headers = nullptr;
+        }
+        item.topic->failed.fetch_add(1, std::memory_order_relaxed);
+        if (item.pending->callback) {
+            DeliveryReport report;
+            report.topic = item.topic->name;
+            report.error = error;
+            report.attempts = item.pending->attempts;
+            item.pending->callback(report);
+        }
+        finish_one();
+    }
+
     void run_due_retries() {
         std::vector<RetryItem> due;
         {
@@ -296,18 +313,7 @@ struct Producer::Impl {
                 retries.emplace(Clock::now() + std::chrono::milliseconds(50), std::move(item));
                 continue;
             }
-            if (item.headers != nullptr) {
-                rd_kafka_headers_destroy(item.headers);
-            }
-            item.topic->failed.fetch_add(1, std::memory_order_relaxed);
-            if (item.pending->callback) {
-                DeliveryReport report;
-                report.topic = item.topic->name;
-                report.error = rd_kafka_err2str(err);
-                report.attempts = item.pending->attempts;
-                item.pending->callback(report);
-            }
-            finish_one();
+            fail_resend(item, rd_kafka_err2str(err));
         }
     }
 
@@ -546,18 +552,7 @@ void Producer::purge() {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     for (auto& item : waiting) {
-        if (item.headers != nullptr) {
-            rd_kafka_headers_destroy(item.headers);
-        }
-        item.topic->failed.fetch_add(1, std::memory_order_relaxed);
-        if (item.pending->callback) {
-            DeliveryReport report;
-            report.topic = item.topic->name;
-            report.error = "purged: the producer gave up before a resend";
-            report.attempts = item.pending->attempts;
-            item.pending->callback(report);
-        }
-        impl.finish_one();
+        impl.fail_resend(item, "purged: the producer gave up before a resend");
     }
     impl.serving.store(false, std::memory_order_release);
 }

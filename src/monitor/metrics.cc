@@ -68,6 +68,11 @@ const std::vector<MetricSpec>& builtins() {
          MetricKind::Counter,
          "Requests librdkafka sent again (librdkafka statistics)",
          {}},
+        {"fetch_stalls_total",
+         MetricKind::Counter,
+         "Times a processor's input was found stalled (behind, nothing arriving) and its fetch "
+         "restarted",
+         {"processor"}},
         {"notifications_total",
          MetricKind::Counter,
          "Notices by channel and outcome (delivered, failed, deduplicated, rate_limited, "
