@@ -9,6 +9,7 @@ packages=(
     build-essential cmake ninja-build pkg-config git clang-format
     # libraries (docs/architecture.md says why each)
     librdkafka-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
+    libmicrohttpd-dev
     libcli11-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libre2-dev libjemalloc-dev libssl-dev
     # tests and benchmarks; clang and its runtime for the libFuzzer targets (scripts/fuzz.sh)
     libgtest-dev libgmock-dev googletest libbenchmark-dev librapidcheck-dev clang

@@ -64,6 +64,12 @@ void routes_check(const std::string& file) {
     const auto& r = *p.router;
     fmt::print("{}: ok: {} route(s), mode {}\n", file, r.routes().size(),
                mode_name(r.table().mode));
+    if (r.table().allow_cycles) {
+        fmt::print(
+            "  cycles allowed: an event is routed at most {} time(s) ({}), then "
+            "dead-lettered\n",
+            r.table().max_hops, router::HOPS_HEADER);
+    }
     for (const auto& route : r.routes()) {
         std::vector<std::string> types;
         for (const auto& t : route.event_types) {

@@ -63,6 +63,18 @@ constexpr KeySpec KEYS[] = {
      "transformation made invalid goes to the dead-letter topic instead."},
     {"routing.group_id", ValueType::String, "agentstream-router",
      "Consumer group of the router. Instances in one group share the source partitions."},
+    {"routing.allow_cycles", ValueType::Boolean, "false",
+     "Accept routes whose topics make a cycle (an event routed back to a topic it came from). "
+     "Off, such routes are refused at load. On, every routed copy carries x-agentstream-hops, "
+     "and an event routed routing.max_hops times goes to the dead-letter topic."},
+    {"routing.max_hops",
+     ValueType::Integer,
+     "10",
+     "With routing.allow_cycles: how many times one event may be routed before it is "
+     "dead-lettered (reason: hop limit).",
+     {},
+     1,
+     1000},
     {"routing.shutdown_timeout_s",
      ValueType::Integer,
      "30",

@@ -531,7 +531,9 @@ void refuse_loops(const RouteTable& table, const Loader& loader, const YAML::Nod
                 }
                 auto message = fmt::format(
                     "the routes make a loop: {}; every event on it would be routed again and "
-                    "again. Write to a topic no route reads",
+                    "again. Write to a topic no route reads, or set routing.allow_cycles (with a "
+                    "hop "
+                    "limit, routing.max_hops)",
                     fmt::join(cycle, " -> "));
                 if (blame != nullptr && blame->line > 0) {
                     throw config::ConfigError(loader.file, blame->line, 1,
@@ -561,6 +563,8 @@ RouteTable load_routes(const config::Config& config) {
                                                                 : RoutingMode::FanOut;
     table.dispatcher = config.string("routing.name");
     table.default_topic = config.string("routing.default_topic");
+    table.allow_cycles = config.boolean("routing.allow_cycles");
+    table.max_hops = static_cast<int>(config.integer("routing.max_hops"));
     Loader loader{config.source(), {}};
     for (const auto& t : config.topics("topics")) {
         loader.declared_topics.insert(t.name);
@@ -600,7 +604,9 @@ RouteTable load_routes(const config::Config& config) {
         }
         table.routes.push_back(std::move(route));
     }
-    refuse_loops(table, loader, root["routing"]);
+    if (!table.allow_cycles) {
+        refuse_loops(table, loader, root["routing"]);
+    }
     return table;
 }
 

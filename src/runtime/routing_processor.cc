@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <stdexcept>
 
 namespace agentstream::runtime {
@@ -54,8 +55,38 @@ bool RoutingProcessor::process_record(const event::EventSummary& summary, Contex
     if (routing.deliveries.empty()) {
         return false;  // unmatched, no default topic: counted and committed
     }
+    // Routes that may make a cycle: each copy says how many times its event has been routed,
+    // and one that has gone round max_hops times stops here.
+    const auto& table = current->table();
+    std::optional<kafka::Headers> hop_headers;
+    if (table.allow_cycles) {
+        int hops = 0;
+        if (auto given = record.header(router::HOPS_HEADER)) {
+            auto [ptr, ec] = std::from_chars(given->data(), given->data() + given->size(), hops);
+            if (given->empty() || ec != std::errc() || ptr != given->data() + given->size() ||
+                hops < 0) {
+                throw PermanentError(fmt::format("header {} is not a count of hops: '{}'",
+                                                 router::HOPS_HEADER, *given));
+            }
+        }
+        if (hops >= table.max_hops) {
+            throw PermanentError(fmt::format(
+                "hop limit: routed {} times already (routing.max_hops = {}); the routes make a "
+                "cycle this event did not leave",
+                hops, table.max_hops));
+        }
+        hop_headers.emplace();
+        for (const auto& [name, value] : record.headers()) {
+            if (name != router::HOPS_HEADER) {
+                hop_headers->emplace_back(name, value);
+            }
+        }
+        hop_headers->emplace_back(router::HOPS_HEADER, std::to_string(hops + 1));
+    }
     for (const auto& d : routing.deliveries) {
-        if (d.value == router::Delivery::ORIGINAL && d.key == router::Delivery::ORIGINAL) {
+        bool unchanged =
+            d.value == router::Delivery::ORIGINAL && d.key == router::Delivery::ORIGINAL;
+        if (unchanged && !hop_headers) {
             context.forward(d.topic);
             continue;
         }
@@ -73,8 +104,12 @@ bool RoutingProcessor::process_record(const event::EventSummary& summary, Contex
         std::string_view key = d.key == router::Delivery::ORIGINAL
                                    ? record.key()
                                    : std::string_view(routing.keys[d.key]);
-        // The record's own headers go with it (copied inside librdkafka when it is produced).
-        context.send_copy(d.topic, key, value);
+        if (hop_headers) {
+            context.send(d.topic, std::string(key), std::string(value), *hop_headers);
+        } else {
+            // The record's own headers go with it (copied inside librdkafka when it is produced).
+            context.send_copy(d.topic, key, value);
+        }
     }
     return true;
 }

@@ -45,6 +45,13 @@ routes:
   - {name: there, source_topics: [a], target_topics: [b], event_types: [task.created]}
 YAML
 refused "a loop through the default topic" "a -> (default_topic) a" "$A" routes check "$tmp/cycle.yaml"
+contains "  and says how to allow one" "$tmp/out" "or set routing.allow_cycles (with a hop limit, routing.max_hops)"
+{ echo "routing: {allow_cycles: true, max_hops: 3}"; cat "$tmp/self.yaml"; } >"$tmp/allowed.yaml"
+"$A" routes check "$tmp/allowed.yaml" >"$tmp/out" 2>&1
+check "a deliberate cycle with a hop limit passes routes check" 0 $?
+contains "  and the limit is shown" "$tmp/out" "an event is routed at most 3 time(s) (x-agentstream-hops)"
+echo "routing: {allow_cycles: true, max_hops: 0}" >"$tmp/nohops.yaml"
+refused "max_hops 0" "nohops.yaml:1:41: routing.max_hops: must be between 1 and 1000" "$A" routes check "$tmp/nohops.yaml"
 cat >"$tmp/dup.yaml" <<'YAML'
 topics: {a: 1, b: 1}
 routes:
@@ -93,4 +100,4 @@ check "300 MB of zero bytes under a 600 MB memory limit: exit 1" 1 $?
 contains "  reported as one over-long line" "$tmp/out" "line 1: 300000000 bytes"
 refused "a directory as input" "Is a directory" "$A" event validate "$tmp"
 
-finish 39
+finish 44

@@ -255,5 +255,63 @@ TEST(Router, ReplacingRoutesUnderLoadLosesNothingAndRoutesEachEventOnce) {
     EXPECT_GT(in_b, 0U);
 }
 
+// Issue 18, point 9: a deliberate cycle is accepted only when the file says so, and then each
+// event goes round at most routing.max_hops times (counted in a header) before it is
+// dead-lettered; without the limit these 20 events went round for ever.
+TEST(Router, ADeliberateCycleStopsAtItsHopLimit) {
+    constexpr const char* routes =
+        "topics: {in: 2, mid: 2}\n"
+        "routes:\n"
+        "  - {name: out, source_topics: in, target_topics: mid}\n"
+        "  - {name: back, source_topics: mid, target_topics: in}\n";
+    EXPECT_THROW(router::load_routes(config::Config::parse(routes, "cycle.yaml")),
+                 config::ConfigError);
+    auto table = router::load_routes(config::Config::parse(
+        std::string("routing: {allow_cycles: true, max_hops: 4}\n") + routes, "cycle.yaml"));
+    ASSERT_TRUE(table.allow_cycles);
+    ASSERT_EQ(table.max_hops, 4);
+    EmbeddedBroker broker;
+    broker.create_topic("in", 2);
+    broker.create_topic("mid", 2);
+    broker.create_topic("in.dlq", 1);
+    broker.create_topic("mid.dlq", 1);
+    constexpr int N = 20;
+    {
+        kafka::Producer p(producer_options(broker));
+        for (int i = 0; i < N; ++i) {
+            send(p, "in", testing::numbered_event(i, i, i));
+        }
+        ASSERT_TRUE(p.flush(30s));
+    }
+    runtime::RoutingProcessor processor(testing::processor_options(broker, {"in", "mid"}),
+                                        std::make_shared<const router::Router>(std::move(table)));
+    ASSERT_TRUE(testing::run_until(processor, [&] {
+        auto m = processor.metrics();
+        return m.dead_lettered >= N && m.in_flight == 0;
+    }));
+    auto m = processor.metrics();
+    // Each event: in (0) -> mid (1) -> in (2) -> mid (3) -> in (4): stopped there.
+    EXPECT_EQ(m.consumed, 5U * N);
+    EXPECT_EQ(m.produced, 4U * N);
+    EXPECT_EQ(m.dead_lettered, static_cast<std::uint64_t>(N));
+    std::map<std::string, int> hops_on_mid, hops_on_in;
+    auto hops = [](std::map<std::string, int>& into) {
+        return [&into](const kafka::Message& r) {
+            ++into[std::string(r.header(router::HOPS_HEADER).value_or("none"))];
+            EXPECT_EQ(r.header("event_type"), "task.started");  // the input's headers go too
+        };
+    };
+    EXPECT_EQ(testing::read_all(broker, "mid", 2, 2 * N, hops(hops_on_mid)), 2U * N);
+    EXPECT_EQ(testing::read_all(broker, "in", 2, 3 * N, hops(hops_on_in)), 3U * N);
+    EXPECT_EQ(hops_on_mid, (std::map<std::string, int>{{"1", N}, {"3", N}}));
+    EXPECT_EQ(hops_on_in, (std::map<std::string, int>{{"none", N}, {"2", N}, {"4", N}}));
+    std::size_t limited = 0;
+    testing::read_all(broker, "in.dlq", 1, N, [&](const kafka::Message& r) {
+        auto why = std::string(r.header(runtime::DLQ_ERROR_MESSAGE).value_or(""));
+        limited += why.find("hop limit: routed 4 times already (routing.max_hops = 4)") == 0;
+    });
+    EXPECT_EQ(limited, static_cast<std::size_t>(N));
+}
+
 }  // namespace
 }  // namespace agentstream

@@ -170,12 +170,21 @@ enum class RoutingMode : std::uint8_t {
     FirstMatch,  ///< only the highest-priority matching route fires
 };
 
+/// How many times an event has been routed, on every copy the router writes when routes may
+/// make a cycle (RouteTable::allow_cycles): a decimal count, 1 on the first routed copy.
+inline constexpr std::string_view HOPS_HEADER = "x-agentstream-hops";
+
 /// A whole routing configuration, as loaded from a pipeline file.
 struct RouteTable {
     std::vector<Route> routes;
     RoutingMode mode = RoutingMode::FanOut;
     std::string default_topic;  ///< empty: unmatched events are counted, not forwarded
     std::string dispatcher = "event_dispatcher";
+    /// Routes whose topics make a cycle are refused at load unless this is set; then every
+    /// routed copy carries HOPS_HEADER, and an event already routed `max_hops` times goes to
+    /// the dead-letter topic instead of round again.
+    bool allow_cycles = false;
+    int max_hops = 10;
 };
 
 }  // namespace agentstream::router
