@@ -78,9 +78,23 @@ head -c 70000 /dev/zero | tr '\0' x >"$tmp/body70k"
 check "a GET with a 70 KB body: 413" 413 "$(code -X GET --data-binary @"$tmp/body70k" "$URL/healthz")"
 curl -s -D "$tmp/headers" -o /dev/null "$URL/"
 contains "the dashboard may not be framed" "$tmp/headers" "frame-ancestors 'none'"
+# 8. Slow clients (slowloris): before, 24 connections sending a header line every 2 s took every
+# worker and /healthz timed out for as long as they lasted (0 of 6 probes answered with 64).
+if [ -z "$e2e" ]; then
+    port=${URL##*:}
+    python3 "$here/../support/slowloris.py" --port "$port" --connections 64 --interval 2 \
+        --probe-for 6 --watch-for 20 >"$tmp/slow.out" 2>&1
+    cat "$tmp/slow.out"
+    check "64 slow clients all connected" "opened 64 refused 0" "$(sed -n 1p "$tmp/slow.out")"
+    check "/healthz answered within 1 s every time beside them" yes \
+        "$(awk '/^probes/ { print ($2 > 0 && $2 == $4) ? "yes" : "no" }' "$tmp/slow.out")"
+    check "each slow request closed by the server (10 s deadline)" "64 of 64" \
+        "$(awk '/^closed-by-server/ { print $2, $3, $4 }' "$tmp/slow.out")"
+    check "/healthz after them" 200 "$(code "$URL/healthz")"
+fi
 { pipeline "$r-open"; echo "http: {host: 0.0.0.0}"; } >"$tmp/open.yaml"
 AGENTSTREAM_HTTP_TOKEN= timeout 30 "$A" run --config "$tmp/open.yaml" --http-port 0 >"$tmp/open.out" 2>&1
 check "http.host 0.0.0.0 without a token: refused" 1 $?
 contains "  and told what to set" "$tmp/open.out" "set http.token (or AGENTSTREAM_HTTP_TOKEN), or http.allow_unauthenticated: true"
 
-finish $([ -n "$e2e" ] && echo 24 || echo 12)
+finish $([ -n "$e2e" ] && echo 24 || echo 16)

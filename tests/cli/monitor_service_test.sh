@@ -160,7 +160,10 @@ head -c 200000 /dev/zero >"$tmp/big"
 check "oversized body: 413" 413 "$(code "${AUTH[@]}" -X POST --data-binary @"$tmp/big" "$URL/api/alerts")"
 port=${URL##*:}
 printf 'GARBAGE\r\n\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3; cat <&3" >"$tmp/garbage.out" 2>&1
-contains "a malformed request: 400" "$tmp/garbage.out" "400"
+# A request line without a target: libmicrohttpd closes the connection without a reply (HTTP/1.1
+# says a server SHOULD answer 400; cpp-httplib did). Never an answer other than 400.
+check "a malformed request: 400 or closed" yes \
+    "$( { [ ! -s "$tmp/garbage.out" ] || grep -q '^HTTP/1.1 400' "$tmp/garbage.out"; } && echo yes)"
 check "still alive" 200 "$(code "$URL/healthz")"
 
 # A reload changes the alert rules without a restart: the removed rule's alert resolves (and

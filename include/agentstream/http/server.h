@@ -20,8 +20,14 @@ struct ServerOptions {
     std::size_t max_body_bytes = 64 * 1024;
     /// /healthz fails when the monitor has not ticked for this long.
     std::chrono::seconds max_tick_age{10};
-    /// Concurrent `/events` streams (each holds a server thread); more get 503.
+    /// Concurrent `/events` streams; more get 503.
     int max_streams = 16;
+    /// A request's head and body must have arrived this long after the connection opened (or
+    /// the previous response on it finished); else the connection is closed. Slow clients hold
+    /// a socket each, never a thread.
+    std::chrono::milliseconds request_timeout{10'000};
+    /// Open connections at most; more are accepted and closed at once.
+    int max_connections = 512;
 };
 
 /// Routes: GET /healthz, /readyz, /metrics, /api/dashboard, /api/alerts, /api/routes,
@@ -39,6 +45,8 @@ class Server {
     /// The bound port (useful with port 0).
     int port() const noexcept;
     std::string url() const;
+    /// Connections closed because their request did not arrive within request_timeout.
+    std::uint64_t slow_requests_closed() const noexcept;
 
   private:
     struct Impl;
