@@ -91,15 +91,16 @@ scripts/build.sh build
 # build's tests run (they wait on brokers and timers far more than they compute): the ASan +
 # UBSan tree (clang: libFuzzer needs it, and one tree then serves the sanitizer tests and the
 # fuzz targets; scripts/fuzz.sh configures it the same way), then the ThreadSanitizer tree
-# (the runtime is in the integration tests, the orchestrator's threads in agents_test, every
-# service in the agentstream binary). A stage that needs one waits for it.
+# (the runtime is in the integration tests, the HTTP server in http_test, the orchestrator's
+# threads in agents_test, every service in the agentstream binary). A stage that needs one
+# waits for it.
 (
     CC=clang CXX=clang++ TARGETS="core_test config_test event_test runtime_unit_test router_test \
-monitor_test window_test processors_test agents_test notify_test agentstream $(sed -n \
+monitor_test http_test window_test processors_test agents_test notify_test agentstream $(sed -n \
 's/^all=(\(.*\))$/\1/p' scripts/fuzz.sh)" nice -n 19 scripts/build.sh build-asan -DAGENTSTREAM_SANITIZE=ON \
         -DAGENTSTREAM_FUZZ=ON -DAGENTSTREAM_BUILD_BENCH=OFF >"$logdir/build-asan.log" 2>&1
     echo $? >"$logdir/build-asan.rc"
-    TARGETS="integration_test runtime_unit_test agents_test agentstream" \
+    TARGETS="integration_test runtime_unit_test agents_test http_test agentstream" \
         nice -n 19 scripts/build.sh build-tsan -DAGENTSTREAM_TSAN=ON -DAGENTSTREAM_BUILD_BENCH=OFF \
         >"$logdir/build-tsan.log" 2>&1
     echo $? >"$logdir/build-tsan.rc"
@@ -164,7 +165,7 @@ wait_build tsan
 stage "tests under ThreadSanitizer"
 export TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/support/tsan.supp log_path=$logdir/san/tsan"
 tests tsan build-tsan -j1 --timeout 600 \
-    -R 'Runtime\.|Retry\.|OffsetTracker\.|Transport\.DeliveryCallbacks|Transport\.ASink|Router\.Replacing|Orchestrator\.'
+    -R 'Runtime\.|Retry\.|OffsetTracker\.|Transport\.DeliveryCallbacks|Transport\.ASink|Router\.Replacing|Orchestrator\.|HttpServer\.'
 DEMO_FULL=1 tests tsan-services build-tsan -j2 -R "$SERVICE_TESTS" --timeout 600
 # The suppressions hide librdkafka's own accesses only: a race planted in a delivery callback
 # (a test disabled everywhere else) must be reported.
