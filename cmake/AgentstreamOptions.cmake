@@ -6,6 +6,9 @@ target_compile_options(agentstream_options INTERFACE -Wall -Wextra -Wshadow -Wno
                                                      # g++ 12 warns on designated initialisers that
                                                      # leave members to their defaults (PR 96868)
                                                      -Wno-missing-field-initializers)
+# Position-independent code (the libraries are) without the cost of symbol interposition:
+# calls within the project stay direct and inlinable, as in the executables.
+target_compile_options(agentstream_options INTERFACE -fno-semantic-interposition)
 if(AGENTSTREAM_WERROR)
   target_compile_options(agentstream_options INTERFACE -Werror)
 endif()
@@ -48,13 +51,34 @@ if(AGENTSTREAM_TSAN)
 endif()
 
 # agentstream_module(<name> SOURCES ... DEPS ...) declares the library agentstream_<name> with the
-# alias agentstream::<name>, public headers under include/ and private ones under src/.
+# alias agentstream::<name> (its exported name too), public headers under include/ and private
+# ones under src/. Static archives unless AGENTSTREAM_SHARED; position-independent either way,
+# so a plugin, a shared library or a Python extension can link the archives.
+set(AGENTSTREAM_MODULES "" CACHE INTERNAL "the libraries agentstream_module declared")
 function(agentstream_module name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
-  add_library(agentstream_${name} STATIC ${ARG_SOURCES})
+  if(AGENTSTREAM_SHARED)
+    add_library(agentstream_${name} SHARED ${ARG_SOURCES})
+    # Installed, each library finds the others beside it (a prefix outside the loader's path).
+    set_target_properties(agentstream_${name} PROPERTIES INSTALL_RPATH "\$ORIGIN")
+  else()
+    add_library(agentstream_${name} STATIC ${ARG_SOURCES})
+  endif()
   add_library(agentstream::${name} ALIAS agentstream_${name})
-  target_include_directories(agentstream_${name} PUBLIC ${PROJECT_SOURCE_DIR}/include
-                                                  PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  set_target_properties(agentstream_${name} PROPERTIES
+    EXPORT_NAME ${name}
+    OUTPUT_NAME agentstream_${name}
+    POSITION_INDEPENDENT_CODE ON
+    VERSION ${PROJECT_VERSION}
+    SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+  target_compile_features(agentstream_${name} PUBLIC cxx_std_20)
+  target_include_directories(agentstream_${name}
+    PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+           $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
+           $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
+    PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(agentstream_${name} PUBLIC ${ARG_DEPS} PRIVATE agentstream::options
                                                                        ${ARG_PRIVATE_DEPS})
+  set(AGENTSTREAM_MODULES ${AGENTSTREAM_MODULES} ${name} CACHE INTERNAL
+      "the libraries agentstream_module declared")
 endfunction()

@@ -15,18 +15,23 @@ if(AGENTSTREAM_BUILD_BENCH)
   find_package(benchmark CONFIG REQUIRED)
 endif()
 
-# jemalloc serves malloc in every agentstream executable (docs/architecture.md says why: glibc
+# jemalloc serves malloc in agentstream's own executables (docs/architecture.md says why: glibc
 # malloc was a third of the processing thread, mostly librdkafka's records allocated on one
-# thread and freed on another). Sanitizer builds keep their own allocator.
-option(AGENTSTREAM_JEMALLOC "Link every executable with jemalloc" ON)
+# thread and freed on another): the CLI, the tests, the benchmarks. Never in the libraries, so an
+# application that links them keeps its own allocator. Sanitizer builds keep theirs too.
+option(AGENTSTREAM_JEMALLOC "Link agentstream's own executables with jemalloc" ON)
+# agentstream::program: what every executable of this project links (the shared compiler flags,
+# and jemalloc with its options).
+add_library(agentstream_program INTERFACE)
+add_library(agentstream::program ALIAS agentstream_program)
+target_link_libraries(agentstream_program INTERFACE agentstream::options)
 if(AGENTSTREAM_JEMALLOC AND NOT AGENTSTREAM_SANITIZE AND NOT AGENTSTREAM_TSAN AND NOT AGENTSTREAM_FUZZ)
   pkg_check_modules(JEMALLOC REQUIRED jemalloc)
   # Debian's gcc links --as-needed, which would drop a library nothing calls by name.
-  target_link_libraries(agentstream_options
+  target_link_libraries(agentstream_program
                         INTERFACE "-Wl,--push-state,--no-as-needed,-ljemalloc,--pop-state")
-  target_compile_definitions(agentstream_options INTERFACE AGENTSTREAM_JEMALLOC=1)
-  # jemalloc's options (one arena) are a symbol it looks up in the executable, so the file
-  # that defines it is compiled into every target (a library's copy is never linked: the
-  # executable's own defines the symbol first).
-  target_sources(agentstream_options INTERFACE ${PROJECT_SOURCE_DIR}/src/core/malloc_conf.cc)
+  target_compile_definitions(agentstream_program INTERFACE AGENTSTREAM_JEMALLOC=1)
+  # jemalloc's options (one arena) are a symbol it looks up in the executable: the file that
+  # defines it is compiled into each executable.
+  target_sources(agentstream_program INTERFACE ${PROJECT_SOURCE_DIR}/src/core/malloc_conf.cc)
 endif()

@@ -23,7 +23,7 @@ namespace {
 constexpr std::string_view TOKEN = "s3cret";
 
 struct Fixture {
-    agentstream::monitor::RealTimeMonitor monitor{{}};
+    agentstream::monitor::RealTimeMonitor monitor{std::vector<agentstream::monitor::AlertRule>{}};
     std::unique_ptr<agentstream::http::Server> server;
     Fixture() {
         monitor.tick(agentstream::monitor::Clock::now(), {});

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs the whole test suite:
 #   1. formatting check (clang-format),
-#   2. release build with warnings as errors; unit, cli and integration tests (embedded broker),
+#   2. release build with warnings as errors; the libraries installed to a prefix and examples/
+#      built against them and run; a configure without npm (-DAGENTSTREAM_HTTP=OFF); unit, cli
+#      and integration tests (embedded broker),
 #      then e2e tests against a real Apache Kafka 4.x broker started from Maven Central jars,
 #      and failover on a 3-node cluster,
 #   3. ASan + UBSan build: the unit tests, the service CLI tests and a 20 s demo under it;
@@ -91,16 +93,16 @@ scripts/build.sh build
 # build's tests run (they wait on brokers and timers far more than they compute): the ASan +
 # UBSan tree (clang: libFuzzer needs it, and one tree then serves the sanitizer tests and the
 # fuzz targets; scripts/fuzz.sh configures it the same way), then the ThreadSanitizer tree
-# (the runtime is in the integration tests, the HTTP server in http_test, the orchestrator's
-# threads in agents_test, every service in the agentstream binary). A stage that needs one
-# waits for it.
+# (the runtime is in the integration tests, the HTTP server in http_test, the monitor's own
+# thread in monitor_test, the orchestrator's threads in agents_test, every service in the
+# agentstream binary). A stage that needs one waits for it.
 (
     CC=clang CXX=clang++ TARGETS="core_test config_test event_test runtime_unit_test router_test \
 monitor_test http_test window_test processors_test agents_test notify_test agentstream $(sed -n \
 's/^all=(\(.*\))$/\1/p' scripts/fuzz.sh)" nice -n 19 scripts/build.sh build-asan -DAGENTSTREAM_SANITIZE=ON \
         -DAGENTSTREAM_FUZZ=ON -DAGENTSTREAM_BUILD_BENCH=OFF >"$logdir/build-asan.log" 2>&1
     echo $? >"$logdir/build-asan.rc"
-    TARGETS="integration_test runtime_unit_test agents_test http_test agentstream" \
+    TARGETS="integration_test runtime_unit_test agents_test http_test monitor_test agentstream" \
         nice -n 19 scripts/build.sh build-tsan -DAGENTSTREAM_TSAN=ON -DAGENTSTREAM_BUILD_BENCH=OFF \
         >"$logdir/build-tsan.log" 2>&1
     echo $? >"$logdir/build-tsan.rc"
@@ -116,6 +118,36 @@ wait_build() {  # wait_build asan|tsan: until that tree is built; its failure st
         exit 1
     fi
 }
+
+stage "install, and the examples built against the installed package"
+# What a C++ project that uses agentstream does: install to a prefix, find_package() it from a
+# tree of its own (examples/, outside this build), build, run. Each example runs on an embedded
+# broker and fails when what it shows did not happen.
+prefix=$logdir/prefix
+expect "cmake --install to a prefix" cmake --install build --prefix "$prefix"
+rm -rf build-examples
+if cmake -S examples -B build-examples -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_FLAGS=-Werror >"$logdir/examples.log" 2>&1 &&
+    cmake --build build-examples -j2 >>"$logdir/examples.log" 2>&1; then
+    tests examples build-examples -j2 --timeout 120
+else
+    tail -40 "$logdir/examples.log"
+    expect "the examples build against the installed package" false
+fi
+# The libraries below http configure without the dashboard's npm packages (a tree as git has
+# it, without web/node_modules).
+bare=$logdir/bare-tree
+mkdir -p "$bare"
+git ls-files -z | xargs -0 cp --parents -t "$bare"
+expect "the libraries configure without npm (-DAGENTSTREAM_HTTP=OFF)" \
+    cmake -S "$bare" -B "$bare/build" -G Ninja -DAGENTSTREAM_HTTP=OFF -DAGENTSTREAM_BUILD_BENCH=OFF \
+    -DAGENTSTREAM_BUILD_TESTS=OFF
+http_refused_without_npm() {
+    ! cmake -S "$bare" -B "$bare/build-http" -G Ninja -DAGENTSTREAM_BUILD_BENCH=OFF \
+        >"$logdir/bare-http.log" 2>&1 && grep -q 'run scripts/setup.sh' "$logdir/bare-http.log" &&
+        grep -q 'DAGENTSTREAM_HTTP=OFF' "$logdir/bare-http.log"
+}
+expect "without npm, the http module is refused saying what to do" http_refused_without_npm
 
 stage "unit, cli and integration tests"
 tests main build -j2 --timeout 600 -L 'unit|cli|integration'
@@ -165,7 +197,7 @@ wait_build tsan
 stage "tests under ThreadSanitizer"
 export TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/support/tsan.supp log_path=$logdir/san/tsan"
 tests tsan build-tsan -j1 --timeout 600 \
-    -R 'Runtime\.|Retry\.|OffsetTracker\.|Transport\.DeliveryCallbacks|Transport\.ASink|Router\.Replacing|Orchestrator\.|HttpServer\.'
+    -R 'Runtime\.|Retry\.|OffsetTracker\.|Transport\.DeliveryCallbacks|Transport\.ASink|Router\.Replacing|Orchestrator\.|HttpServer\.|RealTimeMonitor\.|EventDispatcher\.'
 DEMO_FULL=1 tests tsan-services build-tsan -j2 -R "$SERVICE_TESTS" --timeout 600
 # The suppressions hide librdkafka's own accesses only: a race planted in a delivery callback
 # (a test disabled everywhere else) must be reported.

@@ -2,6 +2,7 @@
 #include <agentstream/core/allocator.h>
 #include <agentstream/core/logging.h>
 #include <agentstream/kafka/options.h>
+#include <agentstream/version.h>
 
 #include <fmt/format.h>
 
@@ -17,7 +18,7 @@ int main(int argc, char** argv) {
     CLI::App app{"agentstream: real-time event streaming for documents, tasks and AI agents",
                  "agentstream"};
     app.set_version_flag("--version",
-                         fmt::format("agentstream {} (librdkafka {}, {})", AGENTSTREAM_VERSION,
+                         fmt::format("agentstream {} (librdkafka {}, {})", library_version(),
                                      kafka::librdkafka_version(), allocator_name()));
     app.require_subcommand(1);
     app.fallthrough();

@@ -318,25 +318,6 @@ void ServiceMonitor::publish(const monitor::AlertEvent& e) {
     }
 }
 
-monitor::ProcessorRow processor_row(const std::string& name, const std::string& group,
-                                    const runtime::ProcessorMetrics& p) {
-    monitor::ProcessorRow row;
-    row.name = name;
-    row.group = group;
-    row.consumed = p.consumed;
-    row.processed = p.processed;
-    row.failed = p.failed;
-    row.dead_lettered = p.dead_lettered;
-    row.in_flight = p.in_flight;
-    row.lag = p.lag;
-    row.latency_p50_us = p.latency_p50_us;
-    row.latency_p95_us = p.latency_p95_us;
-    row.latency_p99_us = p.latency_p99_us;
-    row.healthy = p.healthy;
-    row.health = p.health;
-    return row;
-}
-
 void ServiceMonitor::tick(const std::string& processor_name, const std::string& group,
                           const runtime::ProcessorMetrics& p, const router::RouterMetrics& routes,
                           const std::vector<monitor::ProcessorRow>& others,
@@ -419,7 +400,7 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
                                            .rebalances = p.rebalances}));
 
     monitor::Observations obs;
-    obs.processors.push_back(processor_row(processor_name, group, p));
+    obs.processors.push_back(runtime::monitor_row(processor_name, group, p));
     for (const auto& r : others) {
         _monitor.set_health(
             {r.name, r.healthy ? monitor::HealthStatus::Healthy : monitor::HealthStatus::Critical,

@@ -11,6 +11,7 @@
 #include <agentstream/monitor/progress_health.h>
 #include <agentstream/notify/notifications.h>
 #include <agentstream/router/router.h>
+#include <agentstream/runtime/monitoring.h>
 #include <agentstream/runtime/processor.h>
 
 #include <agentstream/kafka/admin.h>
@@ -106,10 +107,6 @@ class ServiceMonitor {
     double _last_cpu_seconds = -1;
     std::chrono::steady_clock::time_point _last_cpu_at;
 };
-
-/// A processors-table row from a StreamProcessor's metrics.
-monitor::ProcessorRow processor_row(const std::string& name, const std::string& group,
-                                    const runtime::ProcessorMetrics& p);
 
 /// Reads and validates a pipeline file's alert rules (used by reload checks too).
 std::vector<monitor::AlertRule> alert_rules_of(const config::Config& config);

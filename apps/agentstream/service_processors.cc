@@ -30,7 +30,7 @@ runtime::ProcessorOptions processor_options(const Connection& c, ServiceMonitor&
 template <class P>
 std::function<monitor::ProcessorRow()> row_of(const std::shared_ptr<P>& p,
                                               const std::string& name) {
-    return [p, name] { return processor_row(name, name, p->metrics()); };
+    return [p, name] { return runtime::monitor_row(name, name, p->metrics()); };
 }
 
 std::function<void(monitor::MetricsRegistry&)> active_tasks_gauge(

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <set>
@@ -358,6 +359,29 @@ std::vector<ActiveAlert> AlertEngine::active() const {
 
 namespace {
 
+// What is wrong with the series a rule reads (a metric or reading that does not exist, a label
+// the metric does not have); `on_metric` says whether it is the metric's name.
+std::optional<std::string> series_error(const MetricsRegistry& registry, const AlertRule& r,
+                                        bool& on_metric) {
+    std::string error;
+    auto parsed = parse_series_name(registry, r.metric, &error);
+    if (!parsed) {
+        on_metric = true;
+        return fmt::format("alert rule '{}': {}", r.name, error);
+    }
+    for (const auto& m : r.matchers) {
+        const auto& names = parsed->first->label_names;
+        if (std::find(names.begin(), names.end(), m.name) == names.end()) {
+            on_metric = false;
+            return fmt::format(
+                "alert rule '{}': '{}' has no label '{}' (its labels: {})", r.name,
+                parsed->first->name, m.name,
+                names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")));
+        }
+    }
+    return std::nullopt;
+}
+
 struct RuleLoader : config::YamlReader {
     RuleLoader(std::string file, const MetricsRegistry& r)
         : config::YamlReader(std::move(file)), registry(r) {}
@@ -469,25 +493,40 @@ struct RuleLoader : config::YamlReader {
         if (!has_threshold) {
             fail(node, fmt::format("alert rule '{}': threshold is required", r.name));
         }
-        std::string error;
-        auto parsed = parse_series_name(registry, r.metric, &error);
-        if (!parsed) {
-            fail(metric_node, fmt::format("alert rule '{}': {}", r.name, error));
-        }
-        for (const auto& m : r.matchers) {
-            const auto& names = parsed->first->label_names;
-            if (std::find(names.begin(), names.end(), m.name) == names.end()) {
-                fail(node, fmt::format("alert rule '{}': '{}' has no label '{}' (its labels: {})",
-                                       r.name, parsed->first->name, m.name,
-                                       names.empty() ? std::string("none")
-                                                     : fmt::format("{}", fmt::join(names, ", "))));
-            }
+        bool on_metric = false;
+        if (auto error = series_error(registry, r, on_metric)) {
+            fail(on_metric ? metric_node : node, *error);
         }
         return r;
     }
 };
 
 }  // namespace
+
+void check_alert_rule(const AlertRule& rule, const MetricsRegistry& registry) {
+    if (rule.name.empty()) {
+        throw std::invalid_argument("an alert rule needs a name");
+    }
+    if (rule.metric.empty()) {
+        throw std::invalid_argument(fmt::format("alert rule '{}': metric is required", rule.name));
+    }
+    if (!std::isfinite(rule.threshold)) {
+        throw std::invalid_argument(
+            fmt::format("alert rule '{}': threshold must be a finite number", rule.name));
+    }
+    for (auto [what, d] : {std::pair{"for_duration", rule.for_duration},
+                           std::pair{"repeat_interval", rule.repeat_interval},
+                           std::pair{"cooldown", rule.cooldown}}) {
+        if (d.count() < 0) {
+            throw std::invalid_argument(
+                fmt::format("alert rule '{}': {} must not be negative", rule.name, what));
+        }
+    }
+    bool on_metric = false;
+    if (auto error = series_error(registry, rule, on_metric)) {
+        throw std::invalid_argument(*error);
+    }
+}
 
 std::vector<AlertRule> load_alert_rules(const config::Config& config,
                                         const MetricsRegistry& registry) {

@@ -1,10 +1,12 @@
 #include <agentstream/core/time.h>
 #include <agentstream/monitor/monitor.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 
 namespace agentstream::monitor {
 namespace {
@@ -39,9 +41,139 @@ std::string_view to_string(HealthStatus s) noexcept {
     return HEALTH[static_cast<std::size_t>(s)];
 }
 
-RealTimeMonitor::RealTimeMonitor(std::vector<AlertRule> rules)
-    : _engine(std::move(rules), [this](std::uint32_t id) { return _registry.series(id); }),
-      _started(Clock::now()) {}
+RealTimeMonitor::RealTimeMonitor(std::vector<AlertRule> rules, MonitorOptions options)
+    : _options(options),
+      _name("monitor"),
+      _engine(std::move(rules), [this](std::uint32_t id) { return _registry.series(id); }),
+      _started(Clock::now()) {
+    if (_options.interval.count() <= 0) {
+        throw std::invalid_argument("the monitor's interval must be positive");
+    }
+}
+
+RealTimeMonitor::RealTimeMonitor(std::string name, MonitorOptions options)
+    : RealTimeMonitor(default_rules(), options) {
+    if (name.empty()) {
+        throw std::invalid_argument("a monitor needs a name");
+    }
+    _name = std::move(name);
+}
+
+RealTimeMonitor::~RealTimeMonitor() {
+    stop();
+}
+
+void RealTimeMonitor::start() {
+    std::lock_guard lock(_run_mutex);
+    if (_thread.joinable()) {
+        return;
+    }
+    _stopping = false;
+    _thread = std::thread([this] { loop(); });
+}
+
+void RealTimeMonitor::stop() noexcept {
+    std::thread thread;
+    {
+        std::lock_guard lock(_run_mutex);
+        _stopping = true;
+        thread = std::move(_thread);
+    }
+    _wake.notify_all();
+    if (thread.joinable()) {
+        thread.join();
+    }
+}
+
+bool RealTimeMonitor::running() const noexcept {
+    std::lock_guard lock(_run_mutex);
+    return _thread.joinable();
+}
+
+void RealTimeMonitor::loop() {
+    auto next = Clock::now();
+    for (;;) {
+        {
+            std::unique_lock lock(_run_mutex);
+            if (_wake.wait_until(lock, next, [this] { return _stopping; })) {
+                return;
+            }
+        }
+        next += _options.interval;
+        auto now = Clock::now();
+        if (next < now) {  // a slow tick (or a suspended process): no burst to catch up
+            next = now + _options.interval;
+        }
+        std::lock_guard lock(_tick_mutex);
+        Observations observations;
+        observations.health.push_back({_name, HealthStatus::Healthy, "running"});
+        for (const auto& source : _sources) {
+            try {
+                source(observations);
+            } catch (const std::exception& e) {
+                observations.health.push_back(
+                    {_name, HealthStatus::Warning,
+                     fmt::format("an observation source failed: {}", e.what())});
+            }
+        }
+        for (const auto& event : tick_locked(now, observations)) {
+            if (_on_alert) {
+                try {
+                    _on_alert(event);
+                } catch (const std::exception&) {
+                    // The callback's failure is its own; the monitor goes on ticking.
+                }
+            }
+        }
+    }
+}
+
+void RealTimeMonitor::observe(ObservationSource source) {
+    std::lock_guard lock(_tick_mutex);
+    _sources.push_back(std::move(source));
+}
+
+void RealTimeMonitor::on_alert(AlertCallback callback) {
+    std::lock_guard lock(_tick_mutex);
+    _on_alert = std::move(callback);
+}
+
+void RealTimeMonitor::add_alert_rule(AlertRule rule) {
+    check_alert_rule(rule, _registry);
+    std::lock_guard lock(_tick_mutex);
+    auto rules = _engine.rules();
+    auto same = std::find_if(rules.begin(), rules.end(),
+                             [&](const AlertRule& r) { return r.name == rule.name; });
+    if (same != rules.end()) {
+        *same = std::move(rule);
+    } else {
+        rules.push_back(std::move(rule));
+    }
+    replace_rules_locked(std::move(rules), Clock::now());
+}
+
+bool RealTimeMonitor::remove_alert_rule(std::string_view name) {
+    std::lock_guard lock(_tick_mutex);
+    auto rules = _engine.rules();
+    auto it = std::find_if(rules.begin(), rules.end(),
+                           [&](const AlertRule& r) { return r.name == name; });
+    if (it == rules.end()) {
+        return false;
+    }
+    rules.erase(it);
+    replace_rules_locked(std::move(rules), Clock::now());
+    return true;
+}
+
+std::vector<AlertRule> RealTimeMonitor::alert_rules() const {
+    std::lock_guard lock(_tick_mutex);
+    return _engine.rules();
+}
+
+RealTimeMonitor::AlertCounts RealTimeMonitor::alert_counts() const {
+    std::lock_guard lock(_tick_mutex);
+    return _alert_counts;
+}
 
 void RealTimeMonitor::set_health(ComponentHealth health) {
     _registry.gauge("component_health", {{"component", health.component}})
@@ -62,6 +194,15 @@ std::vector<ComponentHealth> RealTimeMonitor::health() const {
 }
 
 std::vector<AlertEvent> RealTimeMonitor::tick(Clock::time_point now, const Observations& obs) {
+    std::lock_guard lock(_tick_mutex);
+    return tick_locked(now, obs);
+}
+
+std::vector<AlertEvent> RealTimeMonitor::tick_locked(Clock::time_point now,
+                                                     const Observations& obs) {
+    for (const auto& h : obs.health) {
+        set_health(h);
+    }
     // Error rate per processor over the last minute, and events/s over the last 10 s, from the
     // processors' own counters.
     double consumed_per_second = 0;
@@ -102,6 +243,13 @@ std::vector<AlertEvent> RealTimeMonitor::tick(Clock::time_point now, const Obser
     }
     auto values = _registry.sample(now);
     auto events = _engine.evaluate(values, now);
+    for (const auto& e : events) {
+        if (e.kind == AlertEvent::Kind::Firing) {
+            ++_alert_counts.fired;
+        } else if (e.kind == AlertEvent::Kind::Resolved) {
+            ++_alert_counts.resolved;
+        }
+    }
 
     // Snapshots.
     json topics = json::object();
@@ -370,7 +518,18 @@ MonitorUpdate RealTimeMonitor::wait_update(std::uint64_t sequence,
 
 std::vector<AlertEvent> RealTimeMonitor::replace_rules(std::vector<AlertRule> rules,
                                                        Clock::time_point now) {
+    std::lock_guard lock(_tick_mutex);
+    return replace_rules_locked(std::move(rules), now);
+}
+
+std::vector<AlertEvent> RealTimeMonitor::replace_rules_locked(std::vector<AlertRule> rules,
+                                                              Clock::time_point now) {
     auto events = _engine.replace_rules(std::move(rules), now);
+    for (const auto& e : events) {
+        if (e.kind == AlertEvent::Kind::Resolved) {
+            ++_alert_counts.resolved;
+        }
+    }
     std::lock_guard lock(_mutex);
     for (const auto& e : events) {
         _recent.push_back({_sequence + 1,  // streamed with the next tick

@@ -1,11 +1,13 @@
 #include <agentstream/router/router.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <re2/re2.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -284,6 +286,75 @@ struct Router::Compiled {
     }
 };
 
+std::optional<Loop> find_loop(const RouteTable& table) {
+    std::map<std::string, std::vector<std::pair<std::string, const Route*>>, std::less<>> edges;
+    std::set<std::string, std::less<>> sources;
+    for (const auto& r : table.routes) {
+        if (!r.enabled) {
+            continue;
+        }
+        for (const auto& s : r.source_topics) {
+            sources.insert(s);
+            for (const auto& t : r.target_topics) {
+                edges[s].emplace_back(t, &r);
+            }
+        }
+    }
+    if (!table.default_topic.empty()) {
+        for (const auto& s : sources) {
+            edges[s].emplace_back(table.default_topic, nullptr);
+        }
+    }
+    std::map<std::string, int, std::less<>> state;  // 1: on the path, 2: done
+    std::vector<std::pair<std::string, const Route*>> path;
+    std::optional<Loop> found;
+    std::function<void(const std::string&)> visit = [&](const std::string& topic) {
+        state[topic] = 1;
+        for (const auto& [next, via] : edges[topic]) {
+            if (found) {
+                return;
+            }
+            path.emplace_back(next, via);
+            if (state[next] == 1) {
+                std::size_t from = 0;
+                for (std::size_t i = path.size(); i-- > 0;) {
+                    if (path[i].first == next && i + 1 < path.size()) {
+                        from = i + 1;
+                        break;
+                    }
+                }
+                std::vector<std::string> cycle{next};
+                Loop loop;
+                for (std::size_t i = from; i < path.size(); ++i) {
+                    cycle.push_back(fmt::format(
+                        "({}) {}",
+                        path[i].second ? path[i].second->name : std::string("default_topic"),
+                        path[i].first));
+                    if (loop.route == nullptr && path[i].second != nullptr) {
+                        loop.route = path[i].second;
+                    }
+                }
+                loop.path = fmt::format("{}", fmt::join(cycle, " -> "));
+                found = std::move(loop);
+                return;
+            }
+            if (state[next] == 0) {
+                visit(next);
+            }
+            path.pop_back();
+        }
+        state[topic] = 2;
+    };
+    for (const auto& s : sources) {
+        if (!found && state[s] == 0) {
+            path.clear();
+            path.emplace_back(s, nullptr);
+            visit(s);
+        }
+    }
+    return found;
+}
+
 Router::Router(RouteTable table) : _table(std::move(table)), _compiled(new Compiled) {
     auto& routes = _table.routes;
     if (routes.size() >= Delivery::NO_ROUTE) {
@@ -304,6 +375,18 @@ Router::Router(RouteTable table) : _table(std::move(table)), _compiled(new Compi
         if (r.filter && r.filter->kind == Filter::Kind::Not && r.filter->children.size() != 1) {
             throw std::invalid_argument(fmt::format("route '{}': not takes one filter", r.name));
         }
+    }
+    if (!_table.allow_cycles) {
+        if (auto loop = find_loop(_table)) {
+            throw std::invalid_argument(fmt::format(
+                "the routes make a loop: {}; every event on it would be routed again and again. "
+                "Write to a topic no route reads, or set allow_cycles (with a hop limit, "
+                "max_hops) in the route table",
+                loop->path));
+        }
+    }
+    if (_table.max_hops < 1) {
+        throw std::invalid_argument("max_hops must be at least 1");
     }
     std::stable_sort(routes.begin(), routes.end(),
                      [](const Route& a, const Route& b) { return a.priority > b.priority; });

@@ -1174,4 +1174,8 @@ const ProcessorOptions& StreamProcessor::options() const noexcept {
     return _impl->options;
 }
 
+const std::string& StreamProcessor::group_id() const noexcept {
+    return _impl->group_id;
+}
+
 }  // namespace agentstream::runtime

@@ -7,8 +7,10 @@
 #include <agentstream/event/record.h>
 #include <agentstream/kafka/admin.h>
 #include <agentstream/kafka/producer.h>
+#include <agentstream/router/predefined.h>
 #include <agentstream/router/router.h>
 #include <agentstream/runtime/dead_letter.h>
+#include <agentstream/runtime/event_dispatcher.h>
 #include <agentstream/runtime/routing_processor.h>
 
 #include <fmt/format.h>
@@ -311,6 +313,112 @@ TEST(Router, ADeliberateCycleStopsAtItsHopLimit) {
         limited += why.find("hop limit: routed 4 times already (routing.max_hops = 4)") == 0;
     });
     EXPECT_EQ(limited, static_cast<std::size_t>(N));
+}
+
+// The design's EventDispatcher: a route built in code (filter, transformation, priority) and the
+// predefined routes, then a route added and one removed while it runs.
+TEST(EventDispatcher, RoutesBuiltInCodeAndChangedWhileRunning) {
+    EmbeddedBroker broker;
+    for (const char* t :
+         {"documents", "processing", "document_processing", "analytics", "metrics", "notifications",
+          "alerts", "agents", "agent_monitoring", "tasks", "archive", "documents.dlq"}) {
+        broker.create_topic(t, 1);
+    }
+    auto options = testing::processor_options(broker, {});
+    options.name = "processor";  // the dispatcher's name is used
+    options.dead_letter_topic = "documents.dlq";
+    runtime::EventDispatcher dispatcher("main_dispatcher", options);
+    router::EventRoute route;
+    route.name = "documents_to_processing";
+    route.source_topics = {"documents"};
+    route.target_topics = {"processing", "analytics"};
+    route.event_types = {event::TypePattern("document.uploaded")};
+    router::Filter pending;
+    pending.kind = router::Filter::Kind::Test;
+    pending.test = router::make_predicate("status", router::Op::Eq, {std::string("pending")});
+    route.filter = pending;
+    route.transformations = {router::add_routing_metadata()};
+    route.priority = 10;
+    dispatcher.add_route(route);
+    for (auto& r : router::PredefinedRoutes::create_document_processing_routes()) {
+        dispatcher.add_route(std::move(r));
+    }
+    EXPECT_THROW(dispatcher.add_route(route), std::invalid_argument);  // the name is taken
+    ASSERT_EQ(dispatcher.routes().size(), 3U);
+
+    kafka::Producer p(producer_options(broker));
+    for (int i = 0; i < 20; ++i) {
+        send(p, "documents",
+             EventFactory::document(EventType::DocumentUploaded, fmt::format("d{}", i), "t",
+                                    {{"status", i % 2 == 0 ? "pending" : "processing"}}));
+    }
+    ASSERT_TRUE(p.flush(10s));
+
+    std::thread t([&] { dispatcher.run(); });
+    auto wait_for = [&](std::uint64_t processed) {
+        auto deadline = std::chrono::steady_clock::now() + 60s;
+        auto done = [&] {
+            auto m = dispatcher.metrics();
+            return m.processed + m.unhandled >= processed;  // routed, or matched by no route
+        };
+        while (!done() && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(20ms);
+        }
+        return done();
+    };
+    // It reads documents and document_processing (a predefined route's source): each upload
+    // is read there and again as its copy on document_processing (which no route takes).
+    bool first = wait_for(40);
+    // While running: a route on a topic it does not read is refused, one on documents is taken.
+    router::Route from_tasks;
+    from_tasks.name = "tasks_to_archive";
+    from_tasks.source_topics = {"tasks"};
+    from_tasks.target_topics = {"archive"};
+    EXPECT_THROW(dispatcher.add_route(from_tasks), std::logic_error);
+    router::Route archive;
+    archive.name = "documents_to_archive";
+    archive.source_topics = {"documents"};
+    archive.target_topics = {"archive"};
+    dispatcher.add_route(archive);
+    auto send_uploads = [&](int from, int to) {
+        for (int i = from; i < to; ++i) {
+            send(p, "documents",
+                 EventFactory::document(EventType::DocumentUploaded, fmt::format("d{}", i), "t",
+                                        {{"status", "pending"}}));
+        }
+        return p.flush(10s);
+    };
+    ASSERT_TRUE(send_uploads(20, 25));
+    bool second = wait_for(50);
+    EXPECT_TRUE(dispatcher.remove_route("documents_to_processing"));
+    EXPECT_FALSE(dispatcher.remove_route("documents_to_processing"));
+    ASSERT_TRUE(send_uploads(25, 30));
+    second = wait_for(60) && second;
+    dispatcher.stop();
+    t.join();
+    ASSERT_TRUE(first && second) << testing::describe(dispatcher.metrics());
+
+    // processing: the pending uploads before the route was removed (10 + 5), with the
+    // dispatcher's metadata.
+    std::vector<std::string> processing;
+    testing::read_all(broker, "processing", 1, 15,
+                      [&](const kafka::Message& m) { processing.emplace_back(m.value()); });
+    ASSERT_EQ(processing.size(), 15U);
+    for (const auto& value : processing) {
+        EXPECT_NE(value.find("\"status\":\"pending\""), std::string::npos) << value;
+        EXPECT_NE(value.find("\"route\":\"documents_to_processing\",\"dispatcher\":"
+                             "\"main_dispatcher\""),
+                  std::string::npos)
+            << value;
+    }
+    // document_processing: every upload (the predefined document_to_processing route).
+    EXPECT_EQ(testing::read_all(broker, "document_processing", 1, 30, [](const auto&) {}), 30U);
+    // archive: only what came after the route was added.
+    EXPECT_EQ(testing::read_all(broker, "archive", 1, 10, [](const auto&) {}), 10U);
+    auto routes = dispatcher.route_metrics().routes;
+    ASSERT_EQ(routes.size(), 3U);  // the table now: document_to_processing, processing_to_...,
+                                   // documents_to_archive
+    EXPECT_EQ(dispatcher.metrics().dead_lettered, 0U);
 }
 
 }  // namespace

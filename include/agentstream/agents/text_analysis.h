@@ -1,6 +1,6 @@
 // The document analyzer's text analysis, computed from the text itself: counts, a language
 // guess, key phrases, an extractive summary, lexicon sentiment and reading time. Deterministic
-// and dependency-free (the original returned fixed numbers whatever the document said).
+// and dependency-free.
 #pragma once
 
 #include <cstddef>

@@ -20,7 +20,8 @@ std::string format_rfc3339(Timestamp ts);
 
 /// Parses an RFC 3339 / ISO 8601 date-time: `T` or a space between date and time, 0 to 9
 /// fractional digits (beyond microseconds truncated), and `Z`, `+hh:mm`, `-hh:mm` or no zone.
-/// No zone is read as UTC: that is how the original Python producer wrote its (naive) times.
+/// No zone is read as UTC: that is how the Python producers agentstream reads wrote their
+/// (naive) times.
 /// Returns nullopt for anything else, including out-of-range fields.
 std::optional<Timestamp> parse_rfc3339(std::string_view text) noexcept;
 

@@ -1,9 +1,9 @@
 // The JSON wire format: one flat object, envelope fields then family fields then unknown fields.
 //
 // Written: canonical RFC 3339 UTC timestamps with microseconds, priorities as `low|medium|high|
-// critical`, absent optionals omitted. Read: also the original Python producer's spellings (a
-// naive `YYYY-MM-DD HH:MM:SS.ffffff` timestamp read as UTC, `Priority.MEDIUM`, `null` for absent
-// optionals), so its events decode.
+// critical`, absent optionals omitted. Read: also the Python producers' spellings (a naive
+// `YYYY-MM-DD HH:MM:SS.ffffff` timestamp read as UTC, `Priority.MEDIUM`, `null` for absent
+// optionals; docs/compatibility.md).
 #pragma once
 
 #include <agentstream/core/result.h>

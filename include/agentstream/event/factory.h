@@ -71,7 +71,6 @@ class EventFactory {
                                   std::string data_freshness, std::string source,
                                   const Fields& fields = {}, const EnvelopeOptions& envelope = {});
     /// system.health (a periodic status report) or system.alert (something needs attention).
-    /// Unlike the original, a healthy report is not typed as an alert.
     static Event system_health(std::string component, std::string health_status, std::string source,
                                const Fields& fields = {}, const EnvelopeOptions& envelope = {},
                                EventType type = EventType::SystemHealth);

@@ -23,8 +23,7 @@ enum class Family : std::uint8_t {
 };
 inline constexpr std::size_t FAMILY_COUNT = 8;
 
-/// The 22 event types: the original's 18 wire values plus the four its code used without
-/// defining them (agent.task.started, agent.task.completed, agent.error, system.health).
+/// The 22 event types (docs/events.md; docs/compatibility.md for their history).
 enum class EventType : std::uint8_t {
     DocumentUploaded,
     DocumentProcessed,
@@ -67,8 +66,8 @@ std::string_view to_string(Family family) noexcept;
 
 /// `low`, `medium`, `high`, `critical`.
 std::string_view to_string(Priority priority) noexcept;
-/// Parses a priority. Also accepts the original Python producer's `Priority.MEDIUM` spelling
-/// (its default priority serialised that way), so its events can be read.
+/// Parses a priority. Also accepts the `Priority.MEDIUM` spelling of the Python producers
+/// agentstream reads (docs/compatibility.md).
 std::optional<Priority> parse_priority(std::string_view text) noexcept;
 
 /// A compiled event-type pattern: `*` (everything), `prefix.*` (every type under `prefix.`,

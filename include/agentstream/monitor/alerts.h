@@ -59,11 +59,10 @@ struct AlertRule {
     bool same_definition(const AlertRule& other) const;
 };
 
-/// The original's four rules, corrected: high_error_rate (error_rate_percent > 5 for 1m),
-/// low_throughput (sum of events_total:rate5m < 1/s for 5m: a rate needs five minutes of data,
-/// so it cannot fire at start-up), high_latency (processing_latency_ms:p95 > 1000 for 1m),
-/// component_down (component_health == 3 for 30s: fires for a component that is down, not for
-/// a healthy one).
+/// The four standard rules (docs/compatibility.md): high_error_rate (error_rate_percent > 5
+/// for 1m), low_throughput (sum of events_total:rate5m < 1/s for 5m: a rate needs five minutes
+/// of data, so it cannot fire at start-up), high_latency (processing_latency_ms:p95 > 1000 for
+/// 1m), component_down (component_health == 3 for 30s: a component that is down).
 std::vector<AlertRule> default_rules();
 
 enum class AlertState : std::uint8_t { Inactive, Pending, Firing };
@@ -148,6 +147,12 @@ class AlertEngine {
     std::uint64_t _fired = 0;
     std::uint64_t _resolved = 0;
 };
+
+/// Checks a rule built in code as the pipeline file's loader checks one: a name, a metric and a
+/// reading the registry declares (`error_rate_percent`, `events_total:rate1m`, ...), labels
+/// the metric has, a finite threshold, durations not negative. Throws std::invalid_argument
+/// saying what is wrong.
+void check_alert_rule(const AlertRule& rule, const MetricsRegistry& registry);
 
 /// Loads the `alerts` section of a pipeline file: `alerts: {defaults: true, rules: [...]}`.
 /// Each rule is checked: keys, condition, severity, durations (`30s`, `5m`, `1h`, `250ms`),

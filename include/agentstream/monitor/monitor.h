@@ -11,10 +11,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -62,6 +65,18 @@ struct Observations {
     std::vector<RouteRow> routes;
     std::vector<AgentRow> agents;
     std::vector<TailEntry> recent_events;
+    /// Component health to record this tick (set_health for each).
+    std::vector<ComponentHealth> health;
+};
+
+/// Fills in what one watched part observed (its rows, its health); called on each tick.
+using ObservationSource = std::function<void(Observations&)>;
+/// Told of each alert transition of a tick (firing, repeat, resolved), on the monitor's
+/// thread; the rule and labels it points to are valid during the call.
+using AlertCallback = std::function<void(const AlertEvent&)>;
+
+struct MonitorOptions {
+    std::chrono::milliseconds interval{1000};  ///< between ticks, when start()ed
 };
 
 /// What changed since a reader's last look (the `/events` stream).
@@ -74,7 +89,42 @@ struct MonitorUpdate {
 /// Thread-safe: tick() on the monitor's thread, the readers from any (HTTP handlers).
 class RealTimeMonitor {
   public:
-    explicit RealTimeMonitor(std::vector<AlertRule> rules);
+    explicit RealTimeMonitor(std::vector<AlertRule> rules, MonitorOptions options = {});
+    /// The design's RealTimeMonitor("system_monitor"): the default rules (default_rules()),
+    /// `name` for the monitor's own component health.
+    explicit RealTimeMonitor(std::string name, MonitorOptions options = {});
+    ~RealTimeMonitor();
+    RealTimeMonitor(const RealTimeMonitor&) = delete;
+    RealTimeMonitor& operator=(const RealTimeMonitor&) = delete;
+
+    /// Ticks every MonitorOptions::interval on a thread of its own until stop(), with what the
+    /// observation sources report. start() on a started monitor does nothing.
+    void start();
+    /// Stops ticking (waits for a tick under way). Also done by the destructor.
+    void stop() noexcept;
+    bool running() const noexcept;
+
+    /// Adds what a watched part reports to every tick (runtime::watch() adds a processor).
+    /// Thread-safe; a source must stay valid until stop() (or the monitor's end).
+    void observe(ObservationSource source);
+    /// Called with each alert transition of the monitor's own ticks (it must not change the
+    /// rules: the rule it is told of is the monitor's own).
+    void on_alert(AlertCallback callback);
+
+    /// Adds a rule built in code, checked as the pipeline file's rules are (check_alert_rule()):
+    /// throws std::invalid_argument, changing nothing. A rule of the same name is replaced, as
+    /// a pipeline file's rule replaces the default of its name (an unchanged one keeps its
+    /// state; a changed one starts afresh). Thread-safe (the monitor may be running).
+    void add_alert_rule(AlertRule rule);
+    /// Removes the rule named `name` (its firing alerts resolve); false when there is none.
+    bool remove_alert_rule(std::string_view name);
+    std::vector<AlertRule> alert_rules() const;
+    /// What the monitor's ticks have seen since it started: firing (first time, not repeats)
+    /// and resolved transitions.
+    struct AlertCounts {
+        std::uint64_t fired = 0, resolved = 0;
+    };
+    AlertCounts alert_counts() const;
 
     MetricsRegistry& registry() noexcept { return _registry; }
 
@@ -87,6 +137,8 @@ class RealTimeMonitor {
     /// resolved; pending and cleared are kept out).
     std::vector<AlertEvent> tick(Clock::time_point now, const Observations& observations);
 
+    /// The design's get_dashboard_data(): dashboard_json().
+    std::string get_dashboard_data() const { return dashboard_json(); }
     /// The dashboard snapshot (JSON): the design's structure (timestamp, uptime_seconds,
     /// component_health, metrics {events_per_second, avg_latency_ms, error_rate, active_tasks},
     /// alerts {active_count, total_triggered, last_alert}) plus topics, latency, lag, routes,
@@ -125,8 +177,25 @@ class RealTimeMonitor {
         Clock::time_point at;
     };
 
+    std::vector<AlertEvent> tick_locked(Clock::time_point now, const Observations& observations);
+    std::vector<AlertEvent> replace_rules_locked(std::vector<AlertRule> rules,
+                                                 Clock::time_point now);
+    void loop();
+
+    MonitorOptions _options;
+    std::string _name;
     MetricsRegistry _registry;
+    // Ticks and rule changes, one at a time (the engine is not thread-safe); the sources.
+    mutable std::mutex _tick_mutex;
     AlertEngine _engine;
+    std::vector<ObservationSource> _sources;
+    AlertCallback _on_alert;
+    AlertCounts _alert_counts;
+    // The monitor's thread.
+    mutable std::mutex _run_mutex;
+    std::condition_variable _wake;
+    bool _stopping = false;
+    std::thread _thread;
     Clock::time_point _started;
     mutable std::mutex _mutex;  // guards everything below
     std::vector<ComponentHealth> _health;

@@ -60,8 +60,8 @@ struct ChannelSpec {
     std::string topic;  ///< kafka
 };
 
-/// One notice: a valid user.notification event, its kind (the original's notification types:
-/// task_completion, agent_error, alert, or a system event's type) and the key that
+/// One notice: a valid user.notification event, its kind (task_completion, agent_error, alert,
+/// or a system event's type) and the key that
 /// de-duplicates it (empty: kind, title, message and recipient).
 struct Notice {
     event::Event event;
@@ -100,8 +100,7 @@ class NotificationService {
     /// Throws std::invalid_argument when the event is not a valid user.notification.
     void notify(Notice notice);
 
-    // The original's three notices (their defects fixed: each has a title, and the recipient
-    // is the event's user_id).
+    // The three standard notices: each has a title; the recipient is the event's user_id.
     void notify_task_completion(const std::string& task_id, const std::string& agent_id,
                                 const std::string& result_summary,
                                 const std::string& recipient = "system_admin");

@@ -1,7 +1,7 @@
 // AnalyticsStreamProcessor: `analytics.metric.update` aggregated per (service, metric) over
 // 1 m, 5 m and 1 h windows (count, sum, min, max, avg, p50/p95/p99), each closed window
-// published to the metrics topic; the original's thresholds applied to window aggregates (not
-// single events); a robust z-score on each series' per-minute average. Breaches and anomalies
+// published to the metrics topic; thresholds applied to window aggregates (not single
+// events); a robust z-score on each series' per-minute average. Breaches and anomalies
 // become `system.alert` events (and anomalies `business.insight.generated` events) that carry
 // their evidence. State is checkpointed through the windowed aggregation's changelog.
 #pragma once
@@ -28,8 +28,9 @@ struct MetricThreshold {
     window::AggregateKind aggregate = window::AggregateKind::Avg;
 };
 
-/// The original's table, on window aggregates: error_rate (avg) 10 / 20, response_time (avg)
-/// 5 / 10, agent_error (sum: errors in the window) 5 / 10, task_failed (sum) 3 / 5.
+/// The standard thresholds (docs/compatibility.md), on window aggregates: error_rate (avg)
+/// 10 / 20, response_time (avg) 5 / 10, agent_error (sum: errors in the window) 5 / 10,
+/// task_failed (sum) 3 / 5.
 std::vector<MetricThreshold> default_thresholds();
 
 /// The judging half, pure (no Kafka): thresholds and anomaly detection on final window results.

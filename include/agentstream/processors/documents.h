@@ -2,7 +2,7 @@
 // complete (or error), with processing and analysis times from the events' timestamps,
 // per-document-type processing-time percentiles and counts over windows, and an analysis
 // request (`task.created`, task type document_analysis) for each uploaded document, for the
-// agents. Every number comes from events (the original emitted fixed, invented results).
+// agents. Every number comes from events.
 #pragma once
 
 #include <agentstream/processors/tasks.h>

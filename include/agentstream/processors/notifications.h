@@ -1,7 +1,6 @@
 // NotificationStreamProcessor: `user.notification` events from a topic delivered through the
 // notification service's channels (log, file, webhook, Kafka), which choose by kind, priority
-// and recipient and de-duplicate; per type and priority counts. The original only re-published
-// an analytics event to topics named email, slack and webhooks.
+// and recipient and de-duplicate; per type and priority counts.
 #pragma once
 
 #include <agentstream/notify/notifications.h>

@@ -165,6 +165,9 @@ struct Route {
     int line = 0;  ///< where the route starts in its file (0: built in code)
 };
 
+/// The design's name for a route.
+using EventRoute = Route;
+
 enum class RoutingMode : std::uint8_t {
     FanOut,      ///< every matching route fires, in priority order
     FirstMatch,  ///< only the highest-priority matching route fires

@@ -107,6 +107,15 @@ class Router {
     mutable std::atomic<std::uint64_t> _events{0}, _unmatched{0}, _to_default{0}, _errors{0};
 };
 
+/// A cycle the enabled routes make through their topics (with the default topic, which every
+/// source's unmatched events go to): an event on it would be routed again and again.
+struct Loop {
+    std::string path;              ///< `a -> (route) b -> (route) a`
+    const Route* route = nullptr;  ///< the first route on it (nullptr: only the default topic)
+};
+/// The first loop in `table`'s routes, whatever allow_cycles says; nullopt when there is none.
+std::optional<Loop> find_loop(const RouteTable& table);
+
 /// Loads the `routing` and `routes` sections of a loaded pipeline file. Every route is checked:
 /// keys, operators and their operands, regular expressions, event-type patterns,
 /// transformations, and that each topic it names is declared under `topics`. Throws

@@ -201,6 +201,8 @@ class StreamProcessor {
 
     ProcessorMetrics metrics() const;
     const ProcessorOptions& options() const noexcept;
+    /// The consumer group: ProcessorOptions::group_id, or `agentstream-<name>` when unset.
+    const std::string& group_id() const noexcept;
 
   protected:
     /// Called for each valid event. The default runs the handlers registered with on() and

@@ -93,7 +93,7 @@ class Socket {
 };
 
 struct Fixture {
-    monitor::RealTimeMonitor monitor{{}};
+    monitor::RealTimeMonitor monitor{std::vector<monitor::AlertRule>{}};
     std::unique_ptr<http::Server> server;
     explicit Fixture(http::ServerOptions o = {}) {
         monitor.tick(monitor::Clock::now(), {});

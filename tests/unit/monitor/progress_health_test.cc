@@ -109,7 +109,7 @@ TEST(ProgressHealth, WaitingForTheBrokersComesFirst) {
 // ready; one whose ticks stopped is neither. (CI once saw /healthz 503 right after the start of
 // a service under ThreadSanitizer, before its first tick.)
 TEST(RealTimeMonitor, AliveWhileStartingReadyOnlyAfterATick) {
-    RealTimeMonitor m({});
+    RealTimeMonitor m(std::vector<AlertRule>{});
     auto now = Clock::now();
     EXPECT_TRUE(m.live(now, 10s)) << "starting";
     EXPECT_FALSE(m.ready(now, 10s)) << "not ready before its first tick";
@@ -124,7 +124,7 @@ TEST(RealTimeMonitor, AliveWhileStartingReadyOnlyAfterATick) {
 // A record's bytes reach the snapshot through the event tail; one that is not UTF-8 must not
 // stop the ticks (nlohmann's dump threw type_error.316 on every tick: /healthz went 503).
 TEST(RealTimeMonitor, TicksWhateverBytesTheRecentEventsHold) {
-    RealTimeMonitor m({});
+    RealTimeMonitor m(std::vector<AlertRule>{});
     auto now = Clock::now();
     Observations obs;
     TailEntry raw;  // as a caller that skipped preview_of() would give it
