@@ -21,7 +21,7 @@ esac
 # coverage too): after scripts/test.sh built it, this builds nothing.
 build=${FUZZ_BUILD:-build-asan}
 CC=clang CXX=clang++ TARGETS="${targets[*]}" scripts/build.sh "$build" -DAGENTSTREAM_SANITIZE=ON \
-    -DAGENTSTREAM_FUZZ=ON -DAGENTSTREAM_BUILD_BENCH=OFF
+    -DAGENTSTREAM_FUZZ=ON -DAGENTSTREAM_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON
 
 status=0
 total=0

@@ -95,15 +95,19 @@ scripts/build.sh build
 # fuzz targets; scripts/fuzz.sh configures it the same way), then the ThreadSanitizer tree
 # (the runtime is in the integration tests, the HTTP server in http_test, the monitor's own
 # thread in monitor_test, the orchestrator's threads in agents_test, every service in the
-# agentstream binary). A stage that needs one waits for it.
+# agentstream binary). A stage that needs one waits for it. Both build in batches of sources
+# (CMAKE_UNITY_BUILD): instrumented code compiles in under half the time (the ASan + UBSan tree
+# 1,590 -> 740 CPU-s, the TSan tree 890 -> about 500); the main tree builds file by file, so a
+# missing include is still found there.
 (
     CC=clang CXX=clang++ TARGETS="core_test config_test event_test runtime_unit_test router_test \
 monitor_test http_test window_test processors_test agents_test notify_test agentstream $(sed -n \
 's/^all=(\(.*\))$/\1/p' scripts/fuzz.sh)" nice -n 19 scripts/build.sh build-asan -DAGENTSTREAM_SANITIZE=ON \
-        -DAGENTSTREAM_FUZZ=ON -DAGENTSTREAM_BUILD_BENCH=OFF >"$logdir/build-asan.log" 2>&1
+        -DAGENTSTREAM_FUZZ=ON -DAGENTSTREAM_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON >"$logdir/build-asan.log" 2>&1
     echo $? >"$logdir/build-asan.rc"
     TARGETS="integration_test runtime_unit_test agents_test http_test monitor_test agentstream" \
         nice -n 19 scripts/build.sh build-tsan -DAGENTSTREAM_TSAN=ON -DAGENTSTREAM_BUILD_BENCH=OFF \
+        -DCMAKE_UNITY_BUILD=ON \
         >"$logdir/build-tsan.log" 2>&1
     echo $? >"$logdir/build-tsan.rc"
 ) &
@@ -196,7 +200,7 @@ wait_build tsan
 
 stage "tests under ThreadSanitizer"
 export TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/support/tsan.supp log_path=$logdir/san/tsan"
-tests tsan build-tsan -j1 --timeout 600 \
+tests tsan build-tsan -j2 --timeout 600 \
     -R 'Runtime\.|Retry\.|OffsetTracker\.|Transport\.DeliveryCallbacks|Transport\.ASink|Router\.Replacing|Orchestrator\.|HttpServer\.|RealTimeMonitor\.|EventDispatcher\.'
 DEMO_FULL=1 tests tsan-services build-tsan -j2 -R "$SERVICE_TESTS" --timeout 600
 # The suppressions hide librdkafka's own accesses only: a race planted in a delivery callback

@@ -36,7 +36,7 @@ void alerts_check(const std::string& file) {
     }
 }
 
-struct TestArgs {
+struct AlertTestArgs {
     std::string rules;
     std::string series;
     std::string step;
@@ -50,7 +50,7 @@ struct Point {
     std::optional<double> value;  // nullopt: the series ends
 };
 
-void alerts_test(const TestArgs& args) {
+void alerts_test(const AlertTestArgs& args) {
     monitor::MetricsRegistry registry;
     auto rules = load_rules(args.rules, registry);
     std::optional<std::chrono::milliseconds> step;
@@ -296,7 +296,7 @@ void add_monitor_commands(CLI::App& app) {
     check->add_option("FILE", *check_file, "Pipeline file (YAML)")->required();
     check->callback([check_file] { alerts_check(*check_file); });
 
-    auto args = std::make_shared<TestArgs>();
+    auto args = std::make_shared<AlertTestArgs>();
     auto* test = alerts->add_subcommand(
         "test",
         "Evaluate the alert rules over recorded series (JSON Lines: time, metric, labels, value) "

@@ -90,13 +90,13 @@ void routes_check(const std::string& file) {
 
 // ---- routes test ----
 
-struct TestArgs {
+struct RouteTestArgs {
     std::string file;
     std::string topic;
     bool json = false;
 };
 
-void routes_test(const TestArgs& args) {
+void routes_test(const RouteTestArgs& args) {
     auto p = load_pipeline(args.file);
     const auto& r = *p.router;
     auto sources = r.source_topics();
@@ -689,7 +689,7 @@ void add_router_commands(CLI::App& app) {
     check->add_option("FILE", *check_file, "Pipeline file (YAML)")->required();
     check->callback([check_file] { routes_check(*check_file); });
 
-    auto test_args = std::make_shared<TestArgs>();
+    auto test_args = std::make_shared<RouteTestArgs>();
     auto* test = routes->add_subcommand(
         "test",
         "Route JSON Lines events from stdin without a broker: the routes each event matches and "

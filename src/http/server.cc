@@ -214,8 +214,10 @@ struct Server::Impl {
         for (auto* c : connections) {
             if (c->reading && !c->cut && c->fd >= 0 && now - c->since > options.request_timeout) {
                 c->cut = true;
+                // Counted before the shutdown: a client that sees its connection end sees it
+                // counted (the test of the deadline reads the count right after the last close).
+                slow_requests_closed.fetch_add(1, std::memory_order_release);
                 ::shutdown(c->fd, SHUT_RDWR);
-                slow_requests_closed.fetch_add(1, std::memory_order_relaxed);
             }
         }
     }
@@ -611,7 +613,7 @@ std::string Server::url() const {
 }
 
 std::uint64_t Server::slow_requests_closed() const noexcept {
-    return _impl->slow_requests_closed.load(std::memory_order_relaxed);
+    return _impl->slow_requests_closed.load(std::memory_order_acquire);
 }
 
 }  // namespace agentstream::http

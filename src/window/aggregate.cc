@@ -13,8 +13,8 @@ namespace {
 using detail::get;
 using detail::put;
 
-constexpr std::string_view KINDS[] = {"count", "sum", "min", "max",     "avg",
-                                      "p50",   "p95", "p99", "distinct"};
+constexpr std::string_view AGGREGATE_KINDS[] = {"count", "sum", "min", "max",     "avg",
+                                                "p50",   "p95", "p99", "distinct"};
 
 constexpr double ACCURACY = 0.01;
 const double GAMMA = (1 + ACCURACY) / (1 - ACCURACY);
@@ -32,12 +32,12 @@ double value_of(std::int32_t index) {
 }  // namespace
 
 std::string_view to_string(AggregateKind k) noexcept {
-    return KINDS[static_cast<std::size_t>(k)];
+    return AGGREGATE_KINDS[static_cast<std::size_t>(k)];
 }
 
 bool parse_aggregate(std::string_view text, AggregateKind* out) noexcept {
-    for (std::size_t i = 0; i < std::size(KINDS); ++i) {
-        if (KINDS[i] == text) {
+    for (std::size_t i = 0; i < std::size(AGGREGATE_KINDS); ++i) {
+        if (AGGREGATE_KINDS[i] == text) {
             *out = static_cast<AggregateKind>(i);
             return true;
         }

@@ -14,7 +14,7 @@ namespace {
 using detail::get;
 using detail::put;
 
-constexpr std::string_view KINDS[] = {"tumbling", "hopping", "sliding", "session", "count"};
+constexpr std::string_view WINDOW_KINDS[] = {"tumbling", "hopping", "sliding", "session", "count"};
 constexpr std::uint8_t STATE_VERSION = 1;
 
 Millis floor_div(Millis a, Millis b) {
@@ -25,7 +25,7 @@ Millis floor_div(Millis a, Millis b) {
 }  // namespace
 
 std::string_view to_string(WindowKind k) noexcept {
-    return KINDS[static_cast<std::size_t>(k)];
+    return WINDOW_KINDS[static_cast<std::size_t>(k)];
 }
 
 WindowSpec WindowSpec::tumbling(std::chrono::milliseconds size) {

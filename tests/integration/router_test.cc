@@ -33,12 +33,7 @@ using broker::EmbeddedBroker;
 using event::EventFactory;
 using event::EventType;
 
-kafka::ProducerOptions producer_options(const EmbeddedBroker& b) {
-    kafka::ProducerOptions o;
-    o.brokers = b.bootstrap_servers();
-    o.properties = EmbeddedBroker::producer_tuning();
-    return o;
-}
+using testing::producer_options;
 
 void send(kafka::Producer& p, const std::string& topic, const event::Event& e) {
     auto status = p.send(topic, event::record_key(e), event::encode(e), event::record_headers(e));

@@ -28,12 +28,7 @@ using kafka::Producer;
 using kafka::ProducerOptions;
 using testing::Collector;
 
-ProducerOptions producer_options(const EmbeddedBroker& b) {
-    ProducerOptions o;
-    o.brokers = b.bootstrap_servers();
-    o.properties = EmbeddedBroker::producer_tuning();
-    return o;
-}
+using testing::producer_options;
 
 ConsumerOptions consumer_options(const EmbeddedBroker& b, const std::string& group) {
     ConsumerOptions o;

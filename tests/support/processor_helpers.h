@@ -8,10 +8,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <string>
 
 namespace agentstream::testing {
+
+/// A fixed event time the trackers' tests count from.
+inline const Timestamp T0 = Timestamp(std::chrono::hours(24 * 365 * 57));
 
 /// metric_name -> metric_value of the analytics.metric.update events (the last of each name).
 inline std::map<std::string, double> metrics_of(const processors::Emitted& out) {

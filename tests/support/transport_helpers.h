@@ -1,6 +1,7 @@
 // Helpers for transport tests: numbered events, and a collector that checks count and order.
 #pragma once
 
+#include <agentstream/broker/embedded_broker.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/factory.h>
 #include <agentstream/kafka/consumer.h>
@@ -13,6 +14,14 @@
 #include <string>
 
 namespace agentstream::testing {
+
+/// A producer of the embedded broker `b`, tuned as its tests are.
+inline kafka::ProducerOptions producer_options(const broker::EmbeddedBroker& b) {
+    kafka::ProducerOptions o;
+    o.brokers = b.bootstrap_servers();
+    o.properties = broker::EmbeddedBroker::producer_tuning();
+    return o;
+}
 
 /// task.started for task `task-<key>`, carrying its global number `n` and per-key number `seq`
 /// as extra fields.

@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-constexpr const char* REPORT =
+constexpr const char* QUARTER_REPORT =
     "Quarterly revenue grew strongly in the third quarter. Cloud revenue rose 18 percent, and "
     "the cloud platform won three large customers. The sales team closed more contracts than "
     "in any quarter before.\n\n"
@@ -42,7 +42,7 @@ struct Fixture : ::testing::Test {
               ("agents_test_" + std::to_string(::getpid()) + "_" +
                ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::create_directories(dir / "docs");
-        std::ofstream(dir / "docs" / "q3.txt") << REPORT;
+        std::ofstream(dir / "docs" / "q3.txt") << QUARTER_REPORT;
         std::ofstream(dir / "secret.txt") << "not for agents";
     }
     void TearDown() override { fs::remove_all(dir); }
@@ -134,7 +134,7 @@ TEST_F(Builtin, QualityChecksPassAGoodDocumentAndListWhatAPoorOneLacks) {
     QualityAssuranceAgent agent;
     auto good = agent.process(
         task("quality_check",
-             {{"content", REPORT}, {"document_id", "d1"}, {"previous_quality_score", 0.6}}),
+             {{"content", QUARTER_REPORT}, {"document_id", "d1"}, {"previous_quality_score", 0.6}}),
         context());
     ASSERT_TRUE(good.ok()) << good.error().message;
     EXPECT_EQ(good.output().result["quality_score"], 1.0);

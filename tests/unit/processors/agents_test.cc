@@ -18,7 +18,7 @@ using testing::expect_valid;
 using ::testing::HasSubstr;
 using testing::metrics_of;
 
-const Timestamp T0 = Timestamp(std::chrono::hours(24 * 365 * 57));
+using testing::T0;
 
 event::Event agent(event::EventType type, const std::string& task, Timestamp at,
                    const event::Fields& extra = {}) {

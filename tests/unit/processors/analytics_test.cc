@@ -8,9 +8,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "support/processor_helpers.h"
+
 namespace agentstream::processors {
 namespace {
 
+using testing::expect_valid;
 using ::testing::HasSubstr;
 
 window::Aggregate values(std::initializer_list<double> xs) {
@@ -19,13 +22,6 @@ window::Aggregate values(std::initializer_list<double> xs) {
         a.add(x);
     }
     return a;
-}
-
-void expect_valid(const runtime::Emitted& out) {
-    for (const auto& [topic, e] : out) {
-        auto problems = event::validate(e);
-        EXPECT_TRUE(problems.empty()) << topic << ": " << problems.front().message;
-    }
 }
 
 TEST(AnalyticsRules, ThresholdsApplyToWindowAggregates) {

@@ -19,7 +19,7 @@ using testing::expect_valid;
 using ::testing::HasSubstr;
 using testing::metrics_of;
 
-const Timestamp T0 = Timestamp(std::chrono::hours(24 * 365 * 57));
+using testing::T0;
 
 event::Event doc(event::EventType type, const std::string& id, Timestamp at,
                  const event::Fields& extra = {}) {

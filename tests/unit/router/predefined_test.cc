@@ -88,7 +88,7 @@ TEST(PredefinedRoutes, RouteEveryEventAsThePipelineFileDoes) {
     for (auto type : event::all_event_types()) {
         for (const char* status : {"", "pending", "processing", "completed"}) {
             for (const char* priority : {"low", "high", "critical"}) {
-                auto json = nlohmann::json::parse(testing::minimal_json(type));
+                auto json = nlohmann::json::parse(agentstream::testing::minimal_json(type));
                 json["priority"] = priority;
                 if (*status) {
                     json["status"] = status;
