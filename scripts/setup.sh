@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
     # toolchain
-    build-essential cmake ninja-build pkg-config git clang-format
+    build-essential cmake ninja-build pkg-config git clang-format ccache
     # libraries (docs/architecture.md says why each)
     librdkafka-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
     libmicrohttpd-dev

@@ -97,8 +97,9 @@ scripts/build.sh build
 # thread in monitor_test, the orchestrator's threads in agents_test, every service in the
 # agentstream binary). A stage that needs one waits for it. Both build in batches of sources
 # (CMAKE_UNITY_BUILD): instrumented code compiles in under half the time (the ASan + UBSan tree
-# 1,590 -> 740 CPU-s, the TSan tree 890 -> about 500); the main tree builds file by file, so a
-# missing include is still found there.
+# 1,590 -> 740 CPU-s, the TSan tree 890 -> about 500); the main tree batches its test programs
+# only (tests/CMakeLists.txt) and builds the libraries and the CLI file by file, so a missing
+# include there is still found. scripts/build.sh compiles through ccache when it is installed.
 (
     CC=clang CXX=clang++ TARGETS="core_test config_test event_test runtime_unit_test router_test \
 monitor_test http_test window_test processors_test agents_test notify_test agentstream $(sed -n \

@@ -10,8 +10,8 @@
 
 #include <memory>
 
+#include <agentstream/pipeline/service_monitor.h>
 #include "cli_common.h"
-#include "service_monitor.h"
 
 namespace agentstream::cli {
 namespace {
@@ -83,7 +83,7 @@ void add_config_commands(CLI::App& app) {
         } catch (const std::invalid_argument& e) {
             throw config::ConfigError(*file, 0, 0, e.what());
         }
-        alert_rules_of(config);
+        pipeline::alert_rules_of(config);
         notify::load_channels(config);
         processors::load_domain_processors(config);
         processors::load_agents(config);

@@ -19,8 +19,6 @@
 #include "cli_common.h"
 #include "connection.h"
 #include "run_service.h"
-#include "service_monitor.h"
-#include "service_processors.h"
 #include "simulator.h"
 
 namespace agentstream::cli {

@@ -32,7 +32,7 @@ struct ProduceArgs {
 
 void produce(const ProduceArgs& args) {
     LineReader in(args.file, event::MAX_EVENT_BYTES);
-    auto connection = Connection::open({{args.topic, args.partitions}});
+    auto connection = open_connection({{args.topic, args.partitions}});
     std::atomic<std::uint64_t> delivered{0};
     std::atomic<std::uint64_t> failed{0};
     std::uint64_t invalid = 0;
@@ -118,7 +118,7 @@ void consume(const ConsumeArgs& args) {
     for (const auto& t : args.topics) {
         needs.push_back({t, 0});
     }
-    auto connection = Connection::open(needs);
+    auto connection = open_connection(needs);
     auto options = connection.consumer_options(args.group);
     options.start_from =
         args.from_beginning ? kafka::StartFrom::Earliest : kafka::StartFrom::Latest;
@@ -230,7 +230,7 @@ void consume(const ConsumeArgs& args) {
 }
 
 void topics_list() {
-    auto connection = Connection::open({}, true);
+    auto connection = open_connection({}, true);
     kafka::Admin admin(connection.admin_options());
     fmt::print("{:<40} {:>10} {:>12}\n", "TOPIC", "PARTITIONS", "REPLICATION");
     for (const auto& t : admin.list_topics()) {
@@ -239,7 +239,7 @@ void topics_list() {
 }
 
 void topics_describe(const std::string& name) {
-    auto connection = Connection::open({}, true);
+    auto connection = open_connection({}, true);
     kafka::Admin admin(connection.admin_options());
     auto t = admin.describe_topic(name);
     fmt::print("topic {}: {} partition(s), replication factor {}\n", t.name, t.partitions.size(),
@@ -264,7 +264,7 @@ struct TopicsCreateArgs {
 };
 
 void topics_create(const TopicsCreateArgs& args) {
-    auto connection = Connection::open({}, true);
+    auto connection = open_connection({}, true);
     kafka::NewTopic t{args.name, args.partitions, args.replication, {}};
     for (const auto& c : args.configs) {
         auto eq = c.find('=');
@@ -324,14 +324,14 @@ void refuse_internal_topic(const std::string& name, const char* verb, bool force
 
 void topics_delete(const std::string& name, bool force) {
     refuse_internal_topic(name, "deleting", force);
-    auto connection = Connection::open({}, true);
+    auto connection = open_connection({}, true);
     kafka::Admin(connection.admin_options()).delete_topic(name);
     fmt::print("deleted topic {}\n", name);
 }
 
 void topics_grow(const std::string& name, int partitions, bool force) {
     refuse_internal_topic(name, "growing", force);
-    auto connection = Connection::open({}, true);
+    auto connection = open_connection({}, true);
     kafka::Admin(connection.admin_options()).create_partitions(name, partitions);
     fmt::print("topic {} now has {} partition(s)\n", name, partitions);
 }

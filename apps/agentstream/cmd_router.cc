@@ -2,6 +2,7 @@
 #include <agentstream/core/logging.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/record.h>
+#include <agentstream/pipeline/application.h>
 #include <agentstream/router/router.h>
 #include <agentstream/runtime/dead_letter.h>
 #include <agentstream/runtime/routing_processor.h>
@@ -21,36 +22,16 @@
 #include "core/json_escape.h"
 #include "line_reader.h"
 #include "run_service.h"
-#include "service_monitor.h"
-#include "service_processors.h"
 
 namespace agentstream::cli {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A pipeline file with its routes compiled: throws ConfigError with file and line.
-struct Pipeline {
-    config::Config config;
-    std::shared_ptr<const router::Router> router;
-    processors::DomainConfig processors;
-    std::optional<processors::AgentSetup> agents;
-};
+using Pipeline = pipeline::PipelineSpec;
 
 Pipeline load_pipeline(const std::string& file) {
-    Pipeline p;
-    p.config = config::Config::load(file);
-    auto table = router::load_routes(p.config);
-    alert_rules_of(p.config);  // the whole file is checked: alert rules, notification channels
-    notify::load_channels(p.config);
-    p.processors = processors::load_domain_processors(p.config);
-    p.agents = processors::load_agents(p.config);
-    try {
-        p.router = std::make_shared<const router::Router>(std::move(table));
-    } catch (const std::invalid_argument& e) {
-        throw config::ConfigError(file, 0, 0, e.what());
-    }
-    return p;
+    return pipeline::PipelineSpec::load(file);
 }
 
 std::string_view mode_name(router::RoutingMode m) {
@@ -239,231 +220,16 @@ void routes_test(const RouteTestArgs& args) {
 
 // ---- run ----
 
-std::atomic<bool> g_reload{false};
-extern "C" void on_hangup(int) {
-    g_reload.store(true);
-}
-
-// Creates the pipeline's topics where they are missing: on the embedded broker through its
-// mock API, on real Kafka through the admin API (existing topics are left as they are).
-// The file's topics and `extra` ones; a changelog (changelog, input) gets its input's
-// partitions and compaction.
-void ensure_topics(const Connection& connection, const config::Config& config,
-                   const std::vector<std::string>& extra,
-                   const std::vector<std::pair<std::string, std::string>>& changelogs = {}) {
-    auto default_partitions = static_cast<int>(config.integer("embedded.partitions"));
-    std::vector<kafka::NewTopic> wanted;
-    auto declared = [&](const std::string& name) {
-        return std::any_of(wanted.begin(), wanted.end(),
-                           [&](const auto& t) { return t.name == name; });
-    };
-    for (const auto& t : config.topics("topics")) {
-        wanted.push_back({t.name, t.partitions > 0 ? t.partitions : default_partitions,
-                          t.replication_factor > 0 ? t.replication_factor : -1,
-                          std::map<std::string, std::string>(t.config.begin(), t.config.end())});
-    }
-    for (const auto& name : extra) {
-        if (!declared(name)) {
-            wanted.push_back({name, default_partitions, -1, {}});
-        }
-    }
-    for (const auto& [changelog, input] : changelogs) {
-        int partitions = default_partitions;
-        for (const auto& t : wanted) {
-            if (t.name == input) {
-                partitions = t.partitions;
-            }
-        }
-        if (!declared(changelog)) {
-            wanted.push_back({changelog, partitions, -1, {{"cleanup.policy", "compact"}}});
-        }
-    }
-    if (auto* embedded = connection.embedded_broker()) {
-        for (const auto& t : wanted) {
-            embedded->create_topic(t.name, t.partitions, t.replication_factor);
-        }
-        return;
-    }
-    kafka::Admin admin(connection.admin_options());
-    auto id = admin.cluster_id(std::chrono::seconds(5));
-    if (id && id->starts_with("mockCluster")) {
-        // A standalone embedded broker (`agentstream broker`) has no admin API; it creates a
-        // topic when a client first asks for it.
-        return;
-    }
-    std::set<std::string> existing;
-    for (const auto& t : admin.list_topics()) {
-        existing.insert(t.name);
-    }
-    for (const auto& t : wanted) {
-        if (!existing.contains(t.name)) {
-            // Another instance (or `topics create`) may create it at the same moment: a topic
-            // that exists is what was wanted.
-            if (admin.create_topic(t)) {
-                logger("run")->info(
-                    "created topic {} ({} partitions, replication factor {})", t.name, t.partitions,
-                    t.replication_factor > 0 ? fmt::format("{}", t.replication_factor)
-                                             : std::string("the broker's default"));
-            } else {
-                logger("run")->info("topic {} was created meanwhile by someone else", t.name);
-            }
-            existing.insert(t.name);
+std::atomic<pipeline::Application*> g_running{nullptr};
+extern "C" void on_run_signal(int signal) {
+    if (auto* app = g_running.load()) {
+        if (signal == SIGHUP) {
+            app->request_reload();
+        } else {
+            app->stop();
         }
     }
 }
-
-std::vector<std::string> dead_letter_topics(const router::Router& r) {
-    std::vector<std::string> out;
-    for (const auto& t : r.source_topics()) {
-        out.push_back(runtime::dead_letter_topic_for(t));
-    }
-    return out;
-}
-
-void log_route_metrics(const router::RouterMetrics& m, const runtime::ProcessorMetrics& p) {
-    auto log = logger("run");
-    log->info(
-        "router: consumed {}, routed {}, unmatched {} ({} to the default topic), "
-        "dead-lettered {}, in flight {}, lag {}{}",
-        p.consumed, p.processed, m.unmatched, m.to_default, p.dead_lettered, p.in_flight, p.lag,
-        p.healthy ? "" : fmt::format(", unhealthy: {}", p.health));
-    for (const auto& r : m.routes) {
-        log->info(
-            "  route {}: matched {}, delivered {}, filtered out {}, missing path {}, type "
-            "mismatch {}, transformation errors {}, duplicates skipped {}, latency {}",
-            r.name, r.matched, r.delivered, r.filtered_out, r.missing_path, r.type_mismatch,
-            r.transform_errors, r.duplicates_skipped,
-            r.latency_samples == 0
-                ? std::string("not sampled yet")
-                : fmt::format("p50 {} ns p99 {} ns ({} sampled)", r.latency_p50_ns,
-                              r.latency_p99_ns, r.latency_samples));
-    }
-}
-
-// Counters that survive reloads and consumer restarts (each router and processor starts at 0).
-struct Totals {
-    router::RouterMetrics router;
-    runtime::ProcessorMetrics processor;
-
-    void add(const router::RouterMetrics& m) {
-        router.events += m.events;
-        router.unmatched += m.unmatched;
-        router.to_default += m.to_default;
-        router.errors += m.errors;
-        for (const auto& r : m.routes) {
-            auto it = std::find_if(router.routes.begin(), router.routes.end(),
-                                   [&](const auto& t) { return t.name == r.name; });
-            if (it == router.routes.end()) {
-                router.routes.push_back(r);
-                continue;
-            }
-            it->matched += r.matched;
-            it->delivered += r.delivered;
-            it->filtered_out += r.filtered_out;
-            it->missing_path += r.missing_path;
-            it->type_mismatch += r.type_mismatch;
-            it->transform_errors += r.transform_errors;
-            it->duplicates_skipped += r.duplicates_skipped;
-            if (r.latency_samples > 0) {  // the latest table's
-                it->latency_p50_ns = r.latency_p50_ns;
-                it->latency_p99_ns = r.latency_p99_ns;
-            }
-            it->latency_samples += r.latency_samples;
-        }
-    }
-    void add(const runtime::ProcessorMetrics& m) {
-        processor.consumed += m.consumed;
-        processor.processed += m.processed;
-        processor.unhandled += m.unhandled;
-        processor.dead_lettered += m.dead_lettered;
-        processor.failed += m.failed;
-        processor.rebalances += m.rebalances;
-        processor.lost += m.lost;
-        processor.truncated_dead_letters += m.truncated_dead_letters;
-        processor.unfinished_at_stop += m.unfinished_at_stop;
-        processor.fetch_stalls += m.fetch_stalls;
-        processor.latency_p50_us = m.latency_p50_us;  // the running processor's
-        processor.latency_p95_us = m.latency_p95_us;
-        processor.latency_p99_us = m.latency_p99_us;
-        processor.e2e_p50_us = m.e2e_p50_us;
-        processor.e2e_p95_us = m.e2e_p95_us;
-        processor.e2e_p99_us = m.e2e_p99_us;
-        processor.produced += m.produced;
-        processor.in_flight = m.in_flight;
-        processor.lag = m.lag;
-        processor.healthy = m.healthy;
-        processor.health = m.health;
-    }
-    // These totals plus what is running now.
-    Totals with(const router::RouterMetrics& r, const runtime::ProcessorMetrics& p) const {
-        Totals t = *this;
-        t.add(r);
-        t.add(p);
-        return t;
-    }
-};
-
-std::filesystem::file_time_type modified_time(const std::string& file) {
-    std::error_code ec;
-    auto t = std::filesystem::last_write_time(file, ec);
-    return ec ? std::filesystem::file_time_type{} : t;
-}
-
-class RunningRouter {
-  public:
-    RunningRouter(const Connection& connection, const config::Config& config,
-                  std::shared_ptr<const router::Router> router, const RunArgs& args,
-                  ServiceMonitor& service) {
-        runtime::ProcessorOptions o;
-        o.metrics = &service.registry();
-        o.tail = &service.tail();
-        o.name = config.string("routing.name");
-        o.group_id = config.string("routing.group_id");
-        o.shutdown_timeout = std::chrono::seconds(config.integer("routing.shutdown_timeout_s"));
-        o.inputs = router->source_topics();
-        auto po = connection.producer_options();
-        auto co = connection.consumer_options("");
-        o.client.brokers = connection.brokers();
-        o.producer_properties = po.properties;
-        o.consumer_properties = co.properties;
-        o.start_from = args.from_latest ? kafka::StartFrom::Latest : kafka::StartFrom::Earliest;
-        o.workers = args.workers;
-        if (args.exactly_once) {
-            o.guarantee = runtime::Guarantee::ExactlyOnce;
-        }
-        _processor = std::make_unique<runtime::RoutingProcessor>(
-            o, std::move(router), config.boolean("routing.validate_output"));
-        _thread = std::thread([this] {
-            try {
-                _processor->run();
-            } catch (...) {
-                _failure = std::current_exception();
-                _failed.store(true);
-            }
-        });
-    }
-    ~RunningRouter() { stop(); }
-
-    void stop() {
-        if (_thread.joinable()) {
-            _processor->stop();
-            _thread.join();
-        }
-    }
-    bool failed() const noexcept { return _failed.load(); }
-    void rethrow() const {
-        if (_failure) {
-            std::rethrow_exception(_failure);
-        }
-    }
-    runtime::RoutingProcessor& processor() { return *_processor; }
-
-  private:
-    std::unique_ptr<runtime::RoutingProcessor> _processor;
-    std::thread _thread;
-    std::exception_ptr _failure;
-    std::atomic<bool> _failed{false};
-};
 
 }  // namespace
 
@@ -474,192 +240,39 @@ void run_pipeline(const RunArgs& args, const RunHooks& hooks) {
                          "Add --config FILE (config/pipeline.yaml "
                          "is a complete example)");
     }
-    if (args.exactly_once && args.workers > 1) {
-        throw UsageError("--exactly-once runs with one worker", "Drop --workers");
-    }
-    auto pipeline = load_pipeline(file);
-    if (pipeline.router->source_topics().empty()) {
-        throw UsageError(fmt::format("{} has no enabled routes: nothing to run", file),
-                         "Add routes (config/pipeline.yaml has the standard ones)");
-    }
-    install_stop_handlers();
-    std::signal(SIGHUP, on_hangup);
-    auto connection = Connection::open();
-    if (args.exactly_once && connection.embedded()) {
-        throw UsageError(
-            "--exactly-once needs a real Kafka cluster: the embedded broker does not implement "
-            "transactions faithfully",
-            "Give --brokers HOST:PORT, or drop --exactly-once for at-least-once");
-    }
-    auto extra_topics = dead_letter_topics(*pipeline.router);
-    if (auto alerts = pipeline.config.string("monitor.alerts_topic"); !alerts.empty()) {
-        extra_topics.push_back(alerts);
-    }
-    for (const auto& t : pipeline.processors.topics()) {
-        extra_topics.push_back(t);
-    }
-    if (pipeline.agents) {
-        for (const auto& t : pipeline.agents->topics()) {
-            extra_topics.push_back(t);
-        }
-    }
-    ensure_topics(connection, pipeline.config, extra_topics, pipeline.processors.changelogs());
-    ServiceMonitorOptions monitor_options;
+    pipeline::ApplicationOptions options;
+    options.connection = connection_options();
+    options.workers = args.workers;
+    options.exactly_once = args.exactly_once;
+    options.from_latest = args.from_latest;
     if (args.http_port >= 0) {
-        monitor_options.http_port = args.http_port;
+        options.http_port = args.http_port;
     }
-    ServiceMonitor service(pipeline.config, connection, monitor_options);
-    // What the service reads and writes: a partition of these without a leader is unhealthy.
-    auto watched = [&extra_topics](const Pipeline& p) {
-        auto topics = extra_topics;
-        for (const auto& list : {p.router->source_topics(), p.router->target_topics()}) {
-            topics.insert(topics.end(), list.begin(), list.end());
-        }
-        for (const auto& t : p.config.topics("topics")) {
-            topics.push_back(t.name);
-        }
-        return topics;
-    };
-    service.watch_topics(watched(pipeline));
-    auto log = logger("run");
-    log->info("running {} route(s) from {} ({}), reading {}; SIGHUP or an edit reloads",
-              pipeline.router->routes().size(), file, mode_name(pipeline.router->table().mode),
-              fmt::join(pipeline.router->source_topics(), ", "));
-    auto running = std::make_unique<RunningRouter>(connection, pipeline.config, pipeline.router,
-                                                   args, service);
-    // The domain processors are read at start; a reload applies routes, alert rules and
-    // notification channels.
-    DomainProcessors domain(pipeline.processors, pipeline.agents, connection, service,
-                            args.from_latest);
-    Totals totals;
-    auto view_of = [&](const Totals& t) {
-        return RunView{t.processor, t.router, domain, service, connection};
-    };
-    if (hooks.started) {
-        auto t =
-            totals.with(running->processor().router()->metrics(), running->processor().metrics());
-        hooks.started(view_of(t));
-    }
-    bool hook_stop = false;
-    auto next_tick = std::chrono::steady_clock::now();
-    auto seen = modified_time(file);
-    auto next_watch = std::chrono::steady_clock::now();
-    auto next_status =
-        std::chrono::steady_clock::now() +
+    options.status_interval =
         std::chrono::milliseconds(static_cast<std::int64_t>(args.status_interval_s * 1000));
-    std::uint64_t reloads = 0;
-    std::uint64_t rejected = 0;
-    while (!hook_stop && !stop_requested() && !running->failed() && !domain.failure()) {
-        std::this_thread::sleep_for(50ms);
-        auto now = std::chrono::steady_clock::now();
-        bool reload = g_reload.exchange(false);
-        if (now >= next_watch) {
-            next_watch = now + std::chrono::milliseconds(
-                                   static_cast<std::int64_t>(args.watch_interval_s * 1000));
-            auto t = modified_time(file);
-            log->trace("checked {}: {}", file, t != seen ? "modified" : "unchanged");
-            if (t != seen) {
-                seen = t;
-                reload = true;
-            }
-        }
-        if (reload) {
-            // The new file is validated whole before anything changes.
-            Pipeline next;
-            try {
-                next = load_pipeline(file);
-                if (next.router->source_topics().empty()) {
-                    throw config::ConfigError(file, 0, 0, "no enabled routes");
-                }
-            } catch (const std::exception& e) {
-                ++rejected;
-                log->error("reload rejected, the running routes stay: {}", e.what());
-                continue;
-            }
-            try {
-                auto topics = dead_letter_topics(*next.router);
-                if (auto alerts = next.config.string("monitor.alerts_topic"); !alerts.empty()) {
-                    topics.push_back(alerts);
-                }
-                ensure_topics(connection, next.config, topics);
-            } catch (const std::exception& e) {
-                ++rejected;
-                log->error("reload rejected, the running routes stay: topics: {}", e.what());
-                continue;
-            }
-            try {
-                // Alert rules and notification channels: validated, then applied.
-                service.reload(next.config);
-            } catch (const std::exception& e) {
-                ++rejected;
-                log->error("reload rejected, the running routes stay: {}", e.what());
-                continue;
-            }
-            auto current = running->processor().router();
-            if (next.router->source_topics() == current->source_topics() &&
-                next.config.string("routing.group_id") ==
-                    pipeline.config.string("routing.group_id")) {
-                running->processor().replace(next.router);
-                totals.add(current->metrics());
-            } else {
-                // Other sources: drain and commit, then a new member of the group subscribes.
-                log->info("source topics changed: restarting the consumer");
-                running->stop();
-                running->rethrow();
-                totals.add(current->metrics());
-                totals.add(running->processor().metrics());
-                running = std::make_unique<RunningRouter>(connection, next.config, next.router,
-                                                          args, service);
-            }
-            pipeline = std::move(next);
-            service.watch_topics(watched(pipeline));
-            ++reloads;
-            log->info("reloaded {}: {} route(s), reading {}", file,
-                      pipeline.router->routes().size(),
-                      fmt::join(pipeline.router->source_topics(), ", "));
-        }
-        if (now >= next_tick) {
-            next_tick = now + 1s;
-            auto t = totals.with(running->processor().router()->metrics(),
-                                 running->processor().metrics());
-            try {
-                domain.update_gauges(service.registry());
-                service.tick(pipeline.config.string("routing.name"),
-                             pipeline.config.string("routing.group_id"), t.processor, t.router,
-                             domain.rows(), domain.agent_rows());
-            } catch (const std::exception& e) {
-                // The monitor must never take the service down.
-                log->error("monitor: {}", e.what());
-            }
-            if (hooks.tick && !hooks.tick(view_of(t))) {
-                hook_stop = true;
-            }
-        }
-        if (args.status_interval_s > 0 && now >= next_status) {
-            next_status = now + std::chrono::milliseconds(
-                                    static_cast<std::int64_t>(args.status_interval_s * 1000));
-            auto t = totals.with(running->processor().router()->metrics(),
-                                 running->processor().metrics());
-            log_route_metrics(t.router, t.processor);
-        }
+    options.watch_interval =
+        std::chrono::milliseconds(static_cast<std::int64_t>(args.watch_interval_s * 1000));
+    pipeline::ApplicationSummary summary;
+    try {
+        pipeline::Application app(pipeline::PipelineSpec::load(file), options);
+        g_running.store(&app);
+        std::signal(SIGINT, on_run_signal);
+        std::signal(SIGTERM, on_run_signal);
+        std::signal(SIGHUP, on_run_signal);
+        struct Unset {
+            ~Unset() { g_running.store(nullptr); }
+        } unset;
+        summary = app.run(hooks);
+    } catch (const pipeline::SetupError& e) {
+        throw UsageError(e.what(), e.hint());
     }
-    running->stop();
-    domain.stop();
-    running->rethrow();
-    if (auto failure = domain.failure()) {
-        std::rethrow_exception(failure);
-    }
-    auto t = totals.with(running->processor().router()->metrics(), running->processor().metrics());
-    if (hooks.finished) {
-        hooks.finished(view_of(t));
-    }
-    const auto& p = t.processor;
-    const auto& m = t.router;
-    log_route_metrics(m, p);
+    const auto& p = summary.totals.processor;
+    const auto& m = summary.totals.router;
     fmt::print(stderr,
                "agentstream: run: consumed {}, routed {}, unmatched {}, dead-lettered {}, "
                "reloads {} ({} rejected), lost {}\n",
-               p.consumed, p.processed, m.unmatched, p.dead_lettered, reloads, rejected, p.lost);
+               p.consumed, p.processed, m.unmatched, p.dead_lettered, summary.reloads,
+               summary.rejected, p.lost);
     if (p.unfinished_at_stop > 0) {
         fmt::print(stderr,
                    "agentstream: run: {} event(s) not written within the shutdown deadline: left "

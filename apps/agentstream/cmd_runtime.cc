@@ -62,16 +62,11 @@ void process(const ProcessArgs& args) {
         needs.push_back({args.dlq.empty() ? runtime::dead_letter_topic_for(t) : args.dlq, 0});
     }
     needs.push_back({args.to, 0});
-    auto connection = Connection::open(needs);
-    runtime::ProcessorOptions o;
+    auto connection = open_connection(needs);
+    auto o = connection.processor_options();
     o.name = args.name;
     o.group_id = args.group;
     o.inputs = args.inputs;
-    auto po = connection.producer_options();
-    auto co = connection.consumer_options("");
-    o.client.brokers = connection.brokers();
-    o.producer_properties = po.properties;
-    o.consumer_properties = co.properties;
     o.start_from = args.from_latest ? kafka::StartFrom::Latest : kafka::StartFrom::Earliest;
     o.dead_letter_topic = args.dlq;
     o.max_in_flight = args.max_in_flight;
@@ -256,7 +251,7 @@ struct DlqListArgs {
 
 void dlq_list(const DlqListArgs& args) {
     auto where = parse_where(args.where);
-    auto connection = Connection::open({{args.topic, 0}}, true);
+    auto connection = open_connection({{args.topic, 0}}, true);
     std::map<std::string, std::uint64_t> by_class;
     std::uint64_t shown = 0;
     if (!args.json) {
@@ -320,7 +315,7 @@ void dlq_replay(const DlqReplayArgs& args) {
     if (!args.to.empty()) {
         needs.push_back({args.to, 0});
     }
-    auto connection = Connection::open(needs, true);
+    auto connection = open_connection(needs, true);
     std::optional<kafka::Producer> producer;
     if (!args.dry_run) {
         producer.emplace(connection.producer_options());
@@ -395,7 +390,7 @@ void dlq_replay(const DlqReplayArgs& args) {
 // ---- offsets ----
 
 void offsets_show(const std::string& group, const std::vector<std::string>& topics) {
-    auto connection = Connection::open({}, true);
+    auto connection = open_connection({}, true);
     kafka::Admin admin(connection.admin_options());
     auto rows = topics.empty() ? admin.group_offsets(group) : admin.group_lag(group, topics);
     if (rows.empty()) {
@@ -461,7 +456,7 @@ kafka::Admin::OffsetTarget parse_target(const std::string& text) {
 
 void offsets_reset(const std::string& group, const std::string& topic, const std::string& to) {
     auto target = parse_target(to);
-    auto connection = Connection::open({}, true);
+    auto connection = open_connection({}, true);
     kafka::Admin admin(connection.admin_options());
     auto rows = admin.reset_group_offsets(group, topic, target);
     for (const auto& r : rows) {

@@ -1,11 +1,8 @@
-// How a command reaches Kafka: --brokers (or AGENTSTREAM_BROKERS, or kafka.brokers in the
-// pipeline file), else an embedded broker started in this process.
+// The global Kafka options of the command line (--brokers, -X, --instance-id) and how a command
+// reaches Kafka with them (pipeline::Connection).
 #pragma once
 
-#include <agentstream/broker/embedded_broker.h>
-#include <agentstream/kafka/admin.h>
-#include <agentstream/kafka/consumer.h>
-#include <agentstream/kafka/producer.h>
+#include <agentstream/pipeline/connection.h>
 
 #include <CLI/CLI.hpp>
 
@@ -26,34 +23,15 @@ void add_kafka_options(CLI::App& app);
 /// `--instance-id` on a service command (`run`, `process`): static group membership.
 void add_instance_option(CLI::App& command);
 
-/// A topic a command needs (created on the embedded broker before any client starts).
-struct TopicNeed {
-    std::string name;
-    int partitions = 0;  // 0: the configured default
-};
+using pipeline::Connection;
+using pipeline::TopicNeed;
 
-class Connection {
-  public:
-    /// Connects as the global options and the pipeline file say. When that means an embedded
-    /// broker, starts it and creates the pipeline file's topics and `needs`, warning that data is
-    /// in memory only.
-    static Connection open(const std::vector<TopicNeed>& needs = {}, bool quiet = false);
-
-    const std::string& brokers() const noexcept { return _brokers; }
-    bool embedded() const noexcept { return _embedded != nullptr; }
-    broker::EmbeddedBroker* embedded_broker() const noexcept { return _embedded.get(); }
-
-    kafka::ProducerOptions producer_options() const;
-    kafka::ConsumerOptions consumer_options(const std::string& group) const;
-    kafka::ClientOptions admin_options() const;
-
-  private:
-    std::shared_ptr<broker::EmbeddedBroker> _embedded;
-    std::string _brokers;
-    kafka::Properties _common;
-    kafka::Properties _producer;
-    kafka::Properties _consumer;
-};
+/// The connection the global options (--brokers, AGENTSTREAM_BROKERS, -X, --instance-id) and
+/// the pipeline file ask for; a malformed -X is a UsageError.
+pipeline::ConnectionOptions connection_options(const std::vector<TopicNeed>& needs = {},
+                                               bool quiet = false);
+/// Connection::open with connection_options().
+Connection open_connection(const std::vector<TopicNeed>& needs = {}, bool quiet = false);
 
 /// Set by SIGINT/SIGTERM once install_stop_handlers() ran.
 bool stop_requested() noexcept;

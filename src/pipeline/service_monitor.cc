@@ -1,4 +1,4 @@
-#include "service_monitor.h"
+#include <agentstream/pipeline/service_monitor.h>
 
 #include <agentstream/core/logging.h>
 #include <agentstream/event/codec.h>
@@ -17,10 +17,10 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "connection.h"
+#include <agentstream/pipeline/connection.h>
 #include "core/json_escape.h"
 
-namespace agentstream::cli {
+namespace agentstream::pipeline {
 namespace {
 
 using namespace std::chrono_literals;
@@ -423,4 +423,4 @@ void ServiceMonitor::tick(const std::string& processor_name, const std::string& 
     }
 }
 
-}  // namespace agentstream::cli
+}  // namespace agentstream::pipeline

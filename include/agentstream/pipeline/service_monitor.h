@@ -26,7 +26,7 @@
 #include <string>
 #include <thread>
 
-namespace agentstream::cli {
+namespace agentstream::pipeline {
 
 class Connection;
 
@@ -111,4 +111,4 @@ class ServiceMonitor {
 /// Reads and validates a pipeline file's alert rules (used by reload checks too).
 std::vector<monitor::AlertRule> alert_rules_of(const config::Config& config);
 
-}  // namespace agentstream::cli
+}  // namespace agentstream::pipeline

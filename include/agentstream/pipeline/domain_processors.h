@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-namespace agentstream::cli {
+namespace agentstream::pipeline {
 
 class Connection;
 class ServiceMonitor;
@@ -60,4 +60,4 @@ class DomainProcessors {
     std::shared_ptr<processors::AgentService> _agents;
 };
 
-}  // namespace agentstream::cli
+}  // namespace agentstream::pipeline

@@ -1,26 +1,23 @@
-#include "service_processors.h"
+#include <agentstream/pipeline/domain_processors.h>
 
 #include <agentstream/core/logging.h>
 #include <agentstream/processors/analytics.h>
 #include <agentstream/processors/notifications.h>
 #include <agentstream/processors/tracker_processor.h>
 
-#include "connection.h"
-#include "service_monitor.h"
+#include <agentstream/pipeline/connection.h>
+#include <agentstream/pipeline/service_monitor.h>
 
-namespace agentstream::cli {
+namespace agentstream::pipeline {
 namespace {
 
 runtime::ProcessorOptions processor_options(const Connection& c, ServiceMonitor& monitor,
                                             const std::string& name, const std::string& input,
                                             bool from_latest) {
-    runtime::ProcessorOptions o;
+    auto o = c.processor_options();
     o.name = name;
     o.group_id = name;
     o.inputs = {input};
-    o.client.brokers = c.brokers();
-    o.producer_properties = c.producer_options().properties;
-    o.consumer_properties = c.consumer_options("").properties;
     o.start_from = from_latest ? kafka::StartFrom::Latest : kafka::StartFrom::Earliest;
     o.metrics = &monitor.registry();
     o.tail = &monitor.tail();
@@ -250,4 +247,4 @@ std::exception_ptr DomainProcessors::failure() const {
     return nullptr;
 }
 
-}  // namespace agentstream::cli
+}  // namespace agentstream::pipeline

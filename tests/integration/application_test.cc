@@ -1,0 +1,146 @@
+// The integrated system built in code (pipeline::Application): a configuration parsed from
+// text, run on its own embedded broker, events routed, the monitor ticking with what the
+// router counted, and stop() ending it with totals.
+#include <agentstream/config/config.h>
+#include <agentstream/event/codec.h>
+#include <agentstream/event/factory.h>
+#include <agentstream/event/record.h>
+#include <agentstream/kafka/producer.h>
+#include <agentstream/pipeline/application.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "support/runtime_helpers.h"
+#include "support/transport_helpers.h"
+
+namespace agentstream::pipeline {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Application, RunsAPipelineBuiltInCodeOnItsEmbeddedBrokerUntilStopped) {
+    auto spec = PipelineSpec::from(config::Config::parse(R"(
+topics: {docs: 2, processed: 2}
+routing: {name: code_router, group_id: code-router}
+routes:
+  - name: uploads
+    source_topics: [docs]
+    target_topics: [processed]
+    event_types: [document.uploaded]
+    transformations: [add_routing_metadata]
+http: {port: 0}
+)",
+                                                         "integrated.yaml"));
+    ApplicationOptions o;
+    o.connection.quiet = true;
+    o.status_interval = 0ms;
+    Application app(std::move(spec), o);
+
+    std::atomic<broker::EmbeddedBroker*> broker{nullptr};
+    std::atomic<bool> has_url{false};
+    std::atomic<std::uint64_t> ticks{0}, consumed_seen{0};
+    std::atomic<bool> kafka_healthy{false};
+    ApplicationHooks hooks;
+    hooks.started = [&](const ApplicationView& v) {
+        has_url.store(v.monitor.url().has_value());
+        broker.store(v.connection.embedded_broker());
+    };
+    hooks.tick = [&](const ApplicationView& v) {
+        ++ticks;
+        consumed_seen.store(v.router_processor.consumed);
+        for (const auto& h : v.monitor.health()) {
+            if (h.component == "kafka") {
+                kafka_healthy.store(h.status == monitor::HealthStatus::Healthy);
+            }
+        }
+        return true;
+    };
+    ApplicationSummary summary;
+    std::exception_ptr failure;
+    std::thread runner([&] {
+        try {
+            summary = app.run(hooks);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    });
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (broker.load() == nullptr && !failure && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_NE(broker.load(), nullptr) << "the application did not start";
+    EXPECT_TRUE(has_url.load()) << "http.port 0: the API listens on a free port";
+
+    constexpr int UPLOADS = 20, OTHERS = 5;
+    {
+        kafka::Producer producer(
+            testing::producer_options(*broker.load()));  // before the broker goes
+        for (int i = 0; i < UPLOADS + OTHERS; ++i) {
+            auto e = i < UPLOADS
+                         ? event::EventFactory::document(event::EventType::DocumentUploaded,
+                                                         "d" + std::to_string(i), "report")
+                         : event::EventFactory::task(event::EventType::TaskCreated,
+                                                     "t" + std::to_string(i), "analysis", "test");
+            ASSERT_TRUE(
+                producer
+                    .send("docs", event::record_key(e), event::encode(e), event::record_headers(e))
+                    .ok());
+        }
+        ASSERT_TRUE(producer.flush(10s));
+    }
+    std::size_t with_metadata = 0;
+    auto routed =
+        testing::read_all(*broker.load(), "processed", 2, UPLOADS, [&](const kafka::Message& m) {
+            // add_routing_metadata wrote _routing.route
+            auto text = std::string(m.value());
+            with_metadata += text.find("\"_routing\"") != std::string::npos &&
+                                     text.find("uploads") != std::string::npos
+                                 ? 1
+                                 : 0;
+        });
+    EXPECT_EQ(routed, static_cast<std::size_t>(UPLOADS));
+    EXPECT_EQ(with_metadata, static_cast<std::size_t>(UPLOADS));
+    // The monitor ticks with the router's counters.
+    while (consumed_seen.load() < UPLOADS + OTHERS && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(consumed_seen.load(), static_cast<std::uint64_t>(UPLOADS + OTHERS));
+    EXPECT_TRUE(kafka_healthy.load());
+
+    app.stop();
+    runner.join();
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    EXPECT_GE(ticks.load(), 1U);
+    EXPECT_EQ(summary.totals.processor.consumed, static_cast<std::uint64_t>(UPLOADS + OTHERS));
+    EXPECT_EQ(summary.totals.router.unmatched, static_cast<std::uint64_t>(OTHERS));
+    ASSERT_EQ(summary.totals.router.routes.size(), 1U);
+    EXPECT_EQ(summary.totals.router.routes[0].delivered, static_cast<std::uint64_t>(UPLOADS));
+    EXPECT_EQ(summary.reloads, 0U);
+}
+
+TEST(Application, ExactlyOnceOnTheEmbeddedBrokerIsRefusedSayingWhatToDo) {
+    ApplicationOptions o;
+    o.connection.quiet = true;
+    o.exactly_once = true;
+    Application app(PipelineSpec::from(config::Config::parse(R"(
+topics: {in: 1, out: 1}
+routes:
+  - {name: r, source_topics: [in], target_topics: [out]}
+)")),
+                    o);
+    try {
+        app.run();
+        FAIL() << "exactly-once ran on the embedded broker";
+    } catch (const SetupError& e) {
+        EXPECT_NE(std::string(e.what()).find("real Kafka"), std::string::npos) << e.what();
+        EXPECT_NE(e.hint().find("--brokers"), std::string::npos);
+    }
+}
+
+}  // namespace
+}  // namespace agentstream::pipeline
