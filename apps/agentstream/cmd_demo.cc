@@ -4,6 +4,7 @@
 #include <agentstream/agents/orchestrator.h>
 #include <agentstream/core/logging.h>
 #include <agentstream/core/time.h>
+#include <agentstream/pipeline/demo.h>
 #include <agentstream/processors/agent_config.h>
 
 #include <fmt/format.h>
@@ -11,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,8 +21,6 @@
 
 #include "cli_common.h"
 #include "connection.h"
-#include "run_service.h"
-#include "simulator.h"
 
 namespace agentstream::cli {
 
@@ -64,40 +65,31 @@ void choose_pipeline() {
         "Run it from the repository, set AGENTSTREAM_HOME to it, or give --config FILE");
 }
 
+std::atomic<pipeline::StreamingDemo*> g_demo{nullptr};
+extern "C" void on_demo_signal(int) {
+    if (auto* demo = g_demo.load()) {
+        demo->stop();
+    }
+}
+
 std::string clock_text(std::chrono::seconds s) {
     return fmt::format("{:02}:{:02}", s.count() / 60, s.count() % 60);
 }
 
-struct Demo {
-    DemoArgs args;
-    std::chrono::milliseconds duration{};
-    SimulatorOptions sim_options;
-    std::unique_ptr<Simulator> simulator;
-    Clock::time_point started;
-    Clock::time_point sim_stopped;
-    bool draining = false;
-    std::uint64_t last_total = 0;
-    int still = 0;
+// The live progress line: rewritten in place on a terminal, every 10 s otherwise.
+struct Progress {
     bool tty = ::isatty(2) != 0;
     Clock::time_point next_line;
-    std::string url;
 
-    static std::uint64_t consumed(const RunView& v) {
-        std::uint64_t n = v.router_processor.consumed;
-        for (const auto& r : v.domain.rows()) {
-            n += r.consumed + r.processed;
-        }
-        return n;
-    }
-
-    void progress(const RunView& v, std::chrono::milliseconds elapsed) {
+    void operator()(const pipeline::DemoProgress& p) {
         auto now = Clock::now();
         if (!tty && now < next_line) {
             return;
         }
         next_line = now + std::chrono::seconds(10);
-        auto c = simulator ? simulator->counts() : SimulatorCounts{};
-        double secs = std::max(1e-3, std::chrono::duration<double>(elapsed).count());
+        const auto& v = p.view;
+        const auto& c = p.generated;
+        double secs = std::max(1e-3, std::chrono::duration<double>(p.elapsed).count());
         int busy = 0;
         int agents = 0;
         std::uint64_t done = 0, failed = 0;
@@ -114,10 +106,10 @@ struct Demo {
         auto line = fmt::format(
             "[{} / {}] sent {} ({:.1f}/s drawn) · routed {} · tasks {} done, {} failed · alerts {} "
             "fired · agents busy {}/{}{}",
-            clock_text(std::chrono::duration_cast<std::chrono::seconds>(elapsed)),
-            clock_text(std::chrono::duration_cast<std::chrono::seconds>(duration)), c.sent,
+            clock_text(std::chrono::duration_cast<std::chrono::seconds>(p.elapsed)),
+            clock_text(std::chrono::duration_cast<std::chrono::seconds>(p.duration)), c.sent,
             static_cast<double>(c.scheduled) / secs, v.router_processor.processed, done, failed,
-            alerts.fired, busy, agents, draining ? " · draining" : "");
+            alerts.fired, busy, agents, p.draining ? " · draining" : "");
         if (tty) {
             fmt::print(stderr, "\r\033[K{}", line);
         } else {
@@ -125,125 +117,9 @@ struct Demo {
         }
         std::fflush(stderr);
     }
+};
 
-    // false once the simulation ran its time and everything it caused was processed.
-    bool tick(const RunView& v) {
-        auto now = Clock::now();
-        auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-            (draining ? sim_stopped : now) - started);
-        progress(v, elapsed);
-        if (!draining && now - started >= duration) {
-            simulator->stop();
-            sim_stopped = Clock::now();
-            draining = true;
-            return true;
-        }
-        if (!draining) {
-            return true;
-        }
-        // Drained: the router has nothing in flight and nothing waiting, the agents are idle,
-        // and no consumer moved for three ticks (or 30 s passed).
-        bool agents_idle = true;
-        if (const auto* service = v.domain.agent_service()) {
-            auto s = service->orchestrator().stats();
-            agents_idle = s.queued == 0 && s.running == 0 && service->stats().pending == 0;
-        }
-        auto total = consumed(v);
-        still = total == last_total ? still + 1 : 0;
-        last_total = total;
-        bool router_idle = v.router_processor.in_flight == 0 && v.router_processor.lag <= 0;
-        return !(agents_idle && router_idle && still >= 3) &&
-               now - sim_stopped < std::chrono::seconds(30);
-    }
-
-    json summary(const RunView& v) {
-        if (simulator) {
-            simulator->stop();
-            if (!draining) {
-                sim_stopped = Clock::now();
-            }
-        }
-        auto run_ms = std::chrono::duration_cast<std::chrono::milliseconds>(sim_stopped - started);
-        auto c = simulator ? simulator->counts() : SimulatorCounts{};
-        double secs = std::max(1e-3, std::chrono::duration<double>(run_ms).count());
-        json s;
-        s["duration_seconds"] = secs;
-        // The rate is of the events drawn; follow-ups (a document processed after its upload,
-        // an agent's completion after its start) and faults come on top.
-        s["rate"] = {{"target", args.rate}, {"achieved", static_cast<double>(c.scheduled) / secs}};
-        s["generated"] = {{"total", c.sent},
-                          {"by_type", c.by_type},
-                          {"by_topic", c.by_topic},
-                          {"faults", c.faults},
-                          {"not_acknowledged", c.failed}};
-        const auto& p = v.router_processor;
-        std::uint64_t dead = p.dead_lettered;
-        json processors = json::array();
-        for (const auto& r : v.domain.rows()) {
-            processors.push_back({{"name", r.name},
-                                  {"consumed", r.consumed},
-                                  {"processed", r.processed},
-                                  {"dead_lettered", r.dead_lettered}});
-            dead += r.dead_lettered;
-        }
-        s["processed"] = {{"router",
-                           {{"consumed", p.consumed},
-                            {"routed", p.processed},
-                            {"unmatched", v.routes.unmatched},
-                            {"dead_lettered", p.dead_lettered}}},
-                          {"processors", processors}};
-        json routes = json::array();
-        for (const auto& r : v.routes.routes) {
-            routes.push_back({{"name", r.name},
-                              {"matched", r.matched},
-                              {"delivered", r.delivered},
-                              {"filtered_out", r.filtered_out}});
-        }
-        s["routes"] = routes;
-        s["dead_lettered"] = dead;
-        json agents = json::array();
-        if (const auto* service = v.domain.agent_service()) {
-            auto q = service->orchestrator().stats();
-            auto st = service->stats();
-            s["tasks"] = {{"submitted", q.submitted},
-                          {"completed", q.completed},
-                          {"failed", q.failed + st.unassignable},
-                          {"retries", q.retries},
-                          {"timeouts", q.timeouts},
-                          {"unassignable", st.unassignable}};
-            for (const auto& a : service->orchestrator().agents()) {
-                double capacity_ms = static_cast<double>(a.info.max_concurrency) * secs * 1000;
-                agents.push_back({{"id", a.info.id},
-                                  {"role", a.info.role},
-                                  {"completed", a.completed},
-                                  {"errors", a.errors},
-                                  {"mean_task_ms", a.mean_task_ms},
-                                  {"utilisation_percent",
-                                   capacity_ms > 0 ? 100.0 * a.busy_ms / capacity_ms : 0.0}});
-            }
-        }
-        s["agents"] = agents;
-        auto ms = [](std::uint64_t us) { return static_cast<double>(us) / 1000.0; };
-        s["latency_ms"] = {
-            {"router",
-             {{"p50", ms(p.latency_p50_us)},
-              {"p95", ms(p.latency_p95_us)},
-              {"p99", ms(p.latency_p99_us)}}},
-            {"end_to_end",
-             {{"p50", ms(p.e2e_p50_us)}, {"p95", ms(p.e2e_p95_us)}, {"p99", ms(p.e2e_p99_us)}}}};
-        auto alerts = v.monitor.alert_counts();
-        s["alerts"] = {{"fired", alerts.fired}, {"resolved", alerts.resolved}};
-        json health = json::array();
-        for (const auto& h : v.monitor.health()) {
-            health.push_back({{"component", h.component},
-                              {"status", std::string(monitor::to_string(h.status))},
-                              {"message", h.message}});
-        }
-        s["health"] = health;
-        s["interrupted"] = !draining;
-        return s;
-    }
-
+struct Summary {
     static void print(const json& s) {
         fmt::print("\n== agentstream demo: summary ({:.0f} s{})\n",
                    s["duration_seconds"].get<double>(),
@@ -331,83 +207,66 @@ void demo(const DemoArgs& args) {
         auto format = parse_log_format(pipeline_config().string("logging.format"));
         configure_logging(*parse_log_spec("warn,notify=error"), format.value_or(LogFormat::Text));
     }
-    auto setup = processors::load_agents(pipeline_config());
-    if (!setup || setup->document_roots.empty()) {
-        throw UsageError(fmt::format("{} has no agents section with document_roots: the demo "
-                                     "feeds sample documents to the analyzer",
-                                     pipeline_config().source()),
-                         "Use config/pipeline.yaml, or add agents.document_roots");
-    }
-    auto demo = std::make_shared<Demo>();
-    demo->args = args;
-    demo->duration = *duration;
-    auto& so = demo->sim_options;
-    so.rate = args.rate;
-    so.simulate_errors = !args.no_errors;
-    so.error_rate_percent = args.error_rate;
-    so.seed = args.seed;
+    pipeline::StreamingDemoConfig config;
+    config.duration = *duration;
+    config.event_generation_rate = args.rate;
+    config.simulate_errors = !args.no_errors;
+    config.error_rate_percent = args.error_rate;
+    config.seed = args.seed;
     try {
         if (!args.mix.empty()) {
-            so.mix = parse_mix(args.mix);
+            config.mix = pipeline::parse_mix(args.mix);
         }
     } catch (const std::invalid_argument& e) {
         throw UsageError(
             fmt::format("--mix: {}", e.what()),
             "Example: --mix document=30,task=25,agent=20,analytics=15,notification=10");
     }
-    so.documents_dir = setup->document_roots.front();
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(so.documents_dir, ec)) {
-        if (entry.is_regular_file()) {
-            so.documents.push_back(entry.path().filename().string());
-        }
+    pipeline::ApplicationOptions options;
+    options.connection = connection_options();
+    if (args.http_port >= 0) {
+        options.http_port = args.http_port;
     }
-    std::sort(so.documents.begin(), so.documents.end());
-    if (so.documents.empty()) {
-        throw UsageError(fmt::format("no sample documents in {}", so.documents_dir.string()),
-                         "Put text files there (samples/documents in the repository)");
+    std::unique_ptr<pipeline::StreamingDemo> demo;
+    try {
+        demo = std::make_unique<pipeline::StreamingDemo>(
+            pipeline::PipelineSpec::from(pipeline_config()), config, options);
+    } catch (const pipeline::SetupError& e) {
+        throw UsageError(e.what(), e.hint());
     }
-    so.tasks_topic = setup->options.tasks_topic;
-    so.agents_topic = setup->options.agents_topic;
-    // Check the simulator's settings now, not after everything started.
-    { Simulator check(so); }
-
-    RunArgs run;
-    run.status_interval_s = 0;
-    run.http_port = args.http_port;
-    RunHooks hooks;
-    hooks.started = [demo](const RunView& v) {
-        demo->sim_options.producer = v.connection.producer_options();
-        demo->sim_options.producer.client_id = "agentstream-simulator";
-        demo->simulator = std::make_unique<Simulator>(demo->sim_options);
-        demo->started = Clock::now();
-        demo->next_line = demo->started;
-        demo->simulator->start();
+    g_demo.store(demo.get());
+    std::signal(SIGINT, on_demo_signal);
+    std::signal(SIGTERM, on_demo_signal);
+    struct Unset {
+        ~Unset() { g_demo.store(nullptr); }
+    } unset;
+    Progress progress;
+    auto started = [&args, &config](const pipeline::ApplicationView& v) {
         auto url = v.monitor.url();
         fmt::print(stderr,
                    "agentstream demo: {} at {:g} events/s for {}s on {}; dashboard: {}\n"
                    "Ctrl-C ends it early with the same summary.\n",
-                   v.connection.embedded() ? "the embedded broker" : "Kafka", demo->args.rate,
-                   std::chrono::duration_cast<std::chrono::seconds>(demo->duration).count(),
+                   v.connection.embedded() ? "the embedded broker" : "Kafka", args.rate,
+                   std::chrono::duration_cast<std::chrono::seconds>(config.duration).count(),
                    v.connection.brokers(), url ? *url + "/" : std::string("(HTTP disabled)"));
     };
-    hooks.tick = [demo](const RunView& v) { return demo->tick(v); };
-    hooks.finished = [demo](const RunView& v) {
-        if (demo->tty) {
-            fmt::print(stderr, "\n");
+    nlohmann::json s;
+    try {
+        s = demo->run(std::ref(progress), started);
+    } catch (const pipeline::SetupError& e) {
+        throw UsageError(e.what(), e.hint());
+    }
+    if (progress.tty) {
+        fmt::print(stderr, "\n");
+    }
+    Summary::print(s);
+    if (!args.summary_json.empty()) {
+        std::ofstream out(args.summary_json);
+        out << s.dump(2) << "\n";
+        if (!out) {
+            throw RuntimeError("cannot write " + args.summary_json);
         }
-        auto s = demo->summary(v);
-        demo->simulator.reset();  // its producer goes before the broker does
-        Demo::print(s);
-        if (!demo->args.summary_json.empty()) {
-            std::ofstream out(demo->args.summary_json);
-            out << s.dump(2) << "\n";
-            if (!out) {
-                throw RuntimeError("cannot write " + demo->args.summary_json);
-            }
-        }
-    };
-    run_pipeline(run, hooks);
+    }
 }
 
 }  // namespace

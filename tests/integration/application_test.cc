@@ -1,12 +1,14 @@
 // The integrated system built in code (pipeline::Application): a configuration parsed from
 // text, run on its own embedded broker, events routed, the monitor ticking with what the
-// router counted, and stop() ending it with totals.
+// router counted, and stop() ending it with totals. The demo on it (StreamingDemo): the
+// standard pipeline under simulated load, drained, summarised.
 #include <agentstream/config/config.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/factory.h>
 #include <agentstream/event/record.h>
 #include <agentstream/kafka/producer.h>
 #include <agentstream/pipeline/application.h>
+#include <agentstream/pipeline/demo.h>
 
 #include <gtest/gtest.h>
 
@@ -139,6 +141,60 @@ routes:
     } catch (const SetupError& e) {
         EXPECT_NE(std::string(e.what()).find("real Kafka"), std::string::npos) << e.what();
         EXPECT_NE(e.hint().find("--brokers"), std::string::npos);
+    }
+}
+
+TEST(StreamingDemo, TheStandardPipelineUnderLoadIsDrainedAndSummarisedFromItsCounters) {
+    StreamingDemoConfig config;
+    config.duration = 3s;
+    config.event_generation_rate = 30;
+    config.seed = 42;
+    ApplicationOptions o;
+    o.connection.quiet = true;
+    o.http_port = 0;
+    StreamingDemo demo(PipelineSpec::load(AGENTSTREAM_SOURCE_DIR "/config/pipeline.yaml"), config,
+                       o);
+    int progress_calls = 0;
+    bool saw_draining = false;
+    auto s = demo.run([&](const DemoProgress& p) {
+        ++progress_calls;
+        saw_draining = saw_draining || p.draining;
+        EXPECT_LE(p.elapsed, p.duration + 2s);
+    });
+    EXPECT_GE(progress_calls, 3);
+    EXPECT_TRUE(saw_draining);
+    EXPECT_FALSE(s["interrupted"].get<bool>());
+    auto generated = s["generated"]["total"].get<std::uint64_t>();
+    EXPECT_GT(generated, 50U);
+    EXPECT_EQ(s["generated"]["not_acknowledged"].get<std::uint64_t>(), 0U);
+    // Everything generated on the router's source topics was consumed (and more: the
+    // processors and agents write to those topics too).
+    std::uint64_t on_sources = 0;
+    for (const char* t : {"documents", "tasks", "agents", "notifications", "analytics"}) {
+        if (s["generated"]["by_topic"].contains(t)) {
+            on_sources += s["generated"]["by_topic"][t].get<std::uint64_t>();
+        }
+    }
+    EXPECT_GE(s["processed"]["router"]["consumed"].get<std::uint64_t>(), on_sources);
+    EXPECT_GT(s["tasks"]["completed"].get<std::uint64_t>(), 0U);
+    EXPECT_EQ(s["rate"]["target"].get<double>(), 30.0);
+}
+
+TEST(StreamingDemo, APipelineWithoutAgentsIsRefusedSayingWhatToDo) {
+    try {
+        StreamingDemo demo(PipelineSpec::from(config::Config::parse(R"(
+topics: {in: 1, out: 1}
+routes:
+  - {name: r, source_topics: [in], target_topics: [out]}
+)",
+                                                                    "no-agents.yaml")),
+                           {});
+        FAIL() << "a demo without agents was accepted";
+    } catch (const SetupError& e) {
+        EXPECT_NE(std::string(e.what()).find("no-agents.yaml has no agents section"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_NE(e.hint().find("document_roots"), std::string::npos);
     }
 }
 

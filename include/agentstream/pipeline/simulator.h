@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-namespace agentstream::cli {
+namespace agentstream::pipeline {
 
 struct EventMix {
     double document = 30, task = 25, agent = 20, analytics = 15, notification = 10;
@@ -82,4 +82,4 @@ class Simulator {
 /// keep their defaults). Throws std::invalid_argument saying what is wrong.
 EventMix parse_mix(const std::string& text);
 
-}  // namespace agentstream::cli
+}  // namespace agentstream::pipeline

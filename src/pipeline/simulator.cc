@@ -1,4 +1,4 @@
-#include "simulator.h"
+#include <agentstream/pipeline/simulator.h>
 
 #include <agentstream/core/logging.h>
 #include <agentstream/core/time.h>
@@ -13,7 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace agentstream::cli {
+namespace agentstream::pipeline {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -419,4 +419,4 @@ void Simulator::loop() {
     }
 }
 
-}  // namespace agentstream::cli
+}  // namespace agentstream::pipeline
