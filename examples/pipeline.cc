@@ -44,8 +44,8 @@ int main() {
         dispatcher.add_route(route);
     }
 
-    std::thread threads[] = {std::thread([&] { doc_processor.run_with_timer(); }),
-                             std::thread([&] { task_processor.run_with_timer(); }),
+    std::thread threads[] = {std::thread([&] { doc_processor.run(); }),
+                             std::thread([&] { task_processor.run(); }),
                              std::thread([&] { dispatcher.run(); })};
 
     {

@@ -85,7 +85,7 @@ DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
         if (gauges != nullptr) {
             r->gauges = gauges(p);
         }
-        start(std::move(r), [p] { p->run_with_timer(); });
+        start(std::move(r), [p] { p->run(); });
         log->info("processor {} reading {}", name, input);
     };
     if (config.tasks) {
@@ -122,19 +122,20 @@ DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
         o.producer_properties = connection.producer_options().properties;
         o.consumer_properties = connection.consumer_options("").properties;
         o.start_from = from_latest ? kafka::StartFrom::Latest : kafka::StartFrom::Earliest;
+        o.metrics = &monitor.registry();
         auto p = std::make_shared<processors::AnalyticsStreamProcessor>(o);
         _owned.push_back(p);
         auto r = std::make_unique<Running>();
         r->name = o.name;
         r->stop = [p] { p->stop(); };
         r->row = [p, name = o.name] {
-            auto m = p->metrics();
-            monitor::ProcessorRow row;
-            row.name = name;
-            row.group = name;
-            row.consumed = m.consumed;
-            row.processed = m.aggregated + m.skipped;
-            row.dead_lettered = m.dead_lettered;
+            auto engine = p->metrics();
+            auto m = p->aggregation_metrics();
+            auto row = runtime::monitor_row(name, p->group_id(), engine);
+            row.processed = engine.processed + engine.unhandled;  // skipped types count too
+            if (!engine.healthy) {
+                return row;
+            }
             row.health = fmt::format(
                 "{} open window(s), {} key(s), {} late, {} alert(s), {} "
                 "anomaly(ies)",

@@ -114,13 +114,13 @@ void AnalyticsRules::evaluate(std::string_view service, std::string_view metric,
 
 struct AnalyticsStreamProcessor::Impl {
     std::unique_ptr<AnalyticsRules> rules;
-    std::unique_ptr<runtime::WindowedAggregation> aggregation;
     std::atomic<std::uint64_t> threshold_alerts{0};
     std::atomic<std::uint64_t> anomalies{0};
 };
 
-AnalyticsStreamProcessor::AnalyticsStreamProcessor(AnalyticsOptions o)
-    : _impl(std::make_unique<Impl>()) {
+namespace {
+
+std::unique_ptr<AnalyticsStreamProcessor::Impl> analytics_state(const AnalyticsOptions& o) {
     if (o.windows.empty() || o.judged_window >= o.windows.size()) {
         throw std::invalid_argument("analytics processor: judged_window must name a window");
     }
@@ -131,8 +131,15 @@ AnalyticsStreamProcessor::AnalyticsStreamProcessor(AnalyticsOptions o)
     ro.input_topic = o.input_topic;
     ro.thresholds = o.thresholds;
     ro.anomaly = o.anomaly;
-    _impl->rules = std::make_unique<AnalyticsRules>(ro);
+    auto impl = std::make_unique<AnalyticsStreamProcessor::Impl>();
+    impl->rules = std::make_unique<AnalyticsRules>(ro);
+    return impl;
+}
 
+}  // namespace
+
+runtime::WindowedAggregationOptions AnalyticsStreamProcessor::window_options(
+    const AnalyticsOptions& o, Impl& state) {
     runtime::WindowedAggregationOptions wo;
     wo.name = o.name;
     wo.client = o.client;
@@ -161,8 +168,10 @@ AnalyticsStreamProcessor::AnalyticsStreamProcessor(AnalyticsOptions o)
     wo.idle_timeout = o.idle_timeout;
     wo.start_from = o.start_from;
     wo.checkpoint_on_stop = o.checkpoint_on_stop;
+    wo.guarantee = o.guarantee;
+    wo.metrics = o.metrics;
     auto judged = o.judged_window;
-    auto* impl = _impl.get();
+    auto* impl = &state;
     wo.on_result = [impl, judged](const runtime::WindowedResult& r, runtime::Emitted& out) {
         if (!r.result.final || r.window_index != judged || r.key_values.size() < 2) {
             return;
@@ -172,22 +181,17 @@ AnalyticsStreamProcessor::AnalyticsStreamProcessor(AnalyticsOptions o)
         impl->threshold_alerts.store(impl->rules->threshold_alerts());
         impl->anomalies.store(impl->rules->anomalies());
     };
-    _impl->aggregation = std::make_unique<runtime::WindowedAggregation>(std::move(wo));
+    return wo;
 }
+
+AnalyticsStreamProcessor::AnalyticsStreamProcessor(AnalyticsOptions o)
+    : AnalyticsStreamProcessor(analytics_state(o), o) {}
+
+AnalyticsStreamProcessor::AnalyticsStreamProcessor(std::unique_ptr<Impl> state,
+                                                   const AnalyticsOptions& o)
+    : runtime::WindowedAggregation(window_options(o, *state)), _impl(std::move(state)) {}
 
 AnalyticsStreamProcessor::~AnalyticsStreamProcessor() = default;
-
-void AnalyticsStreamProcessor::run() {
-    _impl->aggregation->run();
-}
-
-void AnalyticsStreamProcessor::stop() noexcept {
-    _impl->aggregation->stop();
-}
-
-runtime::WindowedAggregationMetrics AnalyticsStreamProcessor::metrics() const {
-    return _impl->aggregation->metrics();
-}
 
 std::uint64_t AnalyticsStreamProcessor::threshold_alerts() const {
     return _impl->threshold_alerts.load();

@@ -81,10 +81,10 @@ void Context::forward(std::string_view topic) {
 
 // ---- StreamProcessor ----
 
-namespace {
+namespace detail {
 
 // One received record until it is committable. Shared with the delivery callbacks of its
-// outputs (or of its dead letter).
+// outputs (or of its dead letter), and with its Deferred when the handler deferred it.
 struct InFlight final : kafka::DeliverySink {
     kafka::Message record;
     void* impl = nullptr;  // the StreamProcessor::Impl it belongs to
@@ -101,6 +101,10 @@ struct InFlight final : kafka::DeliverySink {
     DeadLetterFit fit = DeadLetterFit::Whole;  // how much of it its dead letter keeps
     std::atomic<bool> too_large{false};        // a delivery was refused for its size
     bool letter_truncated = false;             // the dead letter sent holds only part of it
+    std::atomic<bool> abandoned{false};        // its Deferred gave it up: never committable
+    // Holds on its completion: 1 while the handler runs (and its outputs are queued), one per
+    // output not yet acknowledged, one while a Deferred holds it. The last one released hands
+    // the record to the completion queue.
     std::atomic<int> pending{0};
     std::atomic<bool> failed{false};
     // Owns this record while deliveries are pending (callbacks hold a plain pointer, which fits
@@ -112,6 +116,27 @@ struct InFlight final : kafka::DeliverySink {
     explicit InFlight(kafka::Message m) : record(std::move(m)) {}
     void on_delivery(const kafka::DeliveryReport& r) noexcept override { report(impl, this, r); }
 };
+
+}  // namespace detail
+
+Deferred Context::defer() {
+    if (_owner == nullptr) {
+        throw std::logic_error(
+            "defer(): events are deferred only at-least-once (exactly-once commits each "
+            "transaction's events together)");
+    }
+    if (_deferred) {
+        throw std::logic_error("defer() called twice for one event");
+    }
+    _deferred = true;
+    const auto& f = *_owner;
+    f->pending.fetch_add(1, std::memory_order_acq_rel);  // released by complete() / abandon()
+    return Deferred(f);
+}
+
+namespace {
+
+using detail::InFlight;
 
 // Looks partitions up by a consumed record's topic view, without building a std::string.
 struct PartitionLess {
@@ -128,7 +153,8 @@ struct PartitionLess {
 struct PartitionState {
     detail::OffsetTracker tracker;
     std::uint64_t generation = 0;
-    std::int64_t to_store = -1;  // committable position not yet stored in the consumer
+    std::int64_t to_store = -1;      // committable position not yet stored in the consumer
+    std::int64_t handled_next = -1;  // after the last record handed to the handler
 };
 
 }  // namespace
@@ -145,7 +171,14 @@ struct StreamProcessor::Impl {
     std::atomic<kafka::Consumer*> consumer_view{nullptr};  // for metrics() on other threads
 
     std::atomic<bool> stopping{false};
-    bool reads_events = true;  // self->reads_events(), asked when run() starts
+    bool reads_events = true;                  // self->reads_events(), asked when run() starts
+    bool eos = false;                          // options.guarantee == ExactlyOnce
+    bool stateful = false;                     // self->keeps_state(), asked when run() starts
+    std::chrono::milliseconds punctuation{0};  // self->punctuation_interval()
+    Clock::time_point next_punctuation{};
+    Clock::time_point next_checkpoint{};
+    std::atomic<std::uint64_t> checkpoints{0}, failed_checkpoints{0};
+    std::atomic<std::uint64_t> checkpoint_failures{0};  // deliveries of the round being written
     std::map<kafka::TopicPartition, PartitionState, PartitionLess> partitions;  // loop thread only
     using PartitionIt = std::map<kafka::TopicPartition, PartitionState, PartitionLess>::iterator;
     // The last partition looked up (records and completions come in runs of one partition);
@@ -261,6 +294,7 @@ struct StreamProcessor::Impl {
 
     // Exactly-once: the open transaction's input range per partition.
     bool txn_open = false;
+    bool final_checkpoint = false;  // the transaction being committed carries final states
     Clock::time_point txn_opened;
     std::size_t txn_events = 0;
     std::map<kafka::TopicPartition, std::pair<std::int64_t, std::int64_t>>
@@ -362,7 +396,7 @@ struct StreamProcessor::Impl {
         auto before = it->second.tracker.size();
         auto next = it->second.tracker.complete(f.record.offset());
         in_flight.fetch_sub(before - it->second.tracker.size(), std::memory_order_relaxed);
-        if (next) {
+        if (next && !stateful) {
             if (it->second.to_store < 0) {
                 dirty.push_back(it);
             }
@@ -420,6 +454,9 @@ struct StreamProcessor::Impl {
         const auto now = done.empty() ? Clock::time_point{} : Clock::now();
         const auto utc = done.empty() ? Timestamp{} : now_utc();
         for (auto& f : done) {
+            if (f->abandoned.load()) {
+                continue;  // given up by its Deferred: left uncommitted
+            }
             if (f->failed.load() && abandoning) {
                 continue;  // shutting down past the deadline: left uncommitted, not retried
             }
@@ -514,10 +551,12 @@ struct StreamProcessor::Impl {
         }
     }
 
+    // The handler's hold (pending 1) is taken; one more per output, and it is released once
+    // all are queued.
     void send_outputs(const std::shared_ptr<InFlight>& f,
                       std::span<const Context::Output> outputs) {
-        f->pending = static_cast<int>(outputs.size()) + 1;  // +1 until all are queued
         f->keep_alive = f;
+        f->pending.fetch_add(static_cast<int>(outputs.size()), std::memory_order_acq_rel);
         auto& r = f->record;
         for (const auto& out : outputs) {
             Status status;
@@ -546,6 +585,150 @@ struct StreamProcessor::Impl {
         }
     }
 
+    // Outputs that belong to no input (Emitter): counted, failures logged.
+    void send_unattached(std::string_view topic, std::string_view key, std::string_view value,
+                         const kafka::Headers& headers) {
+        auto status =
+            producer->send(topic, key, value, headers, [this](const kafka::DeliveryReport& r) {
+                if (r.ok) {
+                    produced.fetch_add(1, std::memory_order_relaxed);
+                } else {
+                    failed.fetch_add(1, std::memory_order_relaxed);
+                    log->error("{}: an output to {} was not delivered: {}", options.name, r.topic,
+                               r.error);
+                }
+            });
+        if (!status.ok()) {
+            failed.fetch_add(1, std::memory_order_relaxed);
+            log->error("{}: an output to {} was not sent: {}", options.name, topic,
+                       status.error().message);
+        }
+    }
+
+    void punctuate_if_due() {
+        if (punctuation.count() <= 0) {
+            return;
+        }
+        auto now = Clock::now();
+        if (now < next_punctuation) {
+            return;
+        }
+        next_punctuation = now + punctuation;
+        if (eos && !txn_open) {
+            begin_transaction();  // what it emits commits with the inputs
+        }
+        Emitter out(this);
+        try {
+            self->punctuate(now, out);
+        } catch (const std::exception& e) {
+            failed.fetch_add(1, std::memory_order_relaxed);
+            log->error("{}: punctuate: {}", options.name, e.what());
+        }
+    }
+
+    // ---- checkpoints (stateful processors) ----
+
+    // The checkpoint protocol at-least-once: every event handled so far complete (outputs and
+    // unattached sends acknowledged), then each partition's state records, acknowledged, then
+    // the offsets committed. Exactly-once, commit_transaction() does the same in one
+    // transaction.
+    void checkpoint_round(const std::vector<kafka::TopicPartition>& which, bool final) {
+        if (eos) {
+            if (final && !which.empty()) {
+                // Revoked or stopping: this transaction carries their last state.
+                write_states(which, true);
+            }
+            commit_transaction();
+            return;
+        }
+        auto deadline = Clock::now() + std::max<Clock::duration>(options.shutdown_timeout, 1s);
+        while (true) {
+            drain_completions();
+            if ((in_flight.load() == 0 || all_idle(which)) && producer->in_flight() == 0 &&
+                dead_letter_retries.empty()) {
+                break;
+            }
+            if (Clock::now() >= deadline) {
+                failed_checkpoints.fetch_add(1, std::memory_order_relaxed);
+                log->error(
+                    "{}: checkpoint: events still unfinished after {} ms; offsets not "
+                    "committed",
+                    options.name, options.shutdown_timeout.count());
+                self->checkpoint_done(false);
+                return;
+            }
+            std::this_thread::sleep_for(1ms);
+        }
+        auto positions = write_states(which, final);
+        if (positions.empty()) {
+            return;
+        }
+        auto failures = checkpoint_failures.load();
+        if (!producer->flush(30s) || checkpoint_failures.load() != failures) {
+            failed_checkpoints.fetch_add(1, std::memory_order_relaxed);
+            log->error(
+                "{}: checkpoint not written; offsets not committed (the next one tries "
+                "again)",
+                options.name);
+            self->checkpoint_done(false);
+            return;
+        }
+        for (const auto& [tp, offset] : positions) {
+            consumer->store_offset(tp, offset);
+        }
+        consumer->commit(true);
+        checkpoints.fetch_add(1, std::memory_order_relaxed);
+        self->checkpoint_done(true);
+    }
+
+    bool all_idle(const std::vector<kafka::TopicPartition>& which) {
+        for (const auto& tp : which) {
+            auto it = partitions.find(tp);
+            if (it != partitions.end() && !it->second.tracker.empty()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // Asks each partition that read something for its state; returns their positions.
+    std::vector<std::pair<kafka::TopicPartition, std::int64_t>> write_states(
+        const std::vector<kafka::TopicPartition>& which, bool final) {
+        std::vector<std::pair<kafka::TopicPartition, std::int64_t>> positions;
+        for (const auto& tp : which) {
+            auto it = partitions.find(tp);
+            if (it == partitions.end() || it->second.handled_next < 0) {
+                continue;
+            }
+            CheckpointWriter out(this, tp.partition);
+            if (self->checkpoint(tp, it->second.handled_next, out, final)) {
+                positions.emplace_back(tp, it->second.handled_next);
+            }
+        }
+        return positions;
+    }
+
+    std::vector<kafka::TopicPartition> assigned() const {
+        std::vector<kafka::TopicPartition> out;
+        out.reserve(partitions.size());
+        for (const auto& [tp, state] : partitions) {
+            out.push_back(tp);
+        }
+        return out;
+    }
+
+    void checkpoint_if_due() {
+        if (!stateful) {
+            return;
+        }
+        auto now = Clock::now();
+        if (now < next_checkpoint) {
+            return;
+        }
+        next_checkpoint = now + options.checkpoint_interval;
+        checkpoint_round(assigned(), false);
+    }
+
     // ---- one record ----
 
     // `received`: when the poll that returned it began (one clock read per batch).
@@ -561,6 +744,7 @@ struct StreamProcessor::Impl {
                      .first;
         }
         it->second.tracker.add(message.offset());
+        it->second.handled_next = message.offset() + 1;
         auto now_in_flight = in_flight.fetch_add(1, std::memory_order_relaxed) + 1;
         if (now_in_flight > max_in_flight_seen.load(std::memory_order_relaxed)) {
             max_in_flight_seen.store(now_in_flight, std::memory_order_relaxed);
@@ -616,15 +800,22 @@ struct StreamProcessor::Impl {
         f->event_time = summary->timestamp;
         f->type = static_cast<int>(summary->type);
 
-        Clock::time_point first_failure{};  // read when the first attempt fails
+        Clock::time_point first_failure{};               // read when the first attempt fails
+        f->pending.store(1, std::memory_order_release);  // the handler's hold
         for (int attempt = 1;; ++attempt) {
             thread_local std::vector<Context::Output> output_buffer;
-            Context ctx(r, attempt, output_buffer);
+            Context ctx(r, attempt, output_buffer, eos ? nullptr : &f);
             ErrorClass error_class = ErrorClass::Permanent;
             std::string error;
             try {
                 bool wanted = ev ? self->process(*ev, ctx) : self->process_record(*summary, ctx);
                 f->attempts = attempt;
+                if (ctx._deferred) {
+                    // Held by its Deferred from here: committable once that completes and
+                    // every output is acknowledged.
+                    send_outputs(f, std::span(ctx._outputs->data(), ctx._count));
+                    return;
+                }
                 if (!wanted) {
                     unhandled.fetch_add(1, std::memory_order_relaxed);
                     f->counted = true;
@@ -644,6 +835,16 @@ struct StreamProcessor::Impl {
                 error = e.what();
             } catch (...) {
                 error = "unknown exception";
+            }
+            if (ctx._deferred) {
+                // Its Deferred is in charge now: not retried, not dead-lettered here; what the
+                // handler added before throwing is dropped.
+                log->error(
+                    "{}: {}/{}@{}: the handler threw after deferring it ({}); left to "
+                    "its Deferred",
+                    options.name, r.topic(), r.partition(), r.offset(), error);
+                send_outputs(f, {});
+                return;
             }
             if (attempt == 1) {
                 first_failure = Clock::now();
@@ -786,6 +987,10 @@ struct StreamProcessor::Impl {
             return;
         }
         txn_open = false;
+        if (stateful) {
+            // Every partition's changes (punctuation changes state too) in this transaction.
+            write_states(assigned(), final_checkpoint);
+        }
         std::vector<std::pair<kafka::TopicPartition, std::int64_t>> offsets;
         for (const auto& [tp, range] : txn_range) {
             offsets.emplace_back(tp, range.second);
@@ -805,6 +1010,10 @@ struct StreamProcessor::Impl {
             transactions.fetch_add(1, std::memory_order_relaxed);
             drain_completions();
             txn_range.clear();
+            if (stateful) {
+                checkpoints.fetch_add(1, std::memory_order_relaxed);
+                self->checkpoint_done(true);
+            }
             return;
         }
         const auto& e = status.error();
@@ -827,7 +1036,19 @@ struct StreamProcessor::Impl {
             completions.clear();
         }
         dead_letter_retries.clear();
+        if (stateful) {
+            failed_checkpoints.fetch_add(1, std::memory_order_relaxed);
+            self->checkpoint_done(false);
+        }
+        // Stateful: every partition's state goes back to its last committed checkpoint (the
+        // aborted events, and punctuation, changed it), and reading resumes there.
+        auto rewound = stateful ? assigned() : std::vector<kafka::TopicPartition>{};
         for (const auto& [tp, range] : txn_range) {
+            if (!stateful) {
+                rewound.push_back(tp);
+            }
+        }
+        for (const auto& tp : rewound) {
             auto it = partitions.find(tp);
             if (it == partitions.end()) {
                 continue;  // no longer ours
@@ -835,13 +1056,27 @@ struct StreamProcessor::Impl {
             in_flight.fetch_sub(it->second.tracker.size(), std::memory_order_relaxed);
             std::erase(dirty, it);
             it->second = PartitionState{{}, next_generation++};
+            std::optional<std::int64_t> at;
+            if (auto r = txn_range.find(tp); r != txn_range.end()) {
+                at = r->second.first;
+            }
+            if (stateful) {
+                self->release(tp);
+                if (auto restored = self->restore(tp)) {
+                    at = restored;
+                }
+            }
+            if (!at) {
+                continue;
+            }
             try {
-                consumer->seek(tp, range.first);
+                consumer->seek(tp, *at);
             } catch (const kafka::KafkaError& e) {
                 // Being revoked: its new owner starts from the committed offset anyway.
                 log->warn("{}: {}", options.name, e.what());
             }
         }
+        last_partition = {};
         txn_range.clear();
     }
 
@@ -869,12 +1104,16 @@ struct StreamProcessor::Impl {
             } else if (!txn_open) {
                 watch_for_stall();
             }
+            punctuate_if_due();
             if (txn_open && (txn_events >= options.transaction_max_events ||
                              Clock::now() - txn_opened >= options.transaction_interval)) {
                 commit_transaction();
             }
         }
+        self->on_stopping();
+        final_checkpoint = true;
         commit_transaction();
+        final_checkpoint = false;
     }
 
     void on_assigned(const std::vector<kafka::TopicPartition>& list) {
@@ -888,9 +1127,11 @@ struct StreamProcessor::Impl {
     // Waits (bounded) for the revoked partitions' in-flight records, stores what completed,
     // and forgets the rest: the consumer commits right after, and the new owner redelivers.
     void on_revoked(const std::vector<kafka::TopicPartition>& list) {
-        if (options.guarantee == Guarantee::ExactlyOnce) {
-            // Their offsets go with the open transaction: commit it before they go.
+        if (eos) {
+            // Their offsets (and states) go with the open transaction: commit it before they go.
+            final_checkpoint = true;
             commit_transaction();
+            final_checkpoint = false;
         }
         auto deadline = Clock::now() + options.revoke_timeout;
         auto busy = [&] {
@@ -909,10 +1150,16 @@ struct StreamProcessor::Impl {
             }
             std::this_thread::sleep_for(2ms);
         }
+        if (stateful && !eos) {
+            checkpoint_round(list, true);
+        }
         for (const auto& tp : list) {
             auto it = partitions.find(tp);
             if (it == partitions.end()) {
                 continue;
+            }
+            if (stateful) {
+                self->release(tp);
             }
             if (!it->second.tracker.empty()) {
                 log->warn("{}: {}/{} revoked with {} event(s) unfinished; they will be redelivered",
@@ -926,6 +1173,9 @@ struct StreamProcessor::Impl {
     }
 
     void shutdown() {
+        if (!eos) {
+            self->on_stopping();  // exactly-once: before the final transaction
+        }
         log->info("{}: stopping: draining {} in-flight event(s)", options.name, in_flight.load());
         auto deadline = Clock::now() + options.shutdown_timeout;
         consumer->pause_all();
@@ -959,6 +1209,14 @@ struct StreamProcessor::Impl {
                 "{}: {} event(s) not finished within the shutdown deadline ({} ms); left "
                 "uncommitted, the next start processes them again",
                 options.name, in_flight.load(), options.shutdown_timeout.count());
+        }
+        if (stateful) {
+            if (!eos && !abandoning) {
+                checkpoint_round(assigned(), true);
+            }
+            for (const auto& tp : assigned()) {
+                self->release(tp);
+            }
         }
         consumer->close();  // commits the stored offsets, leaves the group
         producer.reset();   // flushes what is left (bounded)
@@ -1029,6 +1287,16 @@ void StreamProcessor::run() {
         m.errors = &o.metrics->counter("errors_total", {{"component", o.name}});
     }
     const bool eos = o.guarantee == Guarantee::ExactlyOnce;
+    impl.eos = eos;
+    impl.stateful = keeps_state();
+    impl.punctuation = punctuation_interval();
+    if (impl.stateful && o.workers > 1) {
+        throw std::invalid_argument(
+            "a stateful processor runs one worker: its state is checkpointed between events");
+    }
+    if (impl.stateful && o.checkpoint_interval.count() <= 0) {
+        throw std::invalid_argument("checkpoint_interval must be positive");
+    }
     if (eos && o.workers > 1) {
         throw std::invalid_argument(
             "exactly-once runs with one worker: a transaction spans the whole partition set");
@@ -1067,6 +1335,10 @@ void StreamProcessor::run() {
     co.group_id = impl.group_id;
     co.commits = !eos;  // exactly-once: offsets are committed by the transactions
     co.start_from = o.start_from;
+    if (impl.stateful) {
+        // State first: a partition is read only once its state is back.
+        co.start_offset = [this](const kafka::TopicPartition& tp) { return restore(tp); };
+    }
     co.on_assigned = [&impl](const auto& list) { impl.on_assigned(list); };
     co.on_revoked = [&impl](const auto& list) { impl.on_revoked(list); };
     impl.consumer = std::make_unique<kafka::Consumer>(std::move(co));
@@ -1077,6 +1349,15 @@ void StreamProcessor::run() {
     }
     impl.log->info("{}: consuming {} in group {}", o.name, fmt::join(o.inputs, ", "),
                    impl.group_id);
+    impl.next_punctuation = Clock::now() + impl.punctuation;
+    impl.next_checkpoint = Clock::now() + o.checkpoint_interval;
+    {
+        if (eos) {
+            impl.begin_transaction();  // what on_start emits commits with the first inputs
+        }
+        Emitter out(&impl);
+        on_start(out);
+    }
 
     if (eos) {
         impl.run_exactly_once();
@@ -1089,7 +1370,13 @@ void StreamProcessor::run() {
             impl.drain_completions();
             impl.apply_backpressure();
             impl.probe_if_down();
-            auto message = impl.consumer->poll(impl.paused ? 10ms : 100ms);
+            impl.punctuate_if_due();
+            impl.checkpoint_if_due();
+            auto wait = impl.paused ? 10ms : 100ms;
+            if (impl.punctuation.count() > 0) {
+                wait = std::min(wait, impl.punctuation);
+            }
+            auto message = impl.consumer->poll(wait);
             if (!message) {
                 impl.watch_for_stall();
                 continue;
@@ -1115,6 +1402,135 @@ void StreamProcessor::stop() noexcept {
     _impl->stopping.store(true);
 }
 
+std::chrono::milliseconds StreamProcessor::punctuation_interval() const noexcept {
+    return std::chrono::milliseconds(0);
+}
+
+void StreamProcessor::punctuate(std::chrono::steady_clock::time_point, Emitter&) {}
+
+void StreamProcessor::on_start(Emitter&) {}
+
+void StreamProcessor::on_stopping() {}
+
+Emitter StreamProcessor::emitter() noexcept {
+    return Emitter(_impl.get());
+}
+
+bool StreamProcessor::keeps_state() const noexcept {
+    return false;
+}
+
+std::optional<std::int64_t> StreamProcessor::restore(const kafka::TopicPartition&) {
+    return std::nullopt;
+}
+
+bool StreamProcessor::checkpoint(const kafka::TopicPartition&, std::int64_t, CheckpointWriter&,
+                                 bool) {
+    return true;
+}
+
+void StreamProcessor::checkpoint_done(bool) {}
+
+void StreamProcessor::release(const kafka::TopicPartition&) {}
+
+// ---- Emitter, CheckpointWriter, Deferred ----
+
+void Emitter::emit(std::string_view topic, const event::Event& event) {
+    auto value = event::encode(event);
+    send(topic, event::record_key(event), value, event::record_headers(event));
+}
+
+void Emitter::send(std::string_view topic, std::string_view key, std::string_view value,
+                   const kafka::Headers& headers) {
+    auto& impl = *static_cast<StreamProcessor::Impl*>(_impl);
+    if (!impl.producer) {
+        throw std::logic_error("Emitter: the processor is not running");
+    }
+    impl.send_unattached(topic, key, value, headers);
+}
+
+void CheckpointWriter::write(std::string_view topic, std::string_view key, std::string_view value,
+                             bool tombstone) {
+    auto& impl = *static_cast<StreamProcessor::Impl*>(_impl);
+    auto status = impl.producer->send(
+        topic, key, tombstone ? std::string_view() : value, {},
+        [&impl](const kafka::DeliveryReport& r) {
+            if (!r.ok) {
+                impl.checkpoint_failures.fetch_add(1, std::memory_order_relaxed);
+                impl.log->error("{}: state record to {} not delivered: {}", impl.options.name,
+                                r.topic, r.error);
+            }
+        },
+        _partition);
+    if (!status.ok()) {
+        impl.checkpoint_failures.fetch_add(1, std::memory_order_relaxed);
+        impl.log->error("{}: state record to {} not sent: {}", impl.options.name, topic,
+                        status.error().message);
+    }
+}
+
+Deferred& Deferred::operator=(Deferred&& other) noexcept {
+    if (this != &other) {
+        abandon();
+        _record = std::move(other._record);
+    }
+    return *this;
+}
+
+Deferred::~Deferred() {
+    abandon();
+}
+
+const kafka::Message& Deferred::record() const {
+    if (!_record) {
+        throw std::logic_error("Deferred: empty");
+    }
+    return _record->record;
+}
+
+bool Deferred::emit(std::string_view topic, const event::Event& event) {
+    if (!_record) {
+        throw std::logic_error("Deferred: emit() after complete() or abandon()");
+    }
+    auto& f = *_record;
+    auto& impl = *static_cast<StreamProcessor::Impl*>(f.impl);
+    auto value = event::encode(event);
+    f.pending.fetch_add(1, std::memory_order_acq_rel);
+    auto status = impl.producer->send(topic, event::record_key(event), value,
+                                      event::record_headers(event), impl.on_output(_record));
+    if (!status.ok()) {
+        if (!f.failed.exchange(true)) {
+            std::lock_guard lock(f.error_mutex);
+            f.error = status.error().message;
+        }
+        f.pending.fetch_sub(1, std::memory_order_acq_rel);  // the Deferred's hold remains
+        return false;
+    }
+    return true;
+}
+
+void Deferred::complete() {
+    if (!_record) {
+        return;
+    }
+    auto f = std::move(_record);
+    auto& impl = *static_cast<StreamProcessor::Impl*>(f->impl);
+    if (f->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        impl.push_completion(std::move(f->keep_alive));
+    }
+}
+
+void Deferred::abandon() noexcept {
+    if (!_record) {
+        return;
+    }
+    _record->abandoned.store(true);
+    try {
+        complete();  // released (its outputs' callbacks may still hold it), never committed
+    } catch (...) {
+    }
+}
+
 ProcessorMetrics StreamProcessor::metrics() const {
     const auto& i = *_impl;
     ProcessorMetrics m;
@@ -1133,6 +1549,8 @@ ProcessorMetrics StreamProcessor::metrics() const {
     m.backpressure_pauses = i.backpressure_pauses.load();
     m.transactions = i.transactions.load();
     m.aborted_transactions = i.aborted_transactions.load();
+    m.checkpoints = i.checkpoints.load();
+    m.failed_checkpoints = i.failed_checkpoints.load();
     m.latency_p50_us = i.latency.quantile(0.5);
     m.latency_p95_us = i.latency.quantile(0.95);
     m.latency_p99_us = i.latency.quantile(0.99);

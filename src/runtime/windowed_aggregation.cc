@@ -76,63 +76,30 @@ std::string window_label(const window::WindowSpec& s) {
 
 }  // namespace
 
-struct WindowedAggregation::Impl {
+struct WindowedAggregation::State {
     WindowedAggregationOptions options;
     std::vector<event::TypePattern> types;
     std::shared_ptr<spdlog::logger> log = logger("runtime");
-    std::unique_ptr<kafka::Consumer> consumer;
-    std::unique_ptr<kafka::Producer> producer;
-    std::atomic<bool> stopping{false};
+    bool stopping = false;  // on_stopping() was called (processing thread)
 
     struct Partition {
         std::vector<std::unique_ptr<window::WindowedAggregator>> windows;
-        std::int64_t next_offset = -1;  // after the last record handled
         int checkpoints = 0;
         Clock::time_point last_event = Clock::now();
     };
-    std::map<std::int32_t, Partition> partitions;  // polling thread only
+    std::map<std::int32_t, Partition> partitions;  // processing thread only
+    Clock::time_point next_idle_check = Clock::now();
+    Clock::time_point next_early = Clock::now();
 
     mutable std::mutex metrics_mutex;
     WindowedAggregationMetrics m;
-    std::atomic<std::uint64_t> delivery_failures{0};
 
-    explicit Impl(WindowedAggregationOptions o) : options(std::move(o)) {
-        if (options.input_topic.empty()) {
-            throw std::invalid_argument("windowed aggregation: an input topic is required");
-        }
-        if (options.key_fields.empty()) {
-            throw std::invalid_argument("windowed aggregation: at least one key field");
-        }
-        if (options.windows.empty()) {
-            throw std::invalid_argument("windowed aggregation: at least one window");
-        }
-        if (options.aggregations.empty()) {
-            throw std::invalid_argument("windowed aggregation: at least one aggregation");
-        }
-        for (const auto& w : options.windows) {
-            w.validate();
-        }
+    explicit State(WindowedAggregationOptions o) : options(std::move(o)) {
         for (const auto& t : options.event_types) {
             types.emplace_back(t);
         }
-        if (options.group_id.empty()) {
-            options.group_id = options.name;
-        }
-        if (options.output_topic.empty()) {
-            throw std::invalid_argument("windowed aggregation: an output topic is required");
-        }
-        if (options.late_topic.empty()) {
-            options.late_topic = options.input_topic + ".late";
-        }
-        if (options.changelog_topic.empty()) {
-            options.changelog_topic = options.name + "-changelog";
-        }
-        if (options.dead_letter_topic.empty()) {
-            options.dead_letter_topic = dead_letter_topic_for(options.input_topic);
-        }
-        if (options.metric_name.empty()) {
-            options.metric_name = options.value_field.empty() ? "events" : options.value_field;
-        }
+        next_idle_check = Clock::now() + options.checkpoint_interval;
+        next_early = Clock::now() + options.early_updates;
     }
 
     Partition fresh_partition() const {
@@ -274,38 +241,11 @@ struct WindowedAggregation::Impl {
                 options.name, restored, p, options.changelog_topic, low, high - 1,
                 position ? std::to_string(*position) : std::string("committed"));
         }
-        part.next_offset = position.value_or(-1);
         partitions[p] = std::move(part);
         return position;
     }
 
     // ---- processing ----
-
-    void dead_letter(const kafka::Message& msg, const std::string& why) {
-        auto letter = make_dead_letter(msg, {ErrorClass::Permanent, why, 1}, options.name,
-                                       producer->max_message_bytes());
-        send(options.dead_letter_topic, letter.key.value_or(std::string_view()),
-             letter.value.value_or(std::string_view()), letter.headers, std::nullopt);
-        std::lock_guard lock(metrics_mutex);
-        ++m.dead_lettered;
-    }
-
-    void send(const std::string& topic, std::string_view key, std::string_view value,
-              const kafka::Headers& headers, std::optional<std::int32_t> partition) {
-        auto status = producer->send(
-            topic, key, value, headers,
-            [this](const kafka::DeliveryReport& r) {
-                if (!r.ok) {
-                    delivery_failures.fetch_add(1);
-                    log->error("{}: delivery to {} failed: {}", options.name, r.topic, r.error);
-                }
-            },
-            partition);
-        if (!status.ok()) {
-            delivery_failures.fetch_add(1);
-            log->error("{}: not sent to {}: {}", options.name, topic, status.error().message);
-        }
-    }
 
     std::optional<std::string> key_of(const event::Event& e, std::string* missing) const {
         std::string key;
@@ -326,8 +266,10 @@ struct WindowedAggregation::Impl {
         return key;
     }
 
+    // `out`: the Context of the event that closed the window, or punctuate()'s Emitter.
+    template <class Sink>
     void publish(const window::WindowResult& r, std::size_t window_index,
-                 const event::Event* sample) {
+                 const event::Event* sample, Sink& out) {
         const auto& spec = options.windows[window_index];
         auto first = options.aggregations.front();
         std::string service = options.name;
@@ -365,7 +307,7 @@ struct WindowedAggregation::Impl {
                 if (sample != nullptr && sample->correlation_id() && !e.correlation_id()) {
                     e.set_correlation_id(sample->correlation_id());
                 }
-                send(topic, event::record_key(e), event::encode(e), {}, std::nullopt);
+                out.emit(topic, e);
             }
         }
         if (!options.publish_results) {
@@ -415,52 +357,32 @@ struct WindowedAggregation::Impl {
         if (sample != nullptr && sample->correlation_id()) {
             e.set_correlation_id(sample->correlation_id());
         }
-        auto json = event::encode(e);
-        send(options.output_topic, event::record_key(e), json, {}, std::nullopt);
+        out.emit(options.output_topic, e);
         std::lock_guard lock(metrics_mutex);
         ++m.results;
     }
 
-    void handle(const kafka::Message& msg) {
+    void handle(const event::Event& e, Context& ctx) {
+        const auto& msg = ctx.record();
         auto p = msg.partition();
         auto it = partitions.find(p);
         if (it == partitions.end()) {
             it = partitions.emplace(p, fresh_partition()).first;
         }
         auto& part = it->second;
-        part.next_offset = msg.offset() + 1;
         part.last_event = Clock::now();
-        {
-            std::lock_guard lock(metrics_mutex);
-            ++m.consumed;
-        }
-        auto decoded = event::decode(msg.value());
-        if (!decoded.ok()) {
-            const auto& v = decoded.error();
-            dead_letter(msg, v.empty() ? "undecodable" : v.front().message);
-            return;
-        }
-        const auto& e = *decoded;
-        if (!types.empty() && std::none_of(types.begin(), types.end(),
-                                           [&](const auto& t) { return t.matches(e.type()); })) {
-            std::lock_guard lock(metrics_mutex);
-            ++m.skipped;
-            return;
-        }
         std::string missing;
         auto key = key_of(e, &missing);
         if (!key) {
-            dead_letter(msg, fmt::format("{}: key field '{}' is missing or not a string or number",
-                                         options.name, missing));
-            return;
+            throw PermanentError(fmt::format(
+                "{}: key field '{}' is missing or not a string or number", options.name, missing));
         }
         double value = 1;
         if (!options.value_field.empty()) {
             auto v = e.number(options.value_field);
             if (!v) {
-                dead_letter(msg, fmt::format("{}: value field '{}' is missing or not a number",
-                                             options.name, options.value_field));
-                return;
+                throw PermanentError(fmt::format("{}: value field '{}' is missing or not a number",
+                                                 options.name, options.value_field));
             }
             value = *v;
         }
@@ -471,7 +393,7 @@ struct WindowedAggregation::Impl {
             }
         }
         auto t = to_millis(e.timestamp());
-        std::vector<window::WindowResult> out;
+        thread_local std::vector<window::WindowResult> out;
         std::vector<std::string> late_in;
         bool overflow = false;
         for (std::size_t i = 0; i < part.windows.size(); ++i) {
@@ -483,7 +405,7 @@ struct WindowedAggregation::Impl {
                 overflow = true;
             }
             for (const auto& result : out) {
-                publish(result, i, &e);
+                publish(result, i, &e, ctx);
             }
         }
         if (!late_in.empty()) {
@@ -491,7 +413,8 @@ struct WindowedAggregation::Impl {
             kafka::Headers h(headers.begin(), headers.end());
             h.emplace_back(std::string(LATE_HEADER),
                            fmt::format("behind the watermark of: {}", fmt::join(late_in, "; ")));
-            send(options.late_topic, msg.key(), msg.value(), h, std::nullopt);
+            ctx.send(options.late_topic, std::string(msg.key()), std::string(msg.value()),
+                     std::move(h));
         }
         std::lock_guard lock(metrics_mutex);
         m.late += late_in.empty() ? 0 : 1;
@@ -501,57 +424,41 @@ struct WindowedAggregation::Impl {
 
     // ---- checkpoints ----
 
-    // Changelog records for the partitions' changed keys (every key on a full snapshot) and
-    // their positions; once all are delivered, the positions are committed as the group's
-    // offsets. Returns false (nothing committed) when a delivery failed.
-    bool checkpoint(const std::vector<std::int32_t>& which) {
-        std::vector<std::pair<std::int32_t, std::int64_t>> positions;
-        for (auto p : which) {
-            auto it = partitions.find(p);
-            if (it == partitions.end() || it->second.next_offset < 0) {
-                continue;
-            }
-            auto& part = it->second;
-            bool full = part.checkpoints++ % options.full_snapshot_every == 0;
-            std::string times;
-            for (std::size_t i = 0; i < part.windows.size(); ++i) {
-                auto& w = *part.windows[i];
-                auto changed = w.take_changed_keys();
-                auto keys = full ? w.keys() : changed;
-                if (full) {  // deleted keys too (tombstones)
-                    keys.insert(keys.end(), changed.begin(), changed.end());
-                    std::sort(keys.begin(), keys.end());
-                    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-                }
-                for (const auto& key : keys) {
-                    auto state = w.key_state(key);
-                    send(options.changelog_topic, fmt::format("{}/{}", i, key),
-                         state ? std::string_view(*state) : std::string_view(), {}, p);
-                }
-                times += fmt::format(" {}", w.max_event_time());
-            }
-            send(options.changelog_topic, POSITION_KEY,
-                 fmt::format("{}{}", part.next_offset, times), {}, p);
-            positions.emplace_back(p, part.next_offset);
+    // The partition's changed keys (every key on a full snapshot) and its position record.
+    void write_state(std::int32_t p, std::int64_t next_offset, CheckpointWriter& out) {
+        auto it = partitions.find(p);
+        if (it == partitions.end()) {
+            it = partitions.emplace(p, fresh_partition()).first;
         }
-        if (positions.empty()) {
-            return true;
+        auto& part = it->second;
+        bool full = part.checkpoints++ % options.full_snapshot_every == 0;
+        std::string times;
+        for (std::size_t i = 0; i < part.windows.size(); ++i) {
+            auto& w = *part.windows[i];
+            auto changed = w.take_changed_keys();
+            auto keys = full ? w.keys() : changed;
+            if (full) {  // deleted keys too (tombstones)
+                keys.insert(keys.end(), changed.begin(), changed.end());
+                std::sort(keys.begin(), keys.end());
+                keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+            }
+            for (const auto& key : keys) {
+                auto state = w.key_state(key);
+                out.write(options.changelog_topic, fmt::format("{}/{}", i, key),
+                          state ? std::string_view(*state) : std::string_view(), !state);
+            }
+            times += fmt::format(" {}", w.max_event_time());
         }
-        auto failures = delivery_failures.load();
-        if (!producer->flush(30s) || delivery_failures.load() != failures) {
-            log->error(
-                "{}: checkpoint not written; offsets not committed (the next one "
-                "rewrites every key)",
-                options.name);
+        out.write(options.changelog_topic, POSITION_KEY, fmt::format("{}{}", next_offset, times));
+    }
+
+    void checkpoint_done(bool written) {
+        if (!written) {
             for (auto& [p, part] : partitions) {
                 part.checkpoints = 0;  // the next checkpoint is a full snapshot
             }
-            return false;
+            return;
         }
-        for (const auto& [p, offset] : positions) {
-            consumer->store_offset({options.input_topic, p}, offset);
-        }
-        consumer->commit(true);
         std::size_t open = 0;
         std::size_t keys = 0;
         for (const auto& [p, part] : partitions) {
@@ -564,19 +471,12 @@ struct WindowedAggregation::Impl {
         ++m.checkpoints;
         m.open_windows = open;
         m.keys = keys;
-        return true;
     }
 
-    std::vector<std::int32_t> all_partitions() const {
-        std::vector<std::int32_t> out;
-        for (const auto& [p, part] : partitions) {
-            out.push_back(p);
-        }
-        return out;
-    }
+    // ---- time ----
 
     // Partitions quiet for idle_timeout follow the busiest partition's event time.
-    void advance_idle() {
+    void advance_idle(Emitter& sink) {
         auto now = Clock::now();
         std::vector<window::Millis> most(options.windows.size(), INT64_MIN);
         for (const auto& [p, part] : partitions) {
@@ -597,107 +497,189 @@ struct WindowedAggregation::Impl {
                 part.windows[i]->advance_watermark(
                     most[i] - options.windows[i].out_of_orderness.count(), out);
                 for (const auto& r : out) {
-                    publish(r, i, nullptr);
+                    publish(r, i, nullptr, sink);
                 }
             }
         }
     }
 
-    void early_updates() {
+    void early_updates(Emitter& sink) {
         std::vector<window::WindowResult> out;
         for (auto& [p, part] : partitions) {
             for (std::size_t i = 0; i < part.windows.size(); ++i) {
                 out.clear();
                 part.windows[i]->early_updates(out);
                 for (const auto& r : out) {
-                    publish(r, i, nullptr);
+                    publish(r, i, nullptr, sink);
                 }
             }
         }
-    }
-
-    void run() {
-        kafka::ProducerOptions po;
-        static_cast<kafka::ClientOptions&>(po) = options.client;
-        po.client_id = options.name;
-        po.max_message_bytes = MAX_RECORD_BYTES;
-        po.properties = options.producer_properties;
-        producer = std::make_unique<kafka::Producer>(po);
-
-        kafka::ConsumerOptions co;
-        static_cast<kafka::ClientOptions&>(co) = options.client;
-        co.client_id = options.name;
-        co.group_id = options.group_id;
-        co.properties = options.consumer_properties;
-        co.start_from = options.start_from;
-        co.start_offset = [this](const kafka::TopicPartition& tp) -> std::optional<std::int64_t> {
-            if (tp.topic != options.input_topic) {
-                return std::nullopt;
-            }
-            return restore(tp.partition);
-        };
-        co.on_revoked = [this](const std::vector<kafka::TopicPartition>& list) {
-            std::vector<std::int32_t> which;
-            for (const auto& tp : list) {
-                which.push_back(tp.partition);
-            }
-            if (!stopping.load() || options.checkpoint_on_stop) {
-                checkpoint(which);
-            }
-            for (auto p : which) {
-                partitions.erase(p);
-            }
-        };
-        consumer = std::make_unique<kafka::Consumer>(co);
-        consumer->subscribe({options.input_topic});
-        log->info("{}: aggregating {} into {} window(s) by {}", options.name, options.input_topic,
-                  options.windows.size(), fmt::join(options.key_fields, ", "));
-        auto next_checkpoint = Clock::now() + options.checkpoint_interval;
-        auto next_early = Clock::now() + options.early_updates;
-        while (!stopping.load()) {
-            if (auto msg = consumer->poll(100ms)) {
-                handle(*msg);
-            }
-            auto now = Clock::now();
-            if (now >= next_checkpoint) {
-                if (options.idle_timeout.count() > 0) {
-                    advance_idle();
-                }
-                checkpoint(all_partitions());
-                next_checkpoint = now + options.checkpoint_interval;
-            }
-            if (options.early_updates.count() > 0 && now >= next_early) {
-                early_updates();
-                next_early = now + options.early_updates;
-            }
-        }
-        if (options.checkpoint_on_stop) {
-            checkpoint(all_partitions());
-            consumer->close();
-        } else {
-            // A simulated crash: no checkpoint, no commit, no goodbye to the group.
-            partitions.clear();
-        }
-        producer->flush(10s);
     }
 };
 
+namespace {
+
+// Checks the options and fills in their defaults (before the engine is built from them).
+WindowedAggregationOptions normalized(WindowedAggregationOptions options) {
+    if (options.input_topic.empty()) {
+        throw std::invalid_argument("windowed aggregation: an input topic is required");
+    }
+    if (options.key_fields.empty()) {
+        throw std::invalid_argument("windowed aggregation: at least one key field");
+    }
+    if (options.windows.empty()) {
+        throw std::invalid_argument("windowed aggregation: at least one window");
+    }
+    if (options.aggregations.empty()) {
+        throw std::invalid_argument("windowed aggregation: at least one aggregation");
+    }
+    if (options.checkpoint_interval.count() <= 0) {
+        throw std::invalid_argument("windowed aggregation: checkpoint_interval must be positive");
+    }
+    if (options.full_snapshot_every < 1) {
+        throw std::invalid_argument("windowed aggregation: full_snapshot_every must be at least 1");
+    }
+    for (const auto& w : options.windows) {
+        w.validate();
+    }
+    for (const auto& t : options.event_types) {
+        event::TypePattern{t};  // throws for a bad pattern
+    }
+    if (options.group_id.empty()) {
+        options.group_id = options.name;
+    }
+    if (options.output_topic.empty()) {
+        throw std::invalid_argument("windowed aggregation: an output topic is required");
+    }
+    if (options.late_topic.empty()) {
+        options.late_topic = options.input_topic + ".late";
+    }
+    if (options.changelog_topic.empty()) {
+        options.changelog_topic = options.name + "-changelog";
+    }
+    if (options.dead_letter_topic.empty()) {
+        options.dead_letter_topic = dead_letter_topic_for(options.input_topic);
+    }
+    if (options.metric_name.empty()) {
+        options.metric_name = options.value_field.empty() ? "events" : options.value_field;
+    }
+    return options;
+}
+
+ProcessorOptions engine_options(const WindowedAggregationOptions& o) {
+    ProcessorOptions po;
+    po.name = o.name;
+    po.group_id = o.group_id;
+    po.inputs = {o.input_topic};
+    po.client = o.client;
+    if (po.client.client_id.empty()) {
+        po.client.client_id = o.name;
+    }
+    po.consumer_properties = o.consumer_properties;
+    po.producer_properties = o.producer_properties;
+    po.start_from = o.start_from;
+    po.guarantee = o.guarantee;
+    po.dead_letter_topic = o.dead_letter_topic;
+    po.checkpoint_interval = o.checkpoint_interval;
+    po.workers = 1;
+    po.metrics = o.metrics;
+    po.tail = o.tail;
+    return po;
+}
+
+}  // namespace
+
 WindowedAggregation::WindowedAggregation(WindowedAggregationOptions options)
-    : _impl(std::make_unique<Impl>(std::move(options))) {}
+    : WindowedAggregation(normalized(std::move(options)), 0) {}
+
+WindowedAggregation::WindowedAggregation(WindowedAggregationOptions checked, int)
+    : StreamProcessor(engine_options(checked)),
+      _state(std::make_unique<State>(std::move(checked))) {
+    _state->log->debug("{}: aggregating {} into {} window(s) by {}", _state->options.name,
+                       _state->options.input_topic, _state->options.windows.size(),
+                       fmt::join(_state->options.key_fields, ", "));
+}
 
 WindowedAggregation::~WindowedAggregation() = default;
 
-void WindowedAggregation::run() {
-    _impl->run();
+const WindowedAggregationOptions& WindowedAggregation::aggregation_options() const noexcept {
+    return _state->options;
 }
 
-void WindowedAggregation::stop() noexcept {
-    _impl->stopping.store(true);
+WindowedAggregationMetrics WindowedAggregation::aggregation_metrics() const {
+    auto engine = metrics();
+    std::lock_guard lock(_state->metrics_mutex);
+    auto m = _state->m;
+    m.consumed = engine.consumed;
+    m.dead_lettered = engine.dead_lettered;
+    return m;
 }
 
-WindowedAggregationMetrics WindowedAggregation::metrics() const {
-    std::lock_guard lock(_impl->metrics_mutex);
-    return _impl->m;
+bool WindowedAggregation::process(const event::Event& event, Context& context) {
+    auto& s = *_state;
+    if (!s.types.empty() && std::none_of(s.types.begin(), s.types.end(),
+                                         [&](const auto& t) { return t.matches(event.type()); })) {
+        std::lock_guard lock(s.metrics_mutex);
+        ++s.m.skipped;
+        return false;
+    }
+    s.handle(event, context);
+    return true;
+}
+
+std::chrono::milliseconds WindowedAggregation::punctuation_interval() const noexcept {
+    const auto& o = _state->options;
+    auto every = o.checkpoint_interval;
+    if (o.early_updates.count() > 0) {
+        every = std::min(every, o.early_updates);
+    }
+    return every;
+}
+
+void WindowedAggregation::punctuate(std::chrono::steady_clock::time_point now, Emitter& out) {
+    auto& s = *_state;
+    const auto& o = s.options;
+    if (o.idle_timeout.count() > 0 && now >= s.next_idle_check) {
+        s.advance_idle(out);
+        s.next_idle_check = now + o.checkpoint_interval;
+    }
+    if (o.early_updates.count() > 0 && now >= s.next_early) {
+        s.early_updates(out);
+        s.next_early = now + o.early_updates;
+    }
+}
+
+void WindowedAggregation::on_stopping() {
+    _state->stopping = true;
+}
+
+bool WindowedAggregation::keeps_state() const noexcept {
+    return true;
+}
+
+std::optional<std::int64_t> WindowedAggregation::restore(const kafka::TopicPartition& input) {
+    if (input.topic != _state->options.input_topic) {
+        return std::nullopt;
+    }
+    return _state->restore(input.partition);
+}
+
+bool WindowedAggregation::checkpoint(const kafka::TopicPartition& input, std::int64_t next_offset,
+                                     CheckpointWriter& out, bool final) {
+    auto& s = *_state;
+    if (final && s.stopping && !s.options.checkpoint_on_stop) {
+        return false;  // a simulated crash: the work since the last checkpoint is abandoned
+    }
+    s.write_state(input.partition, next_offset, out);
+    return true;
+}
+
+void WindowedAggregation::checkpoint_done(bool written) {
+    _state->checkpoint_done(written);
+}
+
+void WindowedAggregation::release(const kafka::TopicPartition& input) {
+    _state->partitions.erase(input.partition);
 }
 
 }  // namespace agentstream::runtime

@@ -53,7 +53,7 @@ TEST(TaskStreamProcessor, TaskEventsBecomeMetricsAndAStuckTaskAnAlert) {
     processors::TaskTrackerOptions to;
     to.stuck_after = 2s;
     processors::TaskStreamProcessor processor(po, event::Family::Task, 200ms, to);
-    std::thread t([&] { processor.run_with_timer(); });
+    std::thread t([&] { processor.run(); });
     auto deadline = std::chrono::steady_clock::now() + 60s;
     while ((processor.tracker_stats().stuck == 0 || processor.metrics().processed < 4) &&
            std::chrono::steady_clock::now() < deadline) {
@@ -107,7 +107,7 @@ TEST(DocumentStreamProcessor, AnUploadBecomesAnAnalysisTask) {
     po.name = "document_processor";
     processors::DocumentStreamProcessor processor(po, event::Family::Document, 1s,
                                                   processors::DocumentTrackerOptions{});
-    std::thread t([&] { processor.run_with_timer(); });
+    std::thread t([&] { processor.run(); });
     auto deadline = std::chrono::steady_clock::now() + 60s;
     while (processor.metrics().processed < 1 && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(20ms);

@@ -181,7 +181,7 @@ void run_until_idle(runtime::WindowedAggregation& p, std::chrono::seconds limit 
     std::uint64_t seen = 0;
     auto still_since = std::chrono::steady_clock::now();
     while (std::chrono::steady_clock::now() < deadline) {
-        auto m = p.metrics();
+        auto m = p.aggregation_metrics();
         if (m.consumed != seen) {
             seen = m.consumed;
             still_since = std::chrono::steady_clock::now();
@@ -222,13 +222,15 @@ TEST(WindowedAggregation, ExactResultsLateEventsAndDeadLettersAndTheSameAfterAKi
             }
         };
         wait([&] { return first.metrics().consumed >= kEvents / 2; });
-        auto before = first.metrics().checkpoints;
-        wait([&] { return first.metrics().checkpoints > before; });  // covers the first part
+        auto before = first.aggregation_metrics().checkpoints;
+        wait([&] {
+            return first.aggregation_metrics().checkpoints > before;
+        });  // covers the first part
         script.send_second_part();
         wait([&] { return first.metrics().consumed >= kEvents / 2 + 500; });
         first.stop();  // the "kill", well before the next checkpoint (2 s)
         t.join();
-        EXPECT_EQ(first.metrics().checkpoints, before + 1) << "a checkpoint slipped in";
+        EXPECT_EQ(first.aggregation_metrics().checkpoints, before + 1) << "a checkpoint slipped in";
         // It may have read everything by then: what matters is that it read past its last
         // checkpoint, and that work is lost with the kill.
         EXPECT_GT(first.metrics().consumed, kEvents / 2U + 100U) << "nothing to lose";
@@ -249,12 +251,12 @@ TEST(WindowedAggregation, ExactResultsLateEventsAndDeadLettersAndTheSameAfterAKi
     }
     runtime::WindowedAggregation second(options(broker, "b"));
     run_until_idle(second);
-    EXPECT_GT(second.metrics().restored_keys, 0U);
+    EXPECT_GT(second.aggregation_metrics().restored_keys, 0U);
 
     // Run "a": uninterrupted, over the whole stream.
     runtime::WindowedAggregation straight(options(broker, "a"));
     run_until_idle(straight);
-    auto m = straight.metrics();
+    auto m = straight.aggregation_metrics();
     EXPECT_EQ(m.consumed, kEvents + 5 + 3 + 2U);
     EXPECT_EQ(m.late, 5U);
     EXPECT_EQ(m.dead_lettered, 3U);

@@ -87,20 +87,26 @@ struct AnalyticsOptions {
     AnomalyOptions anomaly;
     kafka::StartFrom start_from = kafka::StartFrom::Earliest;
     bool checkpoint_on_stop = true;
+    runtime::Guarantee guarantee = runtime::Guarantee::AtLeastOnce;
+    monitor::MetricsRegistry* metrics = nullptr;  ///< as ProcessorOptions::metrics
 };
 
-class AnalyticsStreamProcessor {
+/// The analytics processor: a WindowedAggregation of `analytics.metric.update` by service and
+/// metric, with the thresholds and the anomaly detector judging its closed windows. run(),
+/// stop(), metrics() and aggregation_metrics() as for every windowed aggregation.
+class AnalyticsStreamProcessor : public runtime::WindowedAggregation {
   public:
     explicit AnalyticsStreamProcessor(AnalyticsOptions options);
-    ~AnalyticsStreamProcessor();
-    void run();
-    void stop() noexcept;
-    runtime::WindowedAggregationMetrics metrics() const;
+    ~AnalyticsStreamProcessor() override;
     std::uint64_t threshold_alerts() const;
     std::uint64_t anomalies() const;
 
-  private:
     struct Impl;
+
+  private:
+    AnalyticsStreamProcessor(std::unique_ptr<Impl> state, const AnalyticsOptions& options);
+    static runtime::WindowedAggregationOptions window_options(const AnalyticsOptions& o,
+                                                              Impl& state);
     std::unique_ptr<Impl> _impl;
 };
 

@@ -1,22 +1,17 @@
 // A tracker (TaskTracker, DocumentTracker, AgentTracker: pure state machines) on Kafka: a
 // StreamProcessor with one worker (one state, each entity's events in order) that feeds the
-// tracker the events of its family and sends what it emits, plus a timer that calls the
-// tracker's check() (stuck tasks, expiry) and publishes what that emits through its own
-// producer.
+// tracker the events of its family and sends what it emits, and calls the tracker's check()
+// (stuck tasks, expiry) every check interval as its punctuation, on the same thread and
+// producer. run() and stop() as for any processor.
 #pragma once
 
-#include <agentstream/core/logging.h>
-#include <agentstream/kafka/producer.h>
 #include <agentstream/processors/agents.h>
 #include <agentstream/processors/documents.h>
 #include <agentstream/processors/tasks.h>
 #include <agentstream/runtime/processor.h>
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
-#include <thread>
 
 namespace agentstream::processors {
 
@@ -32,47 +27,6 @@ class TrackerProcessor : public runtime::StreamProcessor {
           _tracker(std::forward<Args>(tracker_args)...),
           _check_interval(check_interval) {}
 
-    /// Runs the processor and the timer until stop().
-    void run_with_timer() {
-        std::atomic<bool> done{false};
-        std::mutex m;
-        std::condition_variable cv;
-        const auto& po = options();
-        kafka::ProducerOptions pro;
-        static_cast<kafka::ClientOptions&>(pro) = po.client;
-        pro.client_id = po.name + "-timer";
-        pro.properties = po.producer_properties;
-        kafka::Producer producer(pro);
-        std::thread timer([&] {
-            std::unique_lock lock(m);
-            while (!cv.wait_for(lock, _check_interval, [&] { return done.load(); })) {
-                Emitted out;
-                {
-                    std::lock_guard guard(_mutex);
-                    _tracker.check(std::chrono::system_clock::now(), out);
-                }
-                for (const auto& [topic, e] : out) {
-                    if (auto status = producer.send(topic, e); !status.ok()) {
-                        logger("runtime")->error("{}: not sent to {}: {}", po.name, topic,
-                                                 status.error().message);
-                    }
-                }
-            }
-        });
-        struct Join {
-            std::atomic<bool>& done;
-            std::condition_variable& cv;
-            std::thread& timer;
-            ~Join() {
-                done = true;
-                cv.notify_all();
-                timer.join();
-            }
-        } join{done, cv, timer};
-        run();
-        producer.flush(std::chrono::seconds(10));
-    }
-
     auto tracker_stats() const {
         std::lock_guard lock(_mutex);
         return _tracker.stats();
@@ -85,6 +39,19 @@ class TrackerProcessor : public runtime::StreamProcessor {
     }
 
   protected:
+    std::chrono::milliseconds punctuation_interval() const noexcept override {
+        return _check_interval;
+    }
+    void punctuate(std::chrono::steady_clock::time_point, runtime::Emitter& out) override {
+        Emitted emitted;
+        {
+            std::lock_guard lock(_mutex);
+            _tracker.check(std::chrono::system_clock::now(), emitted);
+        }
+        for (const auto& [topic, e] : emitted) {
+            out.emit(topic, e);
+        }
+    }
     bool process(const event::Event& event, runtime::Context& context) override {
         if (event.family() != _family) {
             return false;

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -88,6 +89,9 @@ struct ProcessorOptions {
     /// counted (ProcessorMetrics::fetch_stalls) and unhealthy until records arrive again.
     /// Zero turns it off.
     std::chrono::milliseconds stall_timeout{60'000};
+    /// Stateful processors (keeps_state()): how often a checkpoint writes their state and
+    /// commits the input offsets (exactly-once: with each transaction instead).
+    std::chrono::milliseconds checkpoint_interval{1000};
     /// When set (it must outlive the processor): events_total{topic,type},
     /// processing_latency_ms / e2e_latency_ms{processor}, errors_total{component} and
     /// dead_letters_total{topic} are recorded into it.
@@ -95,6 +99,75 @@ struct ProcessorOptions {
     /// When set (it must outlive the processor): a sample of processed events and every
     /// dead-lettered one, for the dashboard's tail.
     monitor::EventTail* tail = nullptr;
+};
+
+class StreamProcessor;
+namespace detail {
+struct InFlight;  // a received record until it is committable (processor.cc)
+}  // namespace detail
+
+/// An event a processor holds open past its handler: an agent task that ends seconds later.
+/// Got from Context::defer(); it stays in the processor's in-flight ledger (counted against
+/// max_in_flight, its input uncommitted) until complete() and its outputs' acknowledgements.
+/// Outputs sent through it go with its input, as a handler's do. Move-only; any thread, one at
+/// a time. Dropped without complete(), the event is left uncommitted: it is processed again
+/// after a restart or a rebalance. At-least-once only.
+class Deferred {
+  public:
+    Deferred() = default;
+    Deferred(Deferred&&) noexcept = default;
+    Deferred& operator=(Deferred&& other) noexcept;
+    Deferred(const Deferred&) = delete;
+    Deferred& operator=(const Deferred&) = delete;
+    ~Deferred();
+
+    /// Sends `event` to `topic` (as Context::emit). False when it could not be queued (the
+    /// event is then dead-lettered once completed).
+    bool emit(std::string_view topic, const event::Event& event);
+    /// The event is done: committable once every output sent for it is acknowledged.
+    void complete();
+    /// Gives the event up without completing it: left uncommitted, processed again later.
+    void abandon() noexcept;
+    explicit operator bool() const noexcept { return static_cast<bool>(_record); }
+    /// The record it holds (valid while this holds it).
+    const kafka::Message& record() const;
+
+  private:
+    friend class Context;
+    explicit Deferred(std::shared_ptr<detail::InFlight> record) : _record(std::move(record)) {}
+    std::shared_ptr<detail::InFlight> _record;
+};
+
+/// Sends a processor's outputs that belong to no input record: what punctuate() or a
+/// lifecycle hook emits. At-least-once, they are written without holding any input (a
+/// stateful processor's checkpoint still waits for them); exactly-once, they go in the open
+/// transaction. Delivery failures are logged and counted (ProcessorMetrics::failed).
+class Emitter {
+  public:
+    void emit(std::string_view topic, const event::Event& event);
+    void send(std::string_view topic, std::string_view key, std::string_view value,
+              const kafka::Headers& headers = {});
+
+  private:
+    friend class StreamProcessor;
+    explicit Emitter(void* impl) : _impl(impl) {}
+    void* _impl;
+};
+
+/// Where a stateful processor writes its state at a checkpoint (see
+/// StreamProcessor::keeps_state): records for a changelog topic, on the input's partition
+/// number, acknowledged before the input offsets are committed.
+class CheckpointWriter {
+  public:
+    /// An empty `value` with `tombstone` writes a null value (a deletion in a compacted topic).
+    void write(std::string_view topic, std::string_view key, std::string_view value,
+               bool tombstone = false);
+
+  private:
+    friend class StreamProcessor;
+    CheckpointWriter(void* impl, std::int32_t partition) : _impl(impl), _partition(partition) {}
+    void* _impl;
+    std::int32_t _partition;
 };
 
 /// Given to a handler: where its outputs go. Outputs are sent only after the handler returns
@@ -116,6 +189,10 @@ class Context {
     const kafka::Message& record() const noexcept { return *_record; }
     /// 1 on the first attempt, 2 on the first retry, ...
     int attempt() const noexcept { return _attempt; }
+    /// Keeps the event in flight after the handler returns, until the Deferred is completed
+    /// (outputs added here before returning are sent at once, with it). At-least-once only:
+    /// throws std::logic_error under exactly-once or when called twice.
+    Deferred defer();
 
     struct Output {
         std::string topic;
@@ -128,13 +205,16 @@ class Context {
 
   private:
     friend class StreamProcessor;
-    Context(const kafka::Message& record, int attempt, std::vector<Output>& outputs)
-        : _record(&record), _attempt(attempt), _outputs(&outputs) {}
+    Context(const kafka::Message& record, int attempt, std::vector<Output>& outputs,
+            const std::shared_ptr<detail::InFlight>* owner = nullptr)
+        : _record(&record), _attempt(attempt), _outputs(&outputs), _owner(owner) {}
     Output& next_output(std::string_view topic);
     const kafka::Message* _record;
     int _attempt;
     std::vector<Output>* _outputs;  ///< reused between records; the first _count are this one's
     std::size_t _count = 0;
+    const std::shared_ptr<detail::InFlight>* _owner;  // null: the event cannot be deferred
+    bool _deferred = false;
 };
 
 using Handler = std::function<void(const event::Event&, Context&)>;
@@ -169,6 +249,10 @@ struct ProcessorMetrics {
     /// include events processed twice (their first outputs were discarded with the abort).
     std::uint64_t transactions = 0;
     std::uint64_t aborted_transactions = 0;
+    /// Stateful processors: checkpoints written (state acknowledged, offsets committed), and
+    /// those that could not be (nothing committed; the next one tries again).
+    std::uint64_t checkpoints = 0;
+    std::uint64_t failed_checkpoints = 0;
     /// false while no broker is reachable (the processor keeps retrying) or while its input is
     /// stalled (behind, nothing arriving); `health` says why.
     bool healthy = true;
@@ -217,7 +301,55 @@ class StreamProcessor {
     /// Called instead of process() when reads_events() is false; same contract.
     virtual bool process_record(const event::EventSummary& event, Context& context);
 
+    // ---- time ----
+
+    /// How often punctuate() runs, on the processing thread; zero (the default): never.
+    /// Asked once, when run() starts.
+    virtual std::chrono::milliseconds punctuation_interval() const noexcept;
+    /// Time-driven work (stuck tasks, windows of idle partitions): outputs through `out`.
+    /// What it throws is logged and counted as an error; the processor goes on.
+    virtual void punctuate(std::chrono::steady_clock::time_point now, Emitter& out);
+
+    // ---- lifecycle ----
+
+    /// On the processing thread once the clients exist, before the first record.
+    virtual void on_start(Emitter& out);
+    /// When stopping begins, before the in-flight events drain: ends work that would hold
+    /// them (an agent task still running).
+    virtual void on_stopping();
+    /// Outputs that belong to no input, from any thread while run() runs. At-least-once only.
+    Emitter emitter() noexcept;
+
+    // ---- state ----
+    // A stateful processor keeps per-partition state that must survive restarts (windows). The
+    // engine then commits input offsets only at checkpoints (every checkpoint_interval, when a
+    // partition is revoked, at stop): it waits until every event handled so far is complete,
+    // asks checkpoint() for each partition's state records, and commits the offsets once those
+    // are acknowledged. With exactly-once the records and the offsets go in one transaction,
+    // and an aborted one restores the state (release(), then restore()) before reading again.
+    // Stateful processors run one worker.
+
+    /// True for a stateful processor. Asked once, when run() starts.
+    virtual bool keeps_state() const noexcept;
+    /// A partition was assigned: rebuild its state (from its changelog); returns the offset
+    /// to read from (nullopt: the committed one). What it throws stops run().
+    virtual std::optional<std::int64_t> restore(const kafka::TopicPartition& input);
+    /// Writes the partition's state as of `next_offset` (every event before it handled).
+    /// `final`: the partition is being revoked or the processor stops. Returns false to skip:
+    /// the partition's offset is then not committed.
+    virtual bool checkpoint(const kafka::TopicPartition& input, std::int64_t next_offset,
+                            CheckpointWriter& out, bool final);
+    /// After a checkpoint round: whether its records were all acknowledged and its offsets
+    /// committed (false: the next round must rewrite what this one wrote).
+    virtual void checkpoint_done(bool written);
+    /// The partition is no longer this processor's (after its final checkpoint): forget it.
+    virtual void release(const kafka::TopicPartition& input);
+
   private:
+    friend class Deferred;
+    friend class Emitter;
+    friend class CheckpointWriter;
+    friend class Context;
     struct Impl;
     std::unique_ptr<Impl> _impl;
 };

@@ -1,20 +1,23 @@
-// WindowedAggregation: keyed windows over a topic, on Kafka. Reads events, aggregates a numeric
-// field (or counts) per key over one or more windows, and publishes each closed window as an
-// `analytics.report.generated` event. Late events go to a side topic with headers saying why,
-// undecodable or unusable ones to the dead-letter topic.
+// WindowedAggregation: keyed windows over a topic, on Kafka: a stateful StreamProcessor. Reads
+// events, aggregates a numeric field (or counts) per key over one or more windows, and
+// publishes each closed window as an `analytics.report.generated` event. Late events go to a
+// side topic with headers saying why; undecodable or unusable ones to the dead-letter topic,
+// as for every processor.
 //
-// State survives restarts exactly: at every checkpoint the changed keys' window state and the
-// input position of each partition go to a changelog topic (compacted on real Kafka; partition
-// p holds input partition p's state), and only then is the input offset committed. A newly
-// assigned partition restores its state from the changelog and starts reading at the
-// checkpoint's position, so a processor killed mid-window and restarted produces the results
-// of an uninterrupted run (results emitted after the last checkpoint are emitted again,
-// identically).
+// State survives restarts exactly, through the engine's checkpoint protocol: at every
+// checkpoint, once every event handled so far is written, the changed keys' window state and
+// the input position of each partition go to a changelog topic (compacted on real Kafka;
+// partition p holds input partition p's state), and only then is the input offset committed
+// (exactly-once: all in one transaction). A newly assigned partition restores its state from
+// the changelog and starts reading at the checkpoint's position, so a processor killed
+// mid-window and restarted produces the results of an uninterrupted run (results emitted after
+// the last checkpoint are emitted again, identically; never, with exactly-once).
 #pragma once
 
 #include <agentstream/event/event.h>
 #include <agentstream/kafka/consumer.h>
 #include <agentstream/kafka/options.h>
+#include <agentstream/runtime/processor.h>
 #include <agentstream/window/windows.h>
 
 #include <atomic>
@@ -90,6 +93,12 @@ struct WindowedAggregationOptions {
     std::function<void(const WindowedResult&, Emitted&)> on_result;
     /// false: results are not published to output_topic (a hook consumes them).
     bool publish_results = true;
+    /// Exactly-once (real Kafka): results, late events, dead letters, changelog records and
+    /// input offsets commit in one transaction (every ProcessorOptions::transaction_interval).
+    Guarantee guarantee = Guarantee::AtLeastOnce;
+    /// As ProcessorOptions::metrics / tail.
+    monitor::MetricsRegistry* metrics = nullptr;
+    monitor::EventTail* tail = nullptr;
 };
 
 struct WindowedAggregationMetrics {
@@ -98,26 +107,35 @@ struct WindowedAggregationMetrics {
     std::size_t open_windows = 0, keys = 0;
 };
 
-class WindowedAggregation {
+/// run(), stop() and metrics() (the engine's counters) as for every StreamProcessor.
+class WindowedAggregation : public StreamProcessor {
   public:
     /// Throws std::invalid_argument for unusable options (no input, no key field, a bad window
     /// or type pattern).
     explicit WindowedAggregation(WindowedAggregationOptions options);
-    ~WindowedAggregation();
-    WindowedAggregation(const WindowedAggregation&) = delete;
-    WindowedAggregation& operator=(const WindowedAggregation&) = delete;
+    ~WindowedAggregation() override;
 
-    /// Consumes until stop(); then a last checkpoint (unless checkpoint_on_stop is false).
-    /// Throws KafkaError when the clients cannot start.
-    void run();
-    /// Thread-safe.
-    void stop() noexcept;
-    /// Thread-safe.
-    WindowedAggregationMetrics metrics() const;
+    /// The windows' own counters. Thread-safe.
+    WindowedAggregationMetrics aggregation_metrics() const;
+    /// The options with their defaults filled in.
+    const WindowedAggregationOptions& aggregation_options() const noexcept;
+
+  protected:
+    bool process(const event::Event& event, Context& context) override;
+    std::chrono::milliseconds punctuation_interval() const noexcept override;
+    void punctuate(std::chrono::steady_clock::time_point now, Emitter& out) override;
+    void on_stopping() override;
+    bool keeps_state() const noexcept override;
+    std::optional<std::int64_t> restore(const kafka::TopicPartition& input) override;
+    bool checkpoint(const kafka::TopicPartition& input, std::int64_t next_offset,
+                    CheckpointWriter& out, bool final) override;
+    void checkpoint_done(bool written) override;
+    void release(const kafka::TopicPartition& input) override;
 
   private:
-    struct Impl;
-    std::unique_ptr<Impl> _impl;
+    WindowedAggregation(WindowedAggregationOptions checked, int);
+    struct State;
+    std::unique_ptr<State> _state;
 };
 
 }  // namespace agentstream::runtime
