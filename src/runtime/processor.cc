@@ -1217,6 +1217,10 @@ struct StreamProcessor::Impl {
             for (const auto& tp : assigned()) {
                 self->release(tp);
             }
+            // Checkpointed and released: the revocation inside close() has nothing left to do.
+            last_partition = {};
+            dirty.clear();
+            partitions.clear();
         }
         consumer->close();  // commits the stored offsets, leaves the group
         producer.reset();   // flushes what is left (bounded)
