@@ -163,7 +163,7 @@ DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
             auto q = p->orchestrator().stats();
             monitor::ProcessorRow row;
             row.name = name;
-            row.group = p->options().group_id;
+            row.group = p->service_options().group_id;
             row.consumed = s.consumed;
             row.processed = q.completed + q.failed + q.cancelled;
             row.dead_lettered = s.dead_lettered;

@@ -455,7 +455,12 @@ struct StreamProcessor::Impl {
         const auto utc = done.empty() ? Timestamp{} : now_utc();
         for (auto& f : done) {
             if (f->abandoned.load()) {
-                continue;  // given up by its Deferred: left uncommitted
+                // Given up by its Deferred: no longer awaited, never committed.
+                if (auto it = find_partition(f->record);
+                    it != partitions.end() && it->second.generation == f->generation) {
+                    it->second.tracker.abandon(f->record.offset());
+                }
+                continue;
             }
             if (f->failed.load() && abandoning) {
                 continue;  // shutting down past the deadline: left uncommitted, not retried
@@ -679,6 +684,15 @@ struct StreamProcessor::Impl {
         consumer->commit(true);
         checkpoints.fetch_add(1, std::memory_order_relaxed);
         self->checkpoint_done(true);
+    }
+
+    // Events still awaited (handlers, outputs, open Deferreds) over every partition.
+    std::size_t awaited() const {
+        std::size_t n = 0;
+        for (const auto& [tp, state] : partitions) {
+            n += state.tracker.open();
+        }
+        return n;
     }
 
     bool all_idle(const std::vector<kafka::TopicPartition>& which) {
@@ -1137,7 +1151,7 @@ struct StreamProcessor::Impl {
         auto busy = [&] {
             for (const auto& tp : list) {
                 auto it = partitions.find(tp);
-                if (it != partitions.end() && !it->second.tracker.empty()) {
+                if (it != partitions.end() && it->second.tracker.open() != 0) {
                     return true;
                 }
             }
@@ -1162,7 +1176,7 @@ struct StreamProcessor::Impl {
                 self->release(tp);
             }
             if (!it->second.tracker.empty()) {
-                log->warn("{}: {}/{} revoked with {} event(s) unfinished; they will be redelivered",
+                log->warn("{}: {}/{} revoked with {} event(s) uncommitted; they will be redelivered",
                           options.name, tp.topic, tp.partition, it->second.tracker.size());
                 in_flight.fetch_sub(it->second.tracker.size(), std::memory_order_relaxed);
             }
@@ -1182,7 +1196,7 @@ struct StreamProcessor::Impl {
         stop_workers();  // they finish their queues (retries give up at once: stopping is set)
         while (Clock::now() < deadline) {
             drain_completions();
-            if (producer->in_flight() == 0 && dead_letter_retries.empty()) {
+            if (producer->in_flight() == 0 && dead_letter_retries.empty() && awaited() == 0) {
                 break;
             }
             std::this_thread::sleep_for(5ms);
@@ -1204,11 +1218,16 @@ struct StreamProcessor::Impl {
             completions.clear();
         }
         unfinished_at_stop.store(in_flight.load(), std::memory_order_relaxed);
-        if (in_flight.load() != 0) {
+        if (in_flight.load() != 0 && awaited() != 0) {
             log->warn(
                 "{}: {} event(s) not finished within the shutdown deadline ({} ms); left "
                 "uncommitted, the next start processes them again",
                 options.name, in_flight.load(), options.shutdown_timeout.count());
+        } else if (in_flight.load() != 0) {
+            log->info(
+                "{}: {} event(s) left uncommitted behind one given up; the next start processes "
+                "them again",
+                options.name, in_flight.load());
         }
         if (stateful) {
             if (!eos && !abandoning) {

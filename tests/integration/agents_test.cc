@@ -297,5 +297,51 @@ TEST_F(AgentServiceTest, ACommandAgentWithRetriesAndTimeouts) {
     EXPECT_EQ(errors, 1 + 2 + 2);  // flaky once, broken twice, slow twice
 }
 
+// A task still running when the service stops is cancelled and its input left uncommitted:
+// the next start runs it again, and only the task that ended is committed.
+TEST_F(AgentServiceTest, ATaskRunningAtStopRunsAgainAfterARestart) {
+    {
+        kafka::ProducerOptions po;
+        po.brokers = broker.bootstrap_servers();
+        po.properties = EmbeddedBroker::producer_tuning();
+        kafka::Producer producer(po);
+        send_task(producer, "quick", "echo", {{"text", "one two"}});
+        send_task(producer, "long", "echo", {{"sleep_s", 30}, {"timeout_ms", 60000}});
+        producer.flush(10s);
+    }
+    agents::CommandAgentOptions co;
+    co.info = {"echo-agent", "Echo", "external", {"echo"}, 2};
+    co.argv = {"/usr/bin/python3",
+               std::string(AGENTSTREAM_SOURCE_DIR) + "/tests/support/agents/echo_agent.py"};
+    auto o = service_options(broker);
+    {
+        processors::AgentService service(o, {std::make_shared<agents::CommandAgent>(co)});
+        ASSERT_TRUE(testing::run_until(service, [&] {
+            auto status = service.orchestrator().status("long");
+            auto quick = service.orchestrator().status("quick");
+            return status && status->state == agents::TaskState::Running && quick &&
+                   quick->state == agents::TaskState::Completed && service.stats().pending == 1;
+        }));
+        EXPECT_GE(service.metrics().unfinished_at_stop, 1U) << "the long one, not committed";
+    }
+    std::int64_t uncommitted = 0;
+    for (const auto& row :
+         kafka::Admin({.brokers = broker.bootstrap_servers()}).group_lag(o.name, {"tasks"})) {
+        uncommitted += row.lag;
+    }
+    EXPECT_GE(uncommitted, 1) << "the long task's record";
+    // Run again, quick this time: the long task is read again and ends.
+    processors::AgentService again(o, {std::make_shared<agents::CommandAgent>(co)});
+    EXPECT_TRUE(testing::run_until(
+        again,
+        [&] {
+            auto status = again.orchestrator().status("long");
+            return status && status->state == agents::TaskState::Running;
+        },
+        60s))
+        << "the long task was not run again";
+    EXPECT_FALSE(again.orchestrator().status("quick").has_value()) << "committed, not run again";
+}
+
 }  // namespace
 }  // namespace agentstream

@@ -1,22 +1,22 @@
-// AgentService: the orchestrator on streams. It consumes `task.created` (and, when asked,
-// `document.uploaded`, which becomes a document_analysis task), hands each task to the
-// Orchestrator and publishes what happens with real timings: task.assigned / started /
-// completed / failed / cancelled to the tasks topic, agent.task.started / completed,
+// AgentService: the orchestrator on streams, a StreamProcessor. It consumes `task.created`
+// (and, when asked, `document.uploaded`, which becomes a document_analysis task), hands each
+// task to the Orchestrator and publishes what happens with real timings: task.assigned /
+// started / completed / failed / cancelled to the tasks topic, agent.task.started / completed,
 // agent.error and agent.status.changed to the agents topic, and the agents' own events
 // (document.analysis.complete, quality.check.complete, business.insight.generated) to their
 // family's topic. A task.cancelled from anyone else cancels that task (queued or running).
-// Completions and errors are notified. A task's input offset is committed
-// only once the task has ended (at-least-once: a crash runs unfinished tasks again; a task
-// id seen recently is not run twice). Undecodable or invalid records go to `<topic>.dlq`.
+// Completions and errors are notified. Each task is a deferred event of the engine: its input
+// is committed only once the task has ended and the events it caused are written
+// (at-least-once: a crash, or a stop while it runs, runs it again; a task id seen recently is
+// not run twice). Undecodable or invalid records go to `<topic>.dlq`, as for every processor.
 #pragma once
 
 #include <agentstream/agents/orchestrator.h>
-#include <agentstream/kafka/consumer.h>
 #include <agentstream/kafka/options.h>
 #include <agentstream/monitor/metrics.h>
 #include <agentstream/notify/notifications.h>
+#include <agentstream/runtime/processor.h>
 
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -43,7 +43,8 @@ struct AgentServiceOptions {
     kafka::Properties consumer_properties;
     kafka::StartFrom start_from = kafka::StartFrom::Earliest;
     agents::OrchestratorOptions orchestrator;
-    /// Tasks taken from Kafka and not yet ended; consumption pauses at this many.
+    /// Tasks taken from Kafka and not yet ended (the engine's max_in_flight); consumption
+    /// pauses at this many.
     std::size_t max_pending = 1'000;
     /// Notices of completions and errors; may return null (none).
     std::function<std::shared_ptr<notify::NotificationService>()> notifications;
@@ -64,22 +65,23 @@ struct AgentServiceStats {
     std::size_t pending = 0;
 };
 
-class AgentService {
+/// run(), stop() and metrics() (the engine's counters) as for every StreamProcessor.
+class AgentService : public runtime::StreamProcessor {
   public:
     /// Throws std::invalid_argument for bad options or agents.
     AgentService(AgentServiceOptions options, std::vector<std::shared_ptr<agents::Agent>> agents);
-    ~AgentService();
-    AgentService(const AgentService&) = delete;
-    AgentService& operator=(const AgentService&) = delete;
+    ~AgentService() override;
 
-    /// Consumes until stop(); running tasks are cancelled at stop and their inputs not
-    /// committed. Throws kafka::KafkaError when the clients cannot be created.
-    void run();
-    void stop() noexcept;
     agents::Orchestrator& orchestrator() noexcept { return *_orchestrator; }
     const agents::Orchestrator& orchestrator() const noexcept { return *_orchestrator; }
     AgentServiceStats stats() const;
-    const AgentServiceOptions& options() const noexcept { return _options; }
+    /// The options with their defaults filled in.
+    const AgentServiceOptions& service_options() const noexcept { return _options; }
+
+  protected:
+    bool process(const event::Event& event, runtime::Context& context) override;
+    void on_start(runtime::Emitter& out) override;
+    void on_stopping() override;
 
   private:
     struct Impl;

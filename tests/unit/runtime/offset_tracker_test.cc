@@ -30,5 +30,22 @@ TEST(OffsetTracker, IgnoresUnknownAndRepeatedCompletions) {
     EXPECT_EQ(t.complete(1), std::nullopt);
 }
 
+TEST(OffsetTracker, AnAbandonedRecordIsNoLongerAwaitedButBlocksTheCommit) {
+    OffsetTracker t;
+    for (std::int64_t o : {4, 5, 6}) {
+        t.add(o);
+    }
+    EXPECT_EQ(t.open(), 3U);
+    EXPECT_EQ(t.complete(4), 5);
+    t.abandon(5);
+    EXPECT_EQ(t.open(), 1U);
+    EXPECT_EQ(t.complete(6), std::nullopt) << "never past the abandoned one";
+    EXPECT_EQ(t.open(), 0U);
+    EXPECT_EQ(t.size(), 2U);
+    EXPECT_EQ(t.complete(5), std::nullopt) << "an abandoned record cannot complete";
+    t.abandon(5);
+    EXPECT_EQ(t.open(), 0U);
+}
+
 }  // namespace
 }  // namespace agentstream::runtime::detail
