@@ -93,7 +93,7 @@ struct Progress {
         int busy = 0;
         int agents = 0;
         std::uint64_t done = 0, failed = 0;
-        if (const auto* service = v.domain.agent_service()) {
+        if (auto service = v.domain.agent_service()) {
             for (const auto& a : service->orchestrator().agents()) {
                 busy += a.running > 0 ? 1 : 0;
                 ++agents;

@@ -99,6 +99,16 @@ class RunningRouter {
         }
     }
     runtime::RoutingProcessor& processor() { return *_processor; }
+    std::string failure_text() const {
+        try {
+            rethrow();
+        } catch (const std::exception& e) {
+            return e.what();
+        } catch (...) {
+            return "unknown exception";
+        }
+        return {};
+    }
 
   private:
     std::unique_ptr<runtime::RoutingProcessor> _processor;
@@ -180,8 +190,8 @@ ApplicationSummary Application::run(const ApplicationHooks& hooks) {
     monitor_options.http_port = _options.http_port;
     ServiceMonitor service(_spec.config, connection, monitor_options);
     // What the service reads and writes: a partition of these without a leader is unhealthy.
-    auto watched = [&extra_topics](const PipelineSpec& p) {
-        auto topics = extra_topics;
+    auto watched = [](const PipelineSpec& p) {
+        auto topics = support_topics(p, true);
         for (const auto& list : {p.router->source_topics(), p.router->target_topics()}) {
             topics.insert(topics.end(), list.begin(), list.end());
         }
@@ -200,8 +210,9 @@ ApplicationSummary Application::run(const ApplicationHooks& hooks) {
         std::make_unique<RunningRouter>(connection, _spec.config, _spec.router, _options, service);
     // The domain processors are read at start; a reload applies routes, alert rules and
     // notification channels.
-    auto domain = std::make_unique<DomainProcessors>(_spec.processors, _spec.agents, connection,
-                                                     service, _options.from_latest);
+    auto domain =
+        std::make_unique<DomainProcessors>(_spec.processors, _spec.agents, connection, service,
+                                           _options.from_latest, _options.restart_backoff);
     Totals totals;
     auto view_of = [&](const Totals& t) {
         return ApplicationView{t.processor, t.router, *domain, service, connection};
@@ -221,9 +232,41 @@ ApplicationSummary Application::run(const ApplicationHooks& hooks) {
     auto seen = file.empty() ? std::filesystem::file_time_type{} : modified_time(file);
     auto next_watch = std::chrono::steady_clock::now();
     auto next_status = std::chrono::steady_clock::now() + _options.status_interval;
-    while (!hook_stop && !_stop.load() && !running->failed() && !domain->failure()) {
+    // The router's restarts: a failed run is replaced after a backoff.
+    const auto run_started = std::chrono::steady_clock::now();
+    bool router_down = false;
+    bool router_ran = false;  // a restart or a reload happened, or it read something
+    auto router_backoff = _options.restart_backoff;
+    std::chrono::steady_clock::time_point router_restart_at{};
+    std::string router_error;
+    bool setup_failed = false;
+    while (!hook_stop && !_stop.load()) {
         std::this_thread::sleep_for(50ms);
         auto now = std::chrono::steady_clock::now();
+        if (!router_down && running->failed()) {
+            router_error = running->failure_text();
+            if (!router_ran && running->processor().metrics().consumed == 0 &&
+                now - run_started < 30s) {
+                setup_failed = true;
+                break;  // at once, before reading anything: a setup error, thrown below
+            }
+            router_down = true;
+            router_restart_at = now + router_backoff;
+            log->error("router: its run failed: {}; restarting in {} ms", router_error,
+                       router_backoff.count());
+        }
+        if (router_down && now >= router_restart_at) {
+            running->stop();
+            totals.add(running->processor().router()->metrics());
+            totals.add(running->processor().metrics());
+            running = std::make_unique<RunningRouter>(connection, _spec.config, _spec.router,
+                                                      _options, service);
+            router_down = false;
+            router_ran = true;
+            router_backoff = std::min<std::chrono::milliseconds>(router_backoff * 2, 60s);
+            ++summary.router_restarts;
+            log->info("router: restarted ({} restart(s))", summary.router_restarts);
+        }
         bool reload = _reload.exchange(false) && !file.empty();
         if (watch_every > 0ms && now >= next_watch) {
             next_watch = now + watch_every;
@@ -271,7 +314,7 @@ ApplicationSummary Application::run(const ApplicationHooks& hooks) {
                 // Other sources: drain and commit, then a new member of the group subscribes.
                 log->info("source topics changed: restarting the consumer");
                 running->stop();
-                running->rethrow();
+                router_down = false;
                 totals.add(current->metrics());
                 totals.add(running->processor().metrics());
                 running = std::make_unique<RunningRouter>(connection, next.config, next.router,
@@ -279,6 +322,7 @@ ApplicationSummary Application::run(const ApplicationHooks& hooks) {
             }
             _spec = std::move(next);
             service.watch_topics(watched(_spec));
+            router_ran = true;
             ++summary.reloads;
             log->info("reloaded {}: {} route(s), reading {}", file, _spec.router->routes().size(),
                       fmt::join(_spec.router->source_topics(), ", "));
@@ -286,6 +330,14 @@ ApplicationSummary Application::run(const ApplicationHooks& hooks) {
         if (now >= next_tick) {
             next_tick = now + 1s;
             auto t = current_totals();
+            if (router_down) {
+                t.processor.healthy = false;
+                t.processor.health = fmt::format(
+                    "its run failed ({}); restarting in {} s", router_error,
+                    std::chrono::duration_cast<std::chrono::seconds>(router_restart_at - now)
+                            .count() +
+                        1);
+            }
             try {
                 domain->update_gauges(service.registry());
                 service.tick(_spec.config.string("routing.name"),
@@ -308,9 +360,11 @@ ApplicationSummary Application::run(const ApplicationHooks& hooks) {
     // The reverse of the start: the domain processors, then the router.
     domain->stop();
     running->stop();
-    running->rethrow();
-    if (auto failure = domain->failure()) {
-        std::rethrow_exception(failure);
+    if (setup_failed) {
+        running->rethrow();
+    }
+    for (const auto& status : domain->statuses()) {
+        summary.processor_restarts += status.restarts;
     }
     summary.totals = current_totals();
     if (hooks.finished) {

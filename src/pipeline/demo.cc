@@ -52,7 +52,7 @@ struct StreamingDemo::State {
         // Drained: the router has nothing in flight and nothing waiting, the agents are idle,
         // and no consumer moved for three ticks (or 30 s passed).
         bool agents_idle = true;
-        if (const auto* service = v.domain.agent_service()) {
+        if (auto service = v.domain.agent_service()) {
             auto s = service->orchestrator().stats();
             agents_idle = s.queued == 0 && s.running == 0 && service->stats().pending == 0;
         }
@@ -111,7 +111,7 @@ struct StreamingDemo::State {
         s["routes"] = routes;
         s["dead_lettered"] = dead;
         json agents = json::array();
-        if (const auto* service = v.domain.agent_service()) {
+        if (auto service = v.domain.agent_service()) {
             auto q = service->orchestrator().stats();
             auto st = service->stats();
             s["tasks"] = {{"submitted", q.submitted},

@@ -25,67 +25,59 @@ runtime::ProcessorOptions processor_options(const Connection& c, ServiceMonitor&
 }
 
 template <class P>
-std::function<monitor::ProcessorRow()> row_of(const std::shared_ptr<P>& p,
-                                              const std::string& name) {
-    return [p, name] { return runtime::monitor_row(name, name, p->metrics()); };
+const P& as(const runtime::StreamProcessor& p) {
+    return static_cast<const P&>(p);
 }
 
-std::function<void(monitor::MetricsRegistry&)> active_tasks_gauge(
-    const std::shared_ptr<processors::TaskStreamProcessor>& p) {
-    return [p](monitor::MetricsRegistry& registry) {
-        registry.gauge("active_tasks").set(static_cast<double>(p->tracker_stats().running));
-    };
+monitor::ProcessorRow engine_row(const runtime::StreamProcessor& p) {
+    return runtime::monitor_row(p.options().name, p.options().name, p.metrics());
 }
 
-std::function<void(monitor::MetricsRegistry&)> utilisation_gauges(
-    const std::shared_ptr<processors::AgentStreamProcessor>& p) {
-    return [p](monitor::MetricsRegistry& registry) {
-        auto now = std::chrono::system_clock::now();
-        auto values = p->with_tracker(
-            [now](const processors::AgentTracker& t) { return t.utilisation(now); });
-        for (const auto& [agent, percent] : values) {
-            registry.gauge("agent_utilisation_percent", {{"agent", agent}}).set(percent);
-        }
-    };
+void active_tasks_gauge(const runtime::StreamProcessor& p, monitor::MetricsRegistry& registry) {
+    registry.gauge("active_tasks")
+        .set(static_cast<double>(as<processors::TaskStreamProcessor>(p).tracker_stats().running));
+}
+
+void utilisation_gauges(const runtime::StreamProcessor& p, monitor::MetricsRegistry& registry) {
+    auto now = std::chrono::system_clock::now();
+    auto values = as<processors::AgentStreamProcessor>(p).with_tracker(
+        [now](const processors::AgentTracker& t) { return t.utilisation(now); });
+    for (const auto& [agent, percent] : values) {
+        registry.gauge("agent_utilisation_percent", {{"agent", agent}}).set(percent);
+    }
 }
 
 }  // namespace
 
-void DomainProcessors::start(std::unique_ptr<Running> r, std::function<void()> run) {
-    auto* raw = r.get();
-    raw->thread = std::thread([raw, run = std::move(run)] {
-        try {
-            run();
-        } catch (...) {
-            raw->error = std::current_exception();
-            raw->failed = true;
-        }
-    });
+void DomainProcessors::supervise(std::string name, Supervisor::Factory make, RowOf row,
+                                 GaugesOf gauges) {
+    auto r = std::make_unique<Running>();
+    r->row = std::move(row);
+    r->gauges = std::move(gauges);
+    SupervisorOptions so;
+    so.name = std::move(name);
+    so.initial_backoff = _restart_backoff;
+    r->supervisor = std::make_unique<Supervisor>(std::move(so), std::move(make));
     _running.push_back(std::move(r));
 }
 
 DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
                                    const std::optional<processors::AgentSetup>& agents,
                                    const Connection& connection, ServiceMonitor& monitor,
-                                   bool from_latest) {
+                                   bool from_latest, std::chrono::milliseconds restart_backoff)
+    : _restart_backoff(restart_backoff) {
     auto log = logger("run");
     auto add_tracker = [&](auto tracker_options, event::Family family, const std::string& name,
-                           const std::string& input, auto* tag,
-                           std::function<void(monitor::MetricsRegistry&)> (*gauges)(
-                               const std::shared_ptr<std::remove_pointer_t<decltype(tag)>>&)) {
+                           const std::string& input, auto* tag, GaugesOf gauges) {
         using P = std::remove_pointer_t<decltype(tag)>;
-        auto p =
-            std::make_shared<P>(processor_options(connection, monitor, name, input, from_latest),
-                                family, std::chrono::seconds(5), tracker_options);
-        _owned.push_back(p);
-        auto r = std::make_unique<Running>();
-        r->name = name;
-        r->stop = [p] { p->stop(); };
-        r->row = row_of(p, name);
-        if (gauges != nullptr) {
-            r->gauges = gauges(p);
-        }
-        start(std::move(r), [p] { p->run(); });
+        auto options = processor_options(connection, monitor, name, input, from_latest);
+        supervise(
+            name,
+            [options, family, tracker_options] {
+                return std::make_shared<P>(options, family, std::chrono::seconds(5),
+                                           tracker_options);
+            },
+            engine_row, std::move(gauges));
         log->info("processor {} reading {}", name, input);
     };
     if (config.tasks) {
@@ -96,7 +88,7 @@ DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
     if (config.documents) {
         add_tracker(config.documents->tracker, event::Family::Document, "document_processor",
                     config.documents->input,
-                    static_cast<processors::DocumentStreamProcessor*>(nullptr), nullptr);
+                    static_cast<processors::DocumentStreamProcessor*>(nullptr), {});
     }
     if (config.agents) {
         add_tracker(config.agents->tracker, event::Family::Agent, "agent_processor",
@@ -104,16 +96,14 @@ DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
                     &utilisation_gauges);
     }
     if (config.notifications) {
-        auto p = std::make_shared<processors::NotificationStreamProcessor>(
-            processor_options(connection, monitor, "notification_processor",
-                              config.notifications->input, from_latest),
-            [&monitor] { return monitor.notifications(); });
-        _owned.push_back(p);
-        auto r = std::make_unique<Running>();
-        r->name = "notification_processor";
-        r->stop = [p] { p->stop(); };
-        r->row = row_of(p, r->name);
-        start(std::move(r), [p] { p->run(); });
+        auto options = processor_options(connection, monitor, "notification_processor",
+                                         config.notifications->input, from_latest);
+        supervise("notification_processor",
+                  [options, &monitor] {
+                      return std::make_shared<processors::NotificationStreamProcessor>(
+                          options, [&monitor] { return monitor.notifications(); });
+                  },
+                  engine_row, {});
         log->info("processor notification_processor reading {}", config.notifications->input);
     }
     if (config.analytics) {
@@ -123,26 +113,23 @@ DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
         o.consumer_properties = connection.consumer_options("").properties;
         o.start_from = from_latest ? kafka::StartFrom::Latest : kafka::StartFrom::Earliest;
         o.metrics = &monitor.registry();
-        auto p = std::make_shared<processors::AnalyticsStreamProcessor>(o);
-        _owned.push_back(p);
-        auto r = std::make_unique<Running>();
-        r->name = o.name;
-        r->stop = [p] { p->stop(); };
-        r->row = [p, name = o.name] {
-            auto engine = p->metrics();
-            auto m = p->aggregation_metrics();
-            auto row = runtime::monitor_row(name, p->group_id(), engine);
-            row.processed = engine.processed + engine.unhandled;  // skipped types count too
-            if (!engine.healthy) {
+        supervise(
+            o.name, [o] { return std::make_shared<processors::AnalyticsStreamProcessor>(o); },
+            [](const runtime::StreamProcessor& sp) {
+                const auto& p = as<processors::AnalyticsStreamProcessor>(sp);
+                auto engine = p.metrics();
+                auto m = p.aggregation_metrics();
+                auto row = runtime::monitor_row(p.options().name, p.group_id(), engine);
+                row.processed = engine.processed + engine.unhandled;  // skipped types count too
+                if (!engine.healthy) {
+                    return row;
+                }
+                row.health = fmt::format(
+                    "{} open window(s), {} key(s), {} late, {} alert(s), {} anomaly(ies)",
+                    m.open_windows, m.keys, m.late, p.threshold_alerts(), p.anomalies());
                 return row;
-            }
-            row.health = fmt::format(
-                "{} open window(s), {} key(s), {} late, {} alert(s), {} "
-                "anomaly(ies)",
-                m.open_windows, m.keys, m.late, p->threshold_alerts(), p->anomalies());
-            return row;
-        };
-        start(std::move(r), [p] { p->run(); });
+            },
+            {});
         log->info("processor {} reading {}", o.name, o.input_topic);
     }
     if (agents) {
@@ -153,43 +140,52 @@ DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
         o.start_from = from_latest ? kafka::StartFrom::Latest : kafka::StartFrom::Earliest;
         o.metrics = &monitor.registry();
         o.notifications = [&monitor] { return monitor.notifications(); };
-        auto p = std::make_shared<processors::AgentService>(o, agents->agents);
-        _agents = p;
-        auto r = std::make_unique<Running>();
-        r->name = o.name;
-        r->stop = [p] { p->stop(); };
-        r->row = [p, name = o.name] {
-            auto s = p->stats();
-            auto q = p->orchestrator().stats();
-            monitor::ProcessorRow row;
-            row.name = name;
-            row.group = p->service_options().group_id;
-            row.consumed = s.consumed;
-            row.processed = q.completed + q.failed + q.cancelled;
-            row.dead_lettered = s.dead_lettered;
-            row.health = fmt::format(
-                "{} queued, {} running, {} completed, {} failed, {} retried, {} timed out",
-                q.queued, q.running, q.completed, q.failed, q.retries, q.timeouts);
-            return row;
-        };
-        r->gauges = [p](monitor::MetricsRegistry& registry) {
-            // The orchestrator's own measure: busy slot-time over the last minute.
-            for (const auto& a : p->orchestrator().agents()) {
-                registry.gauge("agent_utilisation_percent", {{"agent", a.info.id}})
-                    .set(a.utilisation_percent);
-            }
-        };
-        start(std::move(r), [p] { p->run(); });
+        auto list = agents->agents;
+        supervise(
+            o.name,
+            // A restart gets the same agents (their state is theirs; the orchestrator is new).
+            [o, list] { return std::make_shared<processors::AgentService>(o, list); },
+            [](const runtime::StreamProcessor& sp) {
+                const auto& p = as<processors::AgentService>(sp);
+                auto s = p.stats();
+                auto q = p.orchestrator().stats();
+                monitor::ProcessorRow row;
+                row.name = p.service_options().name;
+                row.group = p.service_options().group_id;
+                row.consumed = s.consumed;
+                row.processed = q.completed + q.failed + q.cancelled;
+                row.dead_lettered = s.dead_lettered;
+                row.health = fmt::format(
+                    "{} queued, {} running, {} completed, {} failed, {} retried, {} timed out",
+                    q.queued, q.running, q.completed, q.failed, q.retries, q.timeouts);
+                return row;
+            },
+            [](const runtime::StreamProcessor& sp, monitor::MetricsRegistry& registry) {
+                // The orchestrator's own measure: busy slot-time over the last minute.
+                for (const auto& a : as<processors::AgentService>(sp).orchestrator().agents()) {
+                    registry.gauge("agent_utilisation_percent", {{"agent", a.info.id}})
+                        .set(a.utilisation_percent);
+                }
+            });
+        _agents = _running.back().get();
         log->info("agent service: {} agent(s) on {}", agents->agents.size(), o.tasks_topic);
     }
 }
 
+std::shared_ptr<const processors::AgentService> DomainProcessors::agent_service() const {
+    if (_agents == nullptr) {
+        return nullptr;
+    }
+    return std::static_pointer_cast<const processors::AgentService>(_agents->supervisor->current());
+}
+
 std::vector<monitor::AgentRow> DomainProcessors::agent_rows() const {
     std::vector<monitor::AgentRow> out;
-    if (!_agents) {
+    auto service = agent_service();
+    if (!service) {
         return out;
     }
-    for (const auto& a : _agents->orchestrator().agents()) {
+    for (const auto& a : service->orchestrator().agents()) {
         monitor::AgentRow row;
         row.id = a.info.id;
         row.role = a.info.role;
@@ -208,23 +204,27 @@ DomainProcessors::~DomainProcessors() {
 }
 
 void DomainProcessors::stop() {
+    // All asked at once (they drain in parallel), then joined.
     for (auto& r : _running) {
-        r->stop();
+        r->supervisor->current()->stop();
     }
     for (auto& r : _running) {
-        if (r->thread.joinable()) {
-            r->thread.join();
-        }
+        r->supervisor->stop();
     }
 }
 
 std::vector<monitor::ProcessorRow> DomainProcessors::rows() const {
     std::vector<monitor::ProcessorRow> out;
     for (const auto& r : _running) {
-        auto row = r->row();
-        if (r->failed) {
+        auto row = r->row(*r->supervisor->current());
+        auto status = r->supervisor->status();
+        if (status.waiting) {
             row.healthy = false;
-            row.health = "stopped: its run failed";
+            row.health = fmt::format("its run failed ({}); restarting in {} s", status.last_error,
+                                     (status.next_restart_in.count() + 999) / 1000);
+        } else if (status.restarts > 0 && row.healthy) {
+            row.health += fmt::format("; restarted {} time(s), last after: {}", status.restarts,
+                                      status.last_error);
         }
         out.push_back(std::move(row));
     }
@@ -234,18 +234,17 @@ std::vector<monitor::ProcessorRow> DomainProcessors::rows() const {
 void DomainProcessors::update_gauges(monitor::MetricsRegistry& registry) const {
     for (const auto& r : _running) {
         if (r->gauges) {
-            r->gauges(registry);
+            r->gauges(*r->supervisor->current(), registry);
         }
     }
 }
 
-std::exception_ptr DomainProcessors::failure() const {
+std::vector<SupervisorStatus> DomainProcessors::statuses() const {
+    std::vector<SupervisorStatus> out;
     for (const auto& r : _running) {
-        if (r->failed) {
-            return r->error;
-        }
+        out.push_back(r->supervisor->status());
     }
-    return nullptr;
+    return out;
 }
 
 }  // namespace agentstream::pipeline

@@ -9,6 +9,7 @@
 #include <agentstream/kafka/producer.h>
 #include <agentstream/pipeline/application.h>
 #include <agentstream/pipeline/demo.h>
+#include <agentstream/pipeline/supervisor.h>
 
 #include <gtest/gtest.h>
 
@@ -196,6 +197,103 @@ routes:
             << e.what();
         EXPECT_NE(e.hint().find("document_roots"), std::string::npos);
     }
+}
+
+// The first instances fail as they start (what a processor's run throws when its clients
+// cannot start, or its state cannot be restored); the supervisor shows it, waits, and makes
+// new ones until one runs.
+class FailingAtStart : public runtime::StreamProcessor {
+  public:
+    FailingAtStart(runtime::ProcessorOptions o, bool fail)
+        : runtime::StreamProcessor(std::move(o)), _fail(fail) {}
+
+  protected:
+    void on_start(runtime::Emitter&) override {
+        if (_fail) {
+            throw std::runtime_error("cannot start (on purpose)");
+        }
+    }
+    bool process(const event::Event&, runtime::Context&) override { return true; }
+
+  private:
+    bool _fail;
+};
+
+TEST(Supervisor, AProcessorWhoseRunThrowsIsShownAndRestartedWithBackoff) {
+    broker::EmbeddedBroker broker;
+    broker.create_topic("supervised-in", 1);
+    auto o = testing::processor_options(broker, {"supervised-in"});
+    o.name = "supervised";
+    std::atomic<int> made{0};
+    SupervisorOptions so;
+    so.name = "supervised";
+    so.initial_backoff = 200ms;
+    so.max_backoff = 400ms;
+    Supervisor supervisor(so, [&] { return std::make_shared<FailingAtStart>(o, made++ < 3); });
+    // Waiting after a failure: the error is shown.
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!supervisor.status().waiting && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+    }
+    auto waiting = supervisor.status();
+    EXPECT_TRUE(waiting.waiting);
+    EXPECT_EQ(waiting.last_error, "cannot start (on purpose)");
+    EXPECT_GE(waiting.failures, 1U);
+    // Restarted three times (200, 400, 400 ms), then it runs and processes.
+    auto started = std::chrono::steady_clock::now();
+    while (supervisor.status().restarts < 3 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_GE(std::chrono::steady_clock::now() - started, 600ms) << "with backoff";
+    EXPECT_EQ(supervisor.status().restarts, 3U);
+    EXPECT_EQ(supervisor.status().failures, 3U);
+    {
+        kafka::ProducerOptions po;
+        po.brokers = broker.bootstrap_servers();
+        kafka::Producer producer(po);
+        for (int i = 0; i < 5; ++i) {
+            ASSERT_TRUE(producer.send("supervised-in", testing::numbered_event(i, i, i)).ok());
+        }
+        producer.flush(10s);
+    }
+    while (supervisor.current()->metrics().processed < 5 &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_EQ(supervisor.current()->metrics().processed, 5U);
+    EXPECT_FALSE(supervisor.status().waiting);
+    supervisor.stop();
+    EXPECT_EQ(made.load(), 4);
+}
+
+TEST(Supervisor, StopEndsAWaitForARestartAtOnce) {
+    broker::EmbeddedBroker broker;
+    broker.create_topic("supervised-in-2", 1);
+    auto o = testing::processor_options(broker, {"supervised-in-2"});
+    SupervisorOptions so;
+    so.name = "always-failing";
+    so.initial_backoff = 1h;
+    Supervisor supervisor(so, [&] { return std::make_shared<FailingAtStart>(o, true); });
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!supervisor.status().waiting && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_TRUE(supervisor.status().waiting);
+    EXPECT_GT(supervisor.status().next_restart_in, 59min);
+    auto before = std::chrono::steady_clock::now();
+    supervisor.stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - before, 5s);
+    EXPECT_EQ(supervisor.status().restarts, 0U);
+}
+
+TEST(Supervisor, AFactoryThatCannotMakeTheFirstInstanceThrowsToTheCaller) {
+    SupervisorOptions so;
+    so.name = "unmakeable";
+    EXPECT_THROW(Supervisor(so,
+                            []() -> std::shared_ptr<runtime::StreamProcessor> {
+                                throw std::invalid_argument("bad options");
+                            }),
+                 std::invalid_argument);
 }
 
 }  // namespace

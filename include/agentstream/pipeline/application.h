@@ -68,6 +68,10 @@ struct ApplicationOptions {
     std::chrono::milliseconds status_interval{30'000};
     /// Between checks of the pipeline file for edits (0: never; a spec from code has no file).
     std::chrono::milliseconds watch_interval{1'000};
+    /// A part whose run throws is restarted after this long, doubling up to a minute. The
+    /// router's first run failing before it read anything ends run() instead (a setup error,
+    /// such as a property librdkafka refuses, is reported, not retried forever).
+    std::chrono::milliseconds restart_backoff{1'000};
 };
 
 /// What the hooks see: the router's cumulative counters and the running parts.
@@ -92,6 +96,9 @@ struct ApplicationSummary {
     Totals totals;               ///< the router's, over every reload and restart
     std::uint64_t reloads = 0;   ///< applied
     std::uint64_t rejected = 0;  ///< refused (the running pipeline stayed)
+    /// Parts restarted after their run threw: the router, and the domain processors.
+    std::uint64_t router_restarts = 0;
+    std::uint64_t processor_restarts = 0;
 };
 
 class Application {
@@ -104,15 +111,18 @@ class Application {
     Application& operator=(const Application&) = delete;
 
     /// Starts everything, runs until stop() (or a hook ends it), stops in reverse order and
-    /// returns the totals. Throws what a part failed with: SetupError (exactly-once on the
-    /// embedded broker), std::runtime_error (the HTTP port cannot be bound, the cluster refuses
-    /// a topic, a processor's thread failed).
+    /// returns the totals. A part whose run throws later is shown unhealthy and restarted with
+    /// backoff (ApplicationOptions::restart_backoff). Throws what the start failed with:
+    /// SetupError (exactly-once on the embedded broker), std::runtime_error (the HTTP port
+    /// cannot be bound, the cluster refuses a topic, the router's first run failed at once).
     ApplicationSummary run(const ApplicationHooks& hooks = {});
     /// Ends run() within its shutdown deadlines. Async-signal-safe (an atomic store).
     void stop() noexcept { _stop.store(true); }
     /// Re-reads the pipeline file at the next cycle, as an edit of it does. Async-signal-safe.
     void request_reload() noexcept { _reload.store(true); }
-    /// The pipeline running now (the last one that checked).
+    /// The pipeline given, or, after run() returned, the last one that ran. Not to be read
+    /// while run() runs (a reload replaces it on run()'s thread; the hooks' view has the
+    /// running parts).
     const PipelineSpec& spec() const noexcept { return _spec; }
 
   private:

@@ -3,15 +3,14 @@
 #pragma once
 
 #include <agentstream/monitor/monitor.h>
+#include <agentstream/pipeline/supervisor.h>
 #include <agentstream/processors/agent_config.h>
 #include <agentstream/processors/config.h>
 
-#include <atomic>
-#include <exception>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace agentstream::pipeline {
@@ -19,13 +18,16 @@ namespace agentstream::pipeline {
 class Connection;
 class ServiceMonitor;
 
+/// Each processor runs under a Supervisor: one whose run() throws is shown unhealthy and
+/// restarted with backoff, the others go on.
 class DomainProcessors {
   public:
     /// Starts every enabled processor. `from_latest`: new groups start at the end of their
-    /// inputs.
+    /// inputs. Throws for a processor that cannot be built (bad options).
     DomainProcessors(const processors::DomainConfig& config,
                      const std::optional<processors::AgentSetup>& agents,
-                     const Connection& connection, ServiceMonitor& monitor, bool from_latest);
+                     const Connection& connection, ServiceMonitor& monitor, bool from_latest,
+                     std::chrono::milliseconds restart_backoff = std::chrono::seconds(1));
     ~DomainProcessors();  ///< stops and joins them all
     DomainProcessors(const DomainProcessors&) = delete;
     DomainProcessors& operator=(const DomainProcessors&) = delete;
@@ -39,25 +41,24 @@ class DomainProcessors {
     /// Rows for the monitor's agents table (empty without an agent service).
     std::vector<monitor::AgentRow> agent_rows() const;
     std::size_t size() const noexcept { return _running.size(); }
-    /// The agent service, when the pipeline file has one.
-    const processors::AgentService* agent_service() const noexcept { return _agents.get(); }
-    /// A processor whose run() threw: its error.
-    std::exception_ptr failure() const;
+    /// The agent service running now, when the pipeline file has one (a restart replaces it).
+    std::shared_ptr<const processors::AgentService> agent_service() const;
+    /// Restarts and failures of each processor, in start order.
+    std::vector<SupervisorStatus> statuses() const;
 
   private:
+    using RowOf = std::function<monitor::ProcessorRow(const runtime::StreamProcessor&)>;
+    using GaugesOf =
+        std::function<void(const runtime::StreamProcessor&, monitor::MetricsRegistry&)>;
     struct Running {
-        std::string name;
-        std::function<void()> stop;
-        std::function<monitor::ProcessorRow()> row;
-        std::function<void(monitor::MetricsRegistry&)> gauges;  // may be empty
-        std::thread thread;
-        std::exception_ptr error;
-        std::atomic<bool> failed{false};
+        RowOf row;
+        GaugesOf gauges;  // may be empty
+        std::unique_ptr<Supervisor> supervisor;
     };
-    void start(std::unique_ptr<Running> r, std::function<void()> run);
+    void supervise(std::string name, Supervisor::Factory make, RowOf row, GaugesOf gauges);
+    std::chrono::milliseconds _restart_backoff;
     std::vector<std::unique_ptr<Running>> _running;
-    std::vector<std::shared_ptr<void>> _owned;  // the processors
-    std::shared_ptr<processors::AgentService> _agents;
+    Running* _agents = nullptr;
 };
 
 }  // namespace agentstream::pipeline
