@@ -2,6 +2,7 @@
 #include <agentstream/config/config.h>
 #include <agentstream/core/http_client.h>
 #include <agentstream/core/time.h>
+#include <agentstream/monitor/alert_replay.h>
 #include <agentstream/monitor/alerts.h>
 
 #include <fmt/format.h>
@@ -9,8 +10,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <map>
-#include <set>
 
 #include "cli_common.h"
 #include "line_reader.h"
@@ -43,13 +42,6 @@ struct AlertTestArgs {
     bool json = false;
 };
 
-// One line of the series file, parsed.
-struct Point {
-    Timestamp time;
-    std::uint32_t series;
-    std::optional<double> value;  // nullopt: the series ends
-};
-
 void alerts_test(const AlertTestArgs& args) {
     monitor::MetricsRegistry registry;
     auto rules = load_rules(args.rules, registry);
@@ -61,11 +53,8 @@ void alerts_test(const AlertTestArgs& args) {
                              "Use 10s, 1m, 250ms, ...");
         }
     }
+    monitor::AlertReplay replay(std::move(rules), registry);
     LineReader in(args.series, 1024 * 1024);
-    // Series are interned: name + labels -> id.
-    std::vector<monitor::SeriesInfo> infos;
-    std::map<std::string, std::uint32_t> ids;
-    std::vector<Point> points;
     LineReader::Line read;
     std::size_t number = 0;
     auto bad = [&](const std::string& why) {
@@ -79,121 +68,52 @@ void alerts_test(const AlertTestArgs& args) {
             bad(fmt::format("{} bytes, more than the {} a line may have", read.length,
                             in.max_line_bytes()));
         }
-        auto line = read.text;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) {
+        if (read.text.find_first_not_of(" \t\r") == std::string::npos) {
             continue;
         }
-        auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) {
-            bad("not a JSON object");
+        auto point = monitor::parse_recorded_point(read.text);
+        if (!point) {
+            bad(point.error());
         }
-        if (!j.contains("time") || !j["time"].is_string()) {
-            bad("time: expected an RFC 3339 string");
-        }
-        auto t = parse_rfc3339(j["time"].get<std::string>());
-        if (!t) {
-            bad(fmt::format("time: '{}' is not RFC 3339", j["time"].get<std::string>()));
-        }
-        if (!j.contains("metric") || !j["metric"].is_string()) {
-            bad("metric: expected a series name");
-        }
-        auto metric = j["metric"].get<std::string>();
-        std::string error;
-        auto parsed = monitor::parse_series_name(registry, metric, &error);
-        if (!parsed) {
-            bad(error);
-        }
-        monitor::Labels labels;
-        if (j.contains("labels")) {
-            if (!j["labels"].is_object()) {
-                bad("labels: expected an object of strings");
-            }
-            for (auto& [k, v] : j["labels"].items()) {
-                if (!v.is_string()) {
-                    bad(fmt::format("labels.{}: expected a string", k));
-                }
-                labels.emplace_back(k, v.get<std::string>());
-            }
-            std::sort(labels.begin(), labels.end());
-        }
-        std::optional<double> value;
-        if (!j.contains("value") || !(j["value"].is_number() || j["value"].is_null())) {
-            bad("value: expected a number (or null: the series ends)");
-        }
-        if (j["value"].is_number()) {
-            value = j["value"].get<double>();
-        }
-        auto key = monitor::series_text(metric, labels);
-        auto [it, inserted] = ids.emplace(key, static_cast<std::uint32_t>(infos.size()));
-        if (inserted) {
-            infos.push_back({metric, parsed->first->name, parsed->second, labels});
-        }
-        points.push_back({*t, it->second, value});
-    }
-    std::stable_sort(points.begin(), points.end(),
-                     [](const Point& a, const Point& b) { return a.time < b.time; });
-    monitor::AlertEngine engine(rules, [&](std::uint32_t id) { return infos.at(id); });
-    // Evaluation times: every time in the file, and every step between the first and the last.
-    std::set<Timestamp> times;
-    for (const auto& p : points) {
-        times.insert(p.time);
-    }
-    if (step && !points.empty()) {
-        for (auto t = points.front().time; t <= points.back().time; t += *step) {
-            times.insert(t);
+        try {
+            replay.add(std::move(*point));
+        } catch (const std::invalid_argument& e) {
+            bad(e.what());
         }
     }
-    std::map<std::uint32_t, double> current;  // values carry forward until changed or ended
-    std::size_t next = 0;
-    std::uint64_t transitions = 0;
-    for (auto t : times) {
-        while (next < points.size() && points[next].time <= t) {
-            const auto& p = points[next++];
-            if (p.value) {
-                current[p.series] = *p.value;
-            } else {
-                current.erase(p.series);
+    auto summary = replay.run(step, [&](Timestamp t, const monitor::AlertEvent& e) {
+        auto what = monitor::series_text(e.rule->name, *e.series_labels);
+        if (args.json) {
+            nlohmann::json out = {
+                {"time", format_rfc3339(t)},
+                {"rule", e.rule->name},
+                {"state", to_string(e.kind)},
+                {"severity", to_string(e.rule->severity)},
+                {"value", e.value},
+                {"since",
+                 format_rfc3339(std::chrono::time_point_cast<std::chrono::microseconds>(e.since))}};
+            nlohmann::json labels = nlohmann::json::object();
+            for (const auto& [k, v] : *e.series_labels) {
+                labels[k] = v;
             }
+            out["labels"] = labels;
+            fmt::print("{}\n", out.dump());
+        } else {
+            fmt::print("{}  {:<8}  {:<9} {}  value {}\n", format_rfc3339(t),
+                       to_string(e.rule->severity), to_string(e.kind), what, e.value);
         }
-        std::vector<monitor::SeriesValue> values;
-        for (const auto& [id, v] : current) {
-            values.push_back({id, v});
-        }
-        for (const auto& e : engine.evaluate(values, t)) {
-            ++transitions;
-            auto what = monitor::series_text(e.rule->name, *e.series_labels);
-            if (args.json) {
-                nlohmann::json out = {
-                    {"time", format_rfc3339(t)},
-                    {"rule", e.rule->name},
-                    {"state", to_string(e.kind)},
-                    {"severity", to_string(e.rule->severity)},
-                    {"value", e.value},
-                    {"since",
-                     format_rfc3339(
-                         std::chrono::time_point_cast<std::chrono::microseconds>(e.since))}};
-                nlohmann::json labels = nlohmann::json::object();
-                for (const auto& [k, v] : *e.series_labels) {
-                    labels[k] = v;
-                }
-                out["labels"] = labels;
-                fmt::print("{}\n", out.dump());
-            } else {
-                fmt::print("{}  {:<8}  {:<9} {}  value {}\n", format_rfc3339(t),
-                           to_string(e.rule->severity), to_string(e.kind), what, e.value);
-            }
-        }
-    }
+    });
     if (!args.json) {
-        auto active = engine.active();
+        const auto& engine = replay.engine();
         std::vector<std::string> names;
-        for (const auto& a : active) {
+        for (const auto& a : engine.active()) {
             names.push_back(fmt::format("{} ({})",
                                         monitor::series_text(a.rule->name, a.series_labels),
                                         to_string(a.state)));
         }
         fmt::print("{} evaluation(s), {} transition(s), {} fired, {} resolved; at the end: {}\n",
-                   times.size(), transitions, engine.fired_total(), engine.resolved_total(),
+                   summary.evaluations, summary.transitions, engine.fired_total(),
+                   engine.resolved_total(),
                    names.empty() ? std::string("nothing active")
                                  : fmt::format("{}", fmt::join(names, ", ")));
     }

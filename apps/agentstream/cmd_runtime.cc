@@ -3,6 +3,7 @@
 #include <agentstream/core/time.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/runtime/dead_letter.h>
+#include <agentstream/runtime/dead_letter_queue.h>
 #include <agentstream/runtime/processor.h>
 
 #include <fmt/format.h>
@@ -155,92 +156,13 @@ void process(const ProcessArgs& args) {
 
 // ---- dlq ----
 
-// Visits every record of a topic from the start to its end at the time of the call.
-template <class Visit>
-void read_topic(const Connection& connection, const std::string& topic, Visit visit) {
-    kafka::Admin admin(connection.admin_options());
-    auto info = admin.describe_topic(topic, false);
-    auto options = connection.consumer_options("");
-    kafka::Consumer consumer(options);
-    std::vector<kafka::TopicPartition> parts;
-    for (const auto& p : info.partitions) {
-        parts.push_back({topic, p.id});
+runtime::DeadLetterFilter parse_where(const std::vector<std::string>& items) {
+    try {
+        return runtime::DeadLetterFilter::parse(items);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(fmt::format("--where {}", e.what()),
+                         "Example: --where class=invalid --where source-topic=documents");
     }
-    consumer.assign(parts);
-    std::map<std::int32_t, std::int64_t> ends;
-    for (const auto& lag : consumer.query_lag(10s)) {
-        if (lag.high_watermark > 0) {
-            ends[lag.partition] = lag.high_watermark;
-        }
-    }
-    auto idle_until = std::chrono::steady_clock::now() + 10s;
-    while (!ends.empty() && !stop_requested() && std::chrono::steady_clock::now() < idle_until) {
-        auto m = consumer.poll(100ms);
-        if (!m) {
-            continue;
-        }
-        idle_until = std::chrono::steady_clock::now() + 10s;
-        auto it = ends.find(m->partition());
-        if (it == ends.end() || m->offset() >= it->second) {
-            continue;
-        }
-        visit(*m);
-        if (m->offset() + 1 >= it->second) {
-            ends.erase(it);
-        }
-    }
-    if (!ends.empty() && !stop_requested()) {
-        throw RuntimeError(
-            fmt::format("{}: stopped before the end of {} partition(s): nothing "
-                        "arrived for 10 s (records deleted by retention?)",
-                        topic, ends.size()));
-    }
-}
-
-// --where KEY=VALUE filters on dead-letter fields.
-struct Where {
-    std::string key;
-    std::string value;
-};
-
-std::vector<Where> parse_where(const std::vector<std::string>& items) {
-    static const std::vector<std::string> keys = {"class", "source-topic", "source-partition",
-                                                  "processor", "type"};
-    std::vector<Where> out;
-    for (const auto& item : items) {
-        auto eq = item.find('=');
-        auto key = item.substr(0, eq);
-        if (eq == std::string::npos || std::find(keys.begin(), keys.end(), key) == keys.end()) {
-            throw UsageError(fmt::format("--where {}: expected KEY=VALUE with KEY one of class, "
-                                         "source-topic, source-partition, processor, type",
-                                         item),
-                             "Example: --where class=invalid --where source-topic=documents");
-        }
-        out.push_back({key, item.substr(eq + 1)});
-    }
-    return out;
-}
-
-bool matches(const std::vector<Where>& where, const runtime::DeadLetter& d,
-             const kafka::Message& m) {
-    for (const auto& w : where) {
-        std::string actual;
-        if (w.key == "class") {
-            actual = d.error_class_text;
-        } else if (w.key == "source-topic") {
-            actual = d.source_topic;
-        } else if (w.key == "source-partition") {
-            actual = std::to_string(d.source_partition);
-        } else if (w.key == "processor") {
-            actual = d.processor;
-        } else if (w.key == "type") {
-            actual = std::string(m.header("event_type").value_or(""));
-        }
-        if (actual != w.value) {
-            return false;
-        }
-    }
-    return true;
 }
 
 struct DlqListArgs {
@@ -258,41 +180,56 @@ void dlq_list(const DlqListArgs& args) {
         fmt::print("{:>9} {:>8}  {:<11} {:<28} {:>8}  {:<16} {:<27} {}\n", "PARTITION", "OFFSET",
                    "CLASS", "SOURCE", "ATTEMPTS", "PROCESSOR", "FAILED AT", "REASON");
     }
-    read_topic(connection, args.topic, [&](const kafka::Message& m) {
-        auto d = runtime::read_dead_letter(m);
-        if (!matches(where, d, m)) {
-            return;
-        }
-        ++shown;
-        ++by_class[d.error_class_text.empty() ? "(no reason)" : d.error_class_text];
-        auto source = fmt::format("{}/{}@{}", d.source_topic, d.source_partition, d.source_offset);
-        if (args.json) {
-            nlohmann::json j = {
-                {"partition", m.partition()},        {"offset", m.offset()},
-                {"error_class", d.error_class_text}, {"error_message", d.message},
-                {"source_topic", d.source_topic},    {"source_partition", d.source_partition},
-                {"source_offset", d.source_offset},  {"attempts", d.attempts},
-                {"processor", d.processor},          {"failed_at", d.failed_at},
-                {"key", std::string(m.key())}};
-            if (d.truncated()) {
-                j["original_bytes"] = d.original_bytes;
-                j["original_sha256"] = d.original_sha256;
-            }
-            if (m.is_null()) {
-                j["value"] = nullptr;
-            } else {
-                j["value"] = std::string(m.value());
-            }
-            fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-        } else {
-            fmt::print("{:>9} {:>8}  {:<11} {:<28} {:>8}  {:<16} {:<27} {}{}\n", m.partition(),
-                       m.offset(), d.error_class_text, source, d.attempts, d.processor, d.failed_at,
-                       d.message,
-                       d.truncated() ? fmt::format(" [cut from {} bytes, sha256 {}]",
-                                                   d.original_bytes, d.original_sha256)
-                                     : std::string());
-        }
-    });
+    try {
+        runtime::read_to_end(
+            connection.admin_options(), connection.consumer_options(""), args.topic,
+            [&](const kafka::Message& m) {
+                auto d = runtime::read_dead_letter(m);
+                if (!where.matches(d, m)) {
+                    return;
+                }
+                ++shown;
+                ++by_class[d.error_class_text.empty() ? "(no reason)" : d.error_class_text];
+                auto source =
+                    fmt::format("{}/{}@{}", d.source_topic, d.source_partition, d.source_offset);
+                if (args.json) {
+                    nlohmann::json j = {{"partition", m.partition()},
+                                        {"offset", m.offset()},
+                                        {"error_class", d.error_class_text},
+                                        {"error_message", d.message},
+                                        {"source_topic", d.source_topic},
+                                        {"source_partition", d.source_partition},
+                                        {"source_offset", d.source_offset},
+                                        {"attempts", d.attempts},
+                                        {"processor", d.processor},
+                                        {"failed_at", d.failed_at},
+                                        {"key", std::string(m.key())}};
+                    if (d.truncated()) {
+                        j["original_bytes"] = d.original_bytes;
+                        j["original_sha256"] = d.original_sha256;
+                    }
+                    if (m.is_null()) {
+                        j["value"] = nullptr;
+                    } else {
+                        j["value"] = std::string(m.value());
+                    }
+                    fmt::print("{}\n",
+                               j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+                } else {
+                    fmt::print("{:>9} {:>8}  {:<11} {:<28} {:>8}  {:<16} {:<27} {}{}\n",
+                               m.partition(), m.offset(), d.error_class_text, source, d.attempts,
+                               d.processor, d.failed_at, d.message,
+                               d.truncated() ? fmt::format(" [cut from {} bytes, sha256 {}]",
+                                                           d.original_bytes, d.original_sha256)
+                                             : std::string());
+                }
+            },
+            stop_requested);
+    } catch (const kafka::KafkaError&) {
+        throw;
+    } catch (const std::runtime_error& e) {
+        throw RuntimeError(e.what());
+    }
     std::fflush(stdout);
     std::string summary;
     for (const auto& [c, n] : by_class) {
@@ -320,69 +257,39 @@ void dlq_replay(const DlqReplayArgs& args) {
     if (!args.dry_run) {
         producer.emplace(connection.producer_options());
     }
-    std::uint64_t replayed = 0;
-    std::uint64_t skipped = 0;
-    std::uint64_t truncated = 0;
-    std::atomic<std::uint64_t> failed{0};
-    std::map<std::string, std::uint64_t> by_destination;
-    std::string now = format_rfc3339(now_utc());
-    read_topic(connection, args.topic, [&](const kafka::Message& m) {
-        auto d = runtime::read_dead_letter(m);
-        if (!matches(where, d, m)) {
-            ++skipped;
-            return;
-        }
-        if (d.truncated()) {
-            ++truncated;  // only part of the original: replaying it would pass on a fragment
-            return;
-        }
-        auto destination = args.to.empty() ? d.source_topic : args.to;
-        if (destination.empty()) {
-            throw RuntimeError(
-                fmt::format("{}/{}@{} has no {} header: say where to replay it with --to TOPIC",
-                            args.topic, m.partition(), m.offset(), runtime::DLQ_SOURCE_TOPIC));
-        }
-        ++replayed;
-        ++by_destination[destination];
-        if (args.dry_run) {
-            return;
-        }
-        kafka::Headers headers;
-        for (const auto& [name, value] : m.headers()) {
-            if (!name.starts_with("x-agentstream-")) {
-                headers.emplace_back(std::string(name), std::string(value));
-            }
-        }
-        headers.emplace_back(runtime::REPLAYED_FROM,
-                             fmt::format("{}/{}/{}", args.topic, m.partition(), m.offset()));
-        headers.emplace_back(runtime::REPLAYED_AT, now);
-        auto status =
-            producer->send(destination, m.has_key() ? m.key() : std::string_view(),
-                           m.is_null() ? std::string_view() : m.value(), headers,
-                           [&failed](const kafka::DeliveryReport& r) { failed += r.ok ? 0 : 1; });
-        if (!status.ok()) {
-            throw RuntimeError(status.error().message);
-        }
-    });
-    if (producer && !producer->flush(60s)) {
-        throw RuntimeError("replayed events were not all acknowledged within 60 s");
+    runtime::ReplayOptions ro;
+    ro.topic = args.topic;
+    ro.to = args.to;
+    ro.filter = where;
+    ro.dry_run = args.dry_run;
+    runtime::ReplaySummary r;
+    try {
+        r = runtime::replay_dead_letters(connection.admin_options(),
+                                         connection.consumer_options(""),
+                                         producer ? &*producer : nullptr, ro, stop_requested);
+    } catch (const runtime::NoReplayDestination& e) {
+        throw RuntimeError(fmt::format("{}: say where to replay it with --to TOPIC", e.what()));
+    } catch (const kafka::KafkaError&) {
+        throw;
+    } catch (const std::runtime_error& e) {
+        throw RuntimeError(e.what());
     }
     std::string summary;
-    for (const auto& [t, n] : by_destination) {
+    for (const auto& [t, n] : r.by_destination) {
         summary += fmt::format("{}{} to {}", summary.empty() ? "" : ", ", n, t);
     }
     fmt::print(stderr, "agentstream: {} {} dead letter(s){}{}; {} not matching\n",
-               args.dry_run ? "would replay" : "replayed", replayed - failed.load(),
-               summary.empty() ? "" : ": ", summary, skipped);
-    if (truncated > 0) {
+               args.dry_run ? "would replay" : "replayed", r.replayed, summary.empty() ? "" : ": ",
+               summary, r.skipped);
+    if (r.truncated > 0) {
         fmt::print(stderr,
                    "agentstream: {} dead letter(s) left alone: they hold only the start of "
                    "records too large for {} (dlq list shows their size and SHA-256)\n",
-                   truncated, args.topic);
+                   r.truncated, args.topic);
         exit_code() = EXIT_RUNTIME;
     }
-    if (failed > 0) {
-        fmt::print(stderr, "agentstream: {} could not be delivered\n", failed.load());
+    if (r.failed > 0) {
+        fmt::print(stderr, "agentstream: {} could not be delivered\n", r.failed);
         exit_code() = EXIT_RUNTIME;
     }
 }
