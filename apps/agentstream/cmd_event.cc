@@ -15,7 +15,7 @@
 #include <memory>
 
 #include "cli_common.h"
-#include "core/json_escape.h"
+#include "internal/json_escape.h"
 #include "line_reader.h"
 
 namespace agentstream::cli {

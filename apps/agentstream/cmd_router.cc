@@ -19,7 +19,7 @@
 
 #include "cli_common.h"
 #include "connection.h"
-#include "core/json_escape.h"
+#include "internal/json_escape.h"
 #include "line_reader.h"
 #include "run_service.h"
 

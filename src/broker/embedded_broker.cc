@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "kafka/handle.h"
+#include "internal/kafka_handle.h"
 
 namespace agentstream::broker {
 

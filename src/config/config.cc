@@ -12,7 +12,7 @@
 #include <set>
 #include <sstream>
 
-#include "config/yaml_reader.h"
+#include "internal/yaml_reader.h"
 
 namespace agentstream::config {
 namespace {

@@ -1,4 +1,4 @@
-#include "config/yaml_reader.h"
+#include "internal/yaml_reader.h"
 
 #include <agentstream/core/time.h>
 

@@ -1,4 +1,4 @@
-#include "core/json_escape.h"
+#include "internal/json_escape.h"
 
 #include <array>
 

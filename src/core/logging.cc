@@ -11,7 +11,7 @@
 #include <mutex>
 
 #include <agentstream/core/time.h>
-#include "core/json_escape.h"
+#include "internal/json_escape.h"
 
 namespace agentstream {
 namespace {

@@ -5,10 +5,10 @@
 #include <bitset>
 #include <cmath>
 
-#include "core/json_escape.h"
 #include "event/event_access.h"
 #include "event/json_convert.h"
 #include "event/rules.h"
+#include "internal/json_escape.h"
 
 namespace agentstream::event {
 namespace {

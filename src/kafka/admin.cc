@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "kafka/handle.h"
+#include "internal/kafka_handle.h"
 
 namespace agentstream::kafka {
 

@@ -12,7 +12,7 @@
 #include <set>
 #include <utility>
 
-#include "kafka/handle.h"
+#include "internal/kafka_handle.h"
 
 namespace agentstream::kafka {
 

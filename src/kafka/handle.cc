@@ -1,4 +1,4 @@
-#include "kafka/handle.h"
+#include "internal/kafka_handle.h"
 
 #include <agentstream/core/logging.h>
 

@@ -16,7 +16,7 @@
 #include <shared_mutex>
 #include <thread>
 
-#include "kafka/handle.h"
+#include "internal/kafka_handle.h"
 
 namespace agentstream::kafka {
 

@@ -4,7 +4,7 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
-#include "config/yaml_reader.h"
+#include "internal/yaml_reader.h"
 
 #include <algorithm>
 #include <charconv>

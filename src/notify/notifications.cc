@@ -19,8 +19,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "config/yaml_reader.h"
-#include "core/json_escape.h"
+#include "internal/json_escape.h"
+#include "internal/yaml_reader.h"
 
 namespace agentstream::notify {
 namespace {

@@ -18,7 +18,7 @@
 #include <fstream>
 
 #include <agentstream/pipeline/connection.h>
-#include "core/json_escape.h"
+#include "internal/json_escape.h"
 
 namespace agentstream::pipeline {
 namespace {

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <set>
 
-#include "config/yaml_reader.h"
+#include "internal/yaml_reader.h"
 
 namespace agentstream::processors {
 

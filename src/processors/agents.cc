@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "core/json_escape.h"
+#include "internal/json_escape.h"
 #include "processors/derived.h"
 
 namespace agentstream::processors {

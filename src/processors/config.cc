@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "config/yaml_reader.h"
+#include "internal/yaml_reader.h"
 
 namespace agentstream::processors {
 

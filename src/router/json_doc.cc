@@ -8,7 +8,7 @@
 #include <emmintrin.h>
 #endif
 
-#include "core/json_escape.h"
+#include "internal/json_escape.h"
 
 namespace agentstream::router::detail {
 namespace {

@@ -12,8 +12,8 @@
 #include <mutex>
 #include <set>
 
-#include "config/yaml_reader.h"
-#include "core/json_escape.h"
+#include "internal/json_escape.h"
+#include "internal/yaml_reader.h"
 
 namespace agentstream::router {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <stdexcept>
 
-#include "core/json_escape.h"
+#include "internal/json_escape.h"
 #include "router/json_doc.h"
 
 namespace agentstream::router {

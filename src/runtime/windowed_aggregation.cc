@@ -19,7 +19,7 @@
 #include <thread>
 #include <tuple>
 
-#include "core/json_escape.h"
+#include "internal/json_escape.h"
 
 namespace agentstream::runtime {
 namespace {

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/json_escape.h"
+#include "internal/json_escape.h"
 #include "support/sample_events.h"
 
 namespace agentstream::event {

@@ -1,3 +1,4 @@
+// Internal (src/internal: shared by modules, never installed, no API promise).
 // JSON string escaping shared by the event codec and the JSON log formatter.
 #pragma once
 

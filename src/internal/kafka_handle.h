@@ -1,3 +1,4 @@
+// Internal (src/internal: shared by modules, never installed, no API promise).
 // librdkafka ownership and configuration helpers, private to the kafka and broker modules.
 #pragma once
 

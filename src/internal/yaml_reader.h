@@ -1,3 +1,4 @@
+// Internal (src/internal: shared by modules, never installed, no API promise).
 // Reading a Section of the pipeline file (routes, alerts, notifications, ...): the modules that
 // own a section share these helpers so every mistake is reported the same way, as a
 // config::ConfigError with the file, line and column of the offending node.
