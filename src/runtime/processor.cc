@@ -1176,8 +1176,9 @@ struct StreamProcessor::Impl {
                 self->release(tp);
             }
             if (!it->second.tracker.empty()) {
-                log->warn("{}: {}/{} revoked with {} event(s) uncommitted; they will be redelivered",
-                          options.name, tp.topic, tp.partition, it->second.tracker.size());
+                log->warn(
+                    "{}: {}/{} revoked with {} event(s) uncommitted; they will be redelivered",
+                    options.name, tp.topic, tp.partition, it->second.tracker.size());
                 in_flight.fetch_sub(it->second.tracker.size(), std::memory_order_relaxed);
             }
             std::erase(dirty, it);
