@@ -240,9 +240,22 @@ ApplicationSummary Application::run(const ApplicationHooks& hooks) {
     std::chrono::steady_clock::time_point router_restart_at{};
     std::string router_error;
     bool setup_failed = false;
+    bool ready = false;
     while (!hook_stop && !_stop.load()) {
         std::this_thread::sleep_for(50ms);
         auto now = std::chrono::steady_clock::now();
+        if (!ready && !running->failed() &&
+            ((running->processor().metrics().assigned_partitions > 0 && domain->all_assigned()) ||
+             now - run_started >= 30s)) {
+            ready = true;
+            if (now - run_started >= 30s) {
+                log->warn("not every consumer has its partitions after 30 s; going on");
+            }
+            if (hooks.ready) {
+                auto t = current_totals();
+                hooks.ready(view_of(t));
+            }
+        }
         if (!router_down && running->failed()) {
             router_error = running->failure_text();
             if (!router_ran && running->processor().metrics().consumed == 0 &&

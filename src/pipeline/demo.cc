@@ -34,6 +34,9 @@ struct StreamingDemo::State {
 
     // false once the simulation ran its time and everything it caused was processed.
     bool tick(const ApplicationView& v, const std::function<void(const DemoProgress&)>& progress) {
+        if (!simulator) {
+            return true;  // not ready yet
+        }
         auto now = Clock::now();
         auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
             (draining ? sim_stopped : now) - started);
@@ -197,7 +200,10 @@ json StreamingDemo::run(const std::function<void(const DemoProgress&)>& progress
     State state{_config, _simulator, nullptr, {}, {}, false, 0, 0};
     json result;
     ApplicationHooks hooks;
-    hooks.started = [&state, &started](const ApplicationView& v) {
+    // The load starts once every consumer has its partitions: events produced during the
+    // groups' first rebalance would wait for it, and their seconds of age would be counted
+    // as the pipeline's latency.
+    hooks.ready = [&state, &started](const ApplicationView& v) {
         state.sim_options.producer = v.connection.producer_options();
         state.sim_options.producer.client_id = "agentstream-simulator";
         state.simulator = std::make_unique<Simulator>(state.sim_options);

@@ -8,6 +8,8 @@
 #include <agentstream/pipeline/connection.h>
 #include <agentstream/pipeline/service_monitor.h>
 
+#include <algorithm>
+
 namespace agentstream::pipeline {
 namespace {
 
@@ -237,6 +239,12 @@ void DomainProcessors::update_gauges(monitor::MetricsRegistry& registry) const {
             r->gauges(*r->supervisor->current(), registry);
         }
     }
+}
+
+bool DomainProcessors::all_assigned() const {
+    return std::all_of(_running.begin(), _running.end(), [](const auto& r) {
+        return r->supervisor->current()->metrics().assigned_partitions > 0;
+    });
 }
 
 std::vector<SupervisorStatus> DomainProcessors::statuses() const {

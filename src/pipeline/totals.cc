@@ -49,7 +49,12 @@ void Totals::add(const runtime::ProcessorMetrics& m) {
     processor.e2e_p50_us = m.e2e_p50_us;
     processor.e2e_p95_us = m.e2e_p95_us;
     processor.e2e_p99_us = m.e2e_p99_us;
+    processor.retried += m.retried;
+    processor.transactions += m.transactions;
+    processor.aborted_transactions += m.aborted_transactions;
+    processor.backpressure_pauses += m.backpressure_pauses;
     processor.in_flight = m.in_flight;
+    processor.assigned_partitions = m.assigned_partitions;
     processor.lag = m.lag;
     processor.healthy = m.healthy;
     processor.health = m.health;

@@ -178,6 +178,7 @@ struct StreamProcessor::Impl {
     Clock::time_point next_punctuation{};
     Clock::time_point next_checkpoint{};
     std::atomic<std::uint64_t> checkpoints{0}, failed_checkpoints{0};
+    std::atomic<std::size_t> assigned_count{0};         // partitions.size(), for other threads
     std::atomic<std::uint64_t> checkpoint_failures{0};  // deliveries of the round being written
     std::map<kafka::TopicPartition, PartitionState, PartitionLess> partitions;  // loop thread only
     using PartitionIt = std::map<kafka::TopicPartition, PartitionState, PartitionLess>::iterator;
@@ -1136,6 +1137,7 @@ struct StreamProcessor::Impl {
         for (const auto& tp : list) {
             partitions[tp] = PartitionState{{}, next_generation++};
         }
+        assigned_count.store(partitions.size());
     }
 
     // Waits (bounded) for the revoked partitions' in-flight records, stores what completed,
@@ -1185,6 +1187,7 @@ struct StreamProcessor::Impl {
             last_partition = {};
             partitions.erase(it);
         }
+        assigned_count.store(partitions.size());
     }
 
     void shutdown() {
@@ -1246,6 +1249,7 @@ struct StreamProcessor::Impl {
         producer.reset();   // flushes what is left (bounded)
         last_partition = {};
         partitions.clear();
+        assigned_count.store(0);
         log->info("{}: stopped", options.name);
     }
 };
@@ -1574,6 +1578,7 @@ ProcessorMetrics StreamProcessor::metrics() const {
     m.transactions = i.transactions.load();
     m.aborted_transactions = i.aborted_transactions.load();
     m.checkpoints = i.checkpoints.load();
+    m.assigned_partitions = i.assigned_count.load();
     m.failed_checkpoints = i.failed_checkpoints.load();
     m.latency_p50_us = i.latency.quantile(0.5);
     m.latency_p95_us = i.latency.quantile(0.95);

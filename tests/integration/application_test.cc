@@ -47,9 +47,17 @@ http: {port: 0}
     std::atomic<std::uint64_t> ticks{0}, consumed_seen{0};
     std::atomic<bool> kafka_healthy{false};
     ApplicationHooks hooks;
+    std::atomic<int> ready{0};
+    std::atomic<bool> assigned_when_ready{false};
     hooks.started = [&](const ApplicationView& v) {
         has_url.store(v.monitor.url().has_value());
         broker.store(v.connection.embedded_broker());
+    };
+    // Ready once the router's consumer has its partitions (no domain processors here).
+    hooks.ready = [&](const ApplicationView& v) {
+        ++ready;
+        assigned_when_ready.store(v.router_processor.assigned_partitions == 2 &&
+                                  v.domain.all_assigned());
     };
     hooks.tick = [&](const ApplicationView& v) {
         ++ticks;
@@ -119,6 +127,8 @@ http: {port: 0}
         std::rethrow_exception(failure);
     }
     EXPECT_GE(ticks.load(), 1U);
+    EXPECT_EQ(ready.load(), 1);
+    EXPECT_TRUE(assigned_when_ready.load()) << "ready before the router had its partitions";
     EXPECT_EQ(summary.totals.processor.consumed, static_cast<std::uint64_t>(UPLOADS + OTHERS));
     EXPECT_EQ(summary.totals.router.unmatched, static_cast<std::uint64_t>(OTHERS));
     ASSERT_EQ(summary.totals.router.routes.size(), 1U);

@@ -86,6 +86,10 @@ struct ApplicationView {
 struct ApplicationHooks {
     /// Everything started (topics exist, consumers subscribed).
     std::function<void(const ApplicationView&)> started;
+    /// Once every consumer (the router's, each processor's) has its partitions, or 30 s after
+    /// the start, whichever comes first: what is produced from here is read at once, not after
+    /// the groups' first rebalance (load generators start here).
+    std::function<void(const ApplicationView&)> ready;
     /// After each monitor tick (about once a second); false ends the run.
     std::function<bool(const ApplicationView&)> tick;
     /// After everything stopped, with the final counters.

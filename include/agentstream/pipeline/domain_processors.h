@@ -43,6 +43,8 @@ class DomainProcessors {
     std::size_t size() const noexcept { return _running.size(); }
     /// The agent service running now, when the pipeline file has one (a restart replaces it).
     std::shared_ptr<const processors::AgentService> agent_service() const;
+    /// Whether every processor has its input partitions (the groups settled).
+    bool all_assigned() const;
     /// Restarts and failures of each processor, in start order.
     std::vector<SupervisorStatus> statuses() const;
 

@@ -237,6 +237,8 @@ struct ProcessorMetrics {
     std::uint64_t max_in_flight_seen = 0;
     std::uint64_t backpressure_pauses = 0;  ///< times the partitions were paused for room
     std::uint64_t rebalances = 0;
+    /// Input partitions assigned to it now (0 until the group gave it its share).
+    std::size_t assigned_partitions = 0;
     std::uint64_t lost = 0;  ///< deleted by the broker before they were read (retention)
     /// Times the watchdog found the input stalled and restarted its fetch (stall_timeout).
     std::uint64_t fetch_stalls = 0;
