@@ -7,8 +7,9 @@ generated event, the most threads it had, its peak RSS.
 
     bench/pipeline_load.py --brokers 127.0.0.1:19092 --cpu 0 --duration 30s 250 500 1000
 
-The broker is started by the caller (scripts/kafka.sh start --cpus 1). Exits non-zero when a
-run failed or generated nothing.
+The broker is started by the caller (scripts/kafka.sh start --cpus 1; with --fresh-broker it is
+restarted, empty, before each rate, KAFKA_RUN_DIR as the caller's). Exits non-zero when a run
+failed or generated nothing.
 """
 import argparse
 import json
@@ -42,12 +43,17 @@ def run(binary, brokers, cpu, duration, rate):
                "--summary-json", summary_file]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        most_threads = 0
-        while proc.poll() is None:
-            most_threads = max(most_threads, threads_of(proc.pid))
-            time.sleep(0.5)
-        stderr = proc.stderr.read()
+        # Its log goes to a file: a pipe nobody reads until the end fills up (64 KiB) and blocks
+        # the process at its next log line (the runs at 500/s and more "did not finish").
+        log_path = os.path.join(tmp, "stderr.log")
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+            most_threads = 0
+            while proc.poll() is None:
+                most_threads = max(most_threads, threads_of(proc.pid))
+                time.sleep(0.5)
+        with open(log_path, errors="replace") as log:
+            stderr = log.read()
         wall = time.monotonic() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0 or not os.path.exists(summary_file):
@@ -80,13 +86,21 @@ def main():
     p.add_argument("--duration", default="30s")
     p.add_argument("--binary", default=os.path.join(ROOT, "build/apps/agentstream/agentstream"))
     p.add_argument("--json", action="store_true", help="one JSON object per rate")
+    p.add_argument("--fresh-broker", action="store_true",
+                   help="restart the broker (scripts/kafka.sh stop, start --cpus 1) before each "
+                        "rate, so that no run reads what an earlier one left")
     p.add_argument("rates", nargs="+", type=float)
     a = p.parse_args()
+    kafka_sh = os.path.join(ROOT, "scripts", "kafka.sh")
     ok = True
     if not a.json:
         print(f"{'rate':>6} {'drawn/s':>8} {'generated':>9} {'router p99':>10} {'e2e p50':>8} "
               f"{'e2e p99':>8} {'CPU ms/ev':>9} {'core %':>6} {'threads':>7} {'RSS MiB':>7}")
     for rate in a.rates:
+        if a.fresh_broker:
+            subprocess.run([kafka_sh, "stop"], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([kafka_sh, "start", "--cpus", "1"], check=True,
+                           stdout=subprocess.DEVNULL)
         r = run(a.binary, a.brokers, a.cpu, a.duration, rate)
         if r is None or r["generated"] == 0:
             print(f"rate {rate:g}: the run failed", file=sys.stderr)
