@@ -34,11 +34,11 @@ def threads_of(pid):
     return 0
 
 
-def run(binary, brokers, cpu, duration, rate):
+def run(binary, brokers, cpu, duration, rate, config):
     with tempfile.TemporaryDirectory() as tmp:
         summary_file = os.path.join(tmp, "summary.json")
         cmd = ["taskset", "-c", str(cpu), binary, "--brokers", brokers,
-               "--config", os.path.join(ROOT, "config", "pipeline.yaml"), "demo",
+               "--config", config, "demo",
                "--duration", duration, "--rate", str(rate), "--http-port", "0",
                "--summary-json", summary_file]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -85,6 +85,8 @@ def main():
     p.add_argument("--cpu", type=int, default=0, help="the CPU agentstream runs on")
     p.add_argument("--duration", default="30s")
     p.add_argument("--binary", default=os.path.join(ROOT, "build/apps/agentstream/agentstream"))
+    p.add_argument("--config", default=os.path.join(ROOT, "config", "pipeline.yaml"),
+                   help="the pipeline file (a variant with other client settings, say)")
     p.add_argument("--json", action="store_true", help="one JSON object per rate")
     p.add_argument("--fresh-broker", action="store_true",
                    help="restart the broker (scripts/kafka.sh stop, start --cpus 1) before each "
@@ -101,7 +103,7 @@ def main():
             subprocess.run([kafka_sh, "stop"], check=True, stdout=subprocess.DEVNULL)
             subprocess.run([kafka_sh, "start", "--cpus", "1"], check=True,
                            stdout=subprocess.DEVNULL)
-        r = run(a.binary, a.brokers, a.cpu, a.duration, rate)
+        r = run(a.binary, a.brokers, a.cpu, a.duration, rate, a.config)
         if r is None or r["generated"] == 0:
             print(f"rate {rate:g}: the run failed", file=sys.stderr)
             ok = False

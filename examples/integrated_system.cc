@@ -69,7 +69,7 @@ http: {{port: 0}}
         started = true;
     };
     hooks.tick = [&](const as::pipeline::ApplicationView& v) {
-        if (const auto* agents = v.domain.agent_service()) {
+        if (auto agents = v.domain.agent_service()) {
             published = agents->stats().published;
         }
         return true;

@@ -202,7 +202,7 @@ wait_build tsan
 stage "tests under ThreadSanitizer"
 export TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/support/tsan.supp log_path=$logdir/san/tsan"
 tests tsan build-tsan -j2 --timeout 600 \
-    -R 'Runtime\.|Retry\.|OffsetTracker\.|Transport\.DeliveryCallbacks|Transport\.ASink|Router\.Replacing|Orchestrator\.|HttpServer\.|RealTimeMonitor\.|EventDispatcher\.'
+    -R 'Runtime\.|Engine\.|Supervisor\.|Retry\.|OffsetTracker\.|Transport\.DeliveryCallbacks|Transport\.ASink|Router\.Replacing|Orchestrator\.|HttpServer\.|RealTimeMonitor\.|EventDispatcher\.'
 DEMO_FULL=1 tests tsan-services build-tsan -j2 -R "$SERVICE_TESTS" --timeout 600
 # The suppressions hide librdkafka's own accesses only: a race planted in a delivery callback
 # (a test disabled everywhere else) must be reported.

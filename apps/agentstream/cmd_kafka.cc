@@ -1,5 +1,4 @@
 // agentstream produce | consume | topics | broker
-#include <agentstream/core/logging.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/record.h>
 
@@ -17,6 +16,7 @@
 
 #include "cli_common.h"
 #include "connection.h"
+#include "internal/log.h"
 #include "line_reader.h"
 
 namespace agentstream::cli {

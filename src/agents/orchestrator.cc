@@ -1,8 +1,9 @@
 #include <agentstream/agents/orchestrator.h>
-#include <agentstream/core/logging.h>
 
 #include <algorithm>
 #include <stdexcept>
+
+#include "internal/log.h"
 
 namespace agentstream::agents {
 

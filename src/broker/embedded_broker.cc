@@ -1,5 +1,4 @@
 #include <agentstream/broker/embedded_broker.h>
-#include <agentstream/core/logging.h>
 
 // clang-format off
 #include <librdkafka/rdkafka.h>
@@ -9,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "internal/kafka_handle.h"
+#include "internal/log.h"
 
 namespace agentstream::broker {
 

@@ -1,4 +1,4 @@
-#include <agentstream/core/logging.h>
+#include "internal/log.h"
 
 #include <fmt/format.h>
 #include <spdlog/details/log_msg.h>
@@ -58,17 +58,33 @@ LoggingState& state() {
     return s;
 }
 
-void apply(LoggingState& s, spdlog::logger& log) {
-    auto it = s.spec.module_levels.find(log.name());
-    log.set_level(it == s.spec.module_levels.end() ? s.spec.default_level : it->second);
+spdlog::level::level_enum to_spdlog(LogLevel l) noexcept {
+    switch (l) {
+        case LogLevel::Trace: return spdlog::level::trace;
+        case LogLevel::Debug: return spdlog::level::debug;
+        case LogLevel::Info: return spdlog::level::info;
+        case LogLevel::Warn: return spdlog::level::warn;
+        case LogLevel::Error: return spdlog::level::err;
+        case LogLevel::Critical: return spdlog::level::critical;
+        case LogLevel::Off: return spdlog::level::off;
+    }
+    return spdlog::level::info;
 }
 
-std::optional<spdlog::level::level_enum> parse_level(std::string_view text) {
-    static constexpr std::pair<std::string_view, spdlog::level::level_enum> LEVELS[] = {
-        {"trace", spdlog::level::trace},       {"debug", spdlog::level::debug},
-        {"info", spdlog::level::info},         {"warn", spdlog::level::warn},
-        {"warning", spdlog::level::warn},      {"error", spdlog::level::err},
-        {"critical", spdlog::level::critical}, {"off", spdlog::level::off}};
+LogLevel level_of(const LogSpec& spec, std::string_view module) {
+    auto it = spec.module_levels.find(module);
+    return it == spec.module_levels.end() ? spec.default_level : it->second;
+}
+
+void apply(LoggingState& s, spdlog::logger& log) {
+    log.set_level(to_spdlog(level_of(s.spec, log.name())));
+}
+
+std::optional<LogLevel> parse_level(std::string_view text) {
+    static constexpr std::pair<std::string_view, LogLevel> LEVELS[] = {
+        {"trace", LogLevel::Trace},       {"debug", LogLevel::Debug},  {"info", LogLevel::Info},
+        {"warn", LogLevel::Warn},         {"warning", LogLevel::Warn}, {"error", LogLevel::Error},
+        {"critical", LogLevel::Critical}, {"off", LogLevel::Off}};
     for (const auto& [name, level] : LEVELS) {
         if (name == text) {
             return level;
@@ -167,6 +183,12 @@ void configure_logging(const LogSpec& spec, LogFormat format) {
     for (auto& [name, log] : s.loggers) {
         apply(s, *log);
     }
+}
+
+LogLevel log_level(std::string_view module) {
+    auto& s = state();
+    std::lock_guard lock(s.mutex);
+    return level_of(s.spec, module);
 }
 
 std::shared_ptr<spdlog::logger> logger(std::string_view module) {

@@ -5,7 +5,6 @@
 // monitor ticks and fed by one thread of ours, which also closes connections whose request has
 // not arrived within ServerOptions::request_timeout (libmicrohttpd's own timeout is for
 // inactivity, which a client sending a header line every few seconds never reaches).
-#include <agentstream/core/logging.h>
 #include <agentstream/http/server.h>
 
 #include <arpa/inet.h>
@@ -28,6 +27,7 @@
 #include <vector>
 
 #include "http/assets.h"
+#include "internal/log.h"
 
 namespace agentstream::http {
 namespace {

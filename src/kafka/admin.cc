@@ -1,4 +1,3 @@
-#include <agentstream/core/logging.h>
 #include <agentstream/kafka/admin.h>
 
 #include <fmt/format.h>
@@ -8,6 +7,7 @@
 #include <thread>
 
 #include "internal/kafka_handle.h"
+#include "internal/log.h"
 
 namespace agentstream::kafka {
 

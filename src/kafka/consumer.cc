@@ -1,5 +1,4 @@
 #include <agentstream/core/ids.h>
-#include <agentstream/core/logging.h>
 #include <agentstream/kafka/consumer.h>
 
 #include <fmt/format.h>
@@ -13,6 +12,7 @@
 #include <utility>
 
 #include "internal/kafka_handle.h"
+#include "internal/log.h"
 
 namespace agentstream::kafka {
 

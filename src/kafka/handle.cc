@@ -1,6 +1,5 @@
 #include "internal/kafka_handle.h"
-
-#include <agentstream/core/logging.h>
+#include "internal/log.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>

@@ -1,5 +1,4 @@
 #include <agentstream/core/histogram.h>
-#include <agentstream/core/logging.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/record.h>
 #include <agentstream/kafka/producer.h>
@@ -17,6 +16,7 @@
 #include <thread>
 
 #include "internal/kafka_handle.h"
+#include "internal/log.h"
 
 namespace agentstream::kafka {
 

@@ -1,5 +1,4 @@
 #include <agentstream/core/http_client.h>
-#include <agentstream/core/logging.h>
 #include <agentstream/core/url.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/factory.h>
@@ -20,6 +19,7 @@
 #include <unordered_map>
 
 #include "internal/json_escape.h"
+#include "internal/log.h"
 #include "internal/yaml_reader.h"
 
 namespace agentstream::notify {

@@ -1,4 +1,3 @@
-#include <agentstream/core/logging.h>
 #include <agentstream/notify/notifications.h>
 #include <agentstream/pipeline/application.h>
 #include <agentstream/pipeline/topics.h>
@@ -9,6 +8,8 @@
 #include <fmt/ranges.h>
 
 #include <thread>
+
+#include "internal/log.h"
 
 namespace agentstream::pipeline {
 namespace {

@@ -1,6 +1,7 @@
-#include <agentstream/core/logging.h>
 #include <agentstream/pipeline/connection.h>
 #include <agentstream/runtime/processor.h>
+
+#include "internal/log.h"
 
 namespace agentstream::pipeline {
 namespace {

@@ -1,6 +1,5 @@
 #include <agentstream/pipeline/domain_processors.h>
 
-#include <agentstream/core/logging.h>
 #include <agentstream/processors/analytics.h>
 #include <agentstream/processors/notifications.h>
 #include <agentstream/processors/tracker_processor.h>
@@ -9,6 +8,8 @@
 #include <agentstream/pipeline/service_monitor.h>
 
 #include <algorithm>
+
+#include "internal/log.h"
 
 namespace agentstream::pipeline {
 namespace {

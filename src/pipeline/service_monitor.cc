@@ -1,6 +1,5 @@
 #include <agentstream/pipeline/service_monitor.h>
 
-#include <agentstream/core/logging.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/factory.h>
 #include <agentstream/event/record.h>
@@ -19,6 +18,7 @@
 
 #include <agentstream/pipeline/connection.h>
 #include "internal/json_escape.h"
+#include "internal/log.h"
 
 namespace agentstream::pipeline {
 namespace {

@@ -1,11 +1,11 @@
 #include <agentstream/pipeline/supervisor.h>
 
-#include <agentstream/core/logging.h>
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <stdexcept>
+
+#include "internal/log.h"
 
 namespace agentstream::pipeline {
 

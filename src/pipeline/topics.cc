@@ -1,4 +1,3 @@
-#include <agentstream/core/logging.h>
 #include <agentstream/pipeline/topics.h>
 
 #include <fmt/format.h>
@@ -6,6 +5,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+
+#include "internal/log.h"
 
 namespace agentstream::pipeline {
 

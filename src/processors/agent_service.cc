@@ -1,4 +1,3 @@
-#include <agentstream/core/logging.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/factory.h>
 #include <agentstream/processors/agent_service.h>
@@ -9,6 +8,8 @@
 
 #include <mutex>
 #include <unordered_map>
+
+#include "internal/log.h"
 
 namespace agentstream::processors {
 

@@ -1,5 +1,4 @@
 #include <agentstream/core/histogram.h>
-#include <agentstream/core/logging.h>
 #include <agentstream/core/time.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/record.h>
@@ -21,6 +20,7 @@
 #include <span>
 #include <thread>
 
+#include "internal/log.h"
 #include "runtime/offset_tracker.h"
 
 namespace agentstream::runtime {
@@ -708,7 +708,8 @@ struct StreamProcessor::Impl {
 
     // Asks each partition that read something for its state; returns their positions.
     std::vector<std::pair<kafka::TopicPartition, std::int64_t>> write_states(
-        const std::vector<kafka::TopicPartition>& which, bool final) {
+        const std::vector<kafka::TopicPartition>& which, bool final,
+        std::size_t* skipped = nullptr) {
         std::vector<std::pair<kafka::TopicPartition, std::int64_t>> positions;
         for (const auto& tp : which) {
             auto it = partitions.find(tp);
@@ -718,6 +719,8 @@ struct StreamProcessor::Impl {
             CheckpointWriter out(this, tp.partition);
             if (self->checkpoint(tp, it->second.handled_next, out, final)) {
                 positions.emplace_back(tp, it->second.handled_next);
+            } else if (skipped != nullptr) {
+                ++*skipped;
             }
         }
         return positions;
@@ -1004,7 +1007,16 @@ struct StreamProcessor::Impl {
         txn_open = false;
         if (stateful) {
             // Every partition's changes (punctuation changes state too) in this transaction.
-            write_states(assigned(), final_checkpoint);
+            std::size_t skipped = 0;
+            write_states(assigned(), final_checkpoint, &skipped);
+            if (skipped > 0) {
+                // The processor kept a partition's state out of the checkpoint: what this
+                // transaction holds must not commit without it, so it is given up whole.
+                log->info("{}: {} partition(s) not checkpointed; aborting the transaction",
+                          options.name, skipped);
+                abort_and_rewind();
+                return;
+            }
         }
         std::vector<std::pair<kafka::TopicPartition, std::int64_t>> offsets;
         for (const auto& [tp, range] : txn_range) {

@@ -1,4 +1,3 @@
-#include <agentstream/core/logging.h>
 #include <agentstream/core/time.h>
 #include <agentstream/event/codec.h>
 #include <agentstream/event/factory.h>
@@ -20,6 +19,7 @@
 #include <tuple>
 
 #include "internal/json_escape.h"
+#include "internal/log.h"
 
 namespace agentstream::runtime {
 namespace {
@@ -158,6 +158,16 @@ struct WindowedAggregation::State {
                 }
                 auto msg = reader.poll(200ms);
                 if (!msg) {
+                    // Written transactionally, its end holds commit markers and aborted
+                    // records that a read_committed reader never receives: its position,
+                    // which moves past them, says when the end is reached.
+                    bool at_end = false;
+                    for (const auto& l : reader.lag()) {
+                        at_end = at_end || (l.partition == p && l.position >= high);
+                    }
+                    if (at_end) {
+                        break;
+                    }
                     continue;
                 }
                 last = msg->offset();
@@ -584,6 +594,9 @@ ProcessorOptions engine_options(const WindowedAggregationOptions& o) {
     po.workers = 1;
     po.metrics = o.metrics;
     po.tail = o.tail;
+    if (o.engine) {
+        o.engine(po);
+    }
     return po;
 }
 

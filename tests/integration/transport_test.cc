@@ -1,6 +1,5 @@
 // Producer, consumer and admin against the embedded broker (librdkafka's mock cluster).
 #include <agentstream/broker/embedded_broker.h>
-#include <agentstream/core/logging.h>
 #include <agentstream/kafka/admin.h>
 #include <agentstream/kafka/consumer.h>
 #include <agentstream/kafka/producer.h>
@@ -14,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "internal/log.h"
 #include "support/java_murmur2.h"
 #include "support/transport_helpers.h"
 

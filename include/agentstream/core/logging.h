@@ -4,12 +4,13 @@
 // bare level is the default, `module=level` entries override it for one module. The CLI's
 // `--log-level`, the AGENTSTREAM_LOG_LEVEL environment variable and the config file all use it;
 // the CLI wins over the environment, which wins over the file.
+//
+// The modules' loggers themselves (spdlog's) are internal; this header is what a program that
+// embeds agentstream uses to set them, without spdlog's headers.
 #pragma once
 
-#include <spdlog/logger.h>
-
+#include <cstdint>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,9 +19,11 @@ namespace agentstream {
 
 enum class LogFormat { Text, Json };
 
+enum class LogLevel : std::uint8_t { Trace, Debug, Info, Warn, Error, Critical, Off };
+
 struct LogSpec {
-    spdlog::level::level_enum default_level = spdlog::level::info;
-    std::map<std::string, spdlog::level::level_enum, std::less<>> module_levels;
+    LogLevel default_level = LogLevel::Info;
+    std::map<std::string, LogLevel, std::less<>> module_levels;
 };
 
 /// Parses a level spec (`info`, `warn,kafka=debug`). Levels: trace, debug, info, warn, error,
@@ -39,8 +42,7 @@ std::optional<LogFormat> parse_log_format(std::string_view text) noexcept;
 /// Thread-safe; meant to be called at start-up and on configuration reload.
 void configure_logging(const LogSpec& spec, LogFormat format);
 
-/// The logger of one module (`kafka`, `router`, ...), created on first use with the configured
-/// level and format. Thread-safe; the returned logger is thread-safe.
-std::shared_ptr<spdlog::logger> logger(std::string_view module);
+/// The level a module logs at now (`kafka`, `router`, ...), as the last configure_logging set it.
+LogLevel log_level(std::string_view module);
 
 }  // namespace agentstream

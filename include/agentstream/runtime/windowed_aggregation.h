@@ -99,6 +99,9 @@ struct WindowedAggregationOptions {
     /// As ProcessorOptions::metrics / tail.
     monitor::MetricsRegistry* metrics = nullptr;
     monitor::EventTail* tail = nullptr;
+    /// Adjusts the engine's options built from these (transaction sizes, the in-flight bound,
+    /// retries, ...) before the processor is made. May be empty.
+    std::function<void(ProcessorOptions&)> engine;
 };
 
 struct WindowedAggregationMetrics {

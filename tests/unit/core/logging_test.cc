@@ -1,6 +1,7 @@
-#include <agentstream/core/logging.h>
-
+// The logging facade: level specs, per-module levels, the JSON format.
 #include <gtest/gtest.h>
+
+#include "internal/log.h"
 
 namespace agentstream {
 namespace {
@@ -8,9 +9,9 @@ namespace {
 TEST(Logging, ParsesDefaultAndModuleLevels) {
     auto spec = parse_log_spec("warn, kafka=debug,router = trace");
     ASSERT_TRUE(spec);
-    EXPECT_EQ(spec->default_level, spdlog::level::warn);
-    EXPECT_EQ(spec->module_levels.at("kafka"), spdlog::level::debug);
-    EXPECT_EQ(spec->module_levels.at("router"), spdlog::level::trace);
+    EXPECT_EQ(spec->default_level, LogLevel::Warn);
+    EXPECT_EQ(spec->module_levels.at("kafka"), LogLevel::Debug);
+    EXPECT_EQ(spec->module_levels.at("router"), LogLevel::Trace);
 }
 
 TEST(Logging, RejectsUnknownLevelsWithAMessage) {
@@ -28,6 +29,8 @@ TEST(Logging, AppliesLevelsToExistingAndNewModuleLoggers) {
     EXPECT_EQ(logger("test_new")->level(), spdlog::level::trace);
     EXPECT_EQ(logger("test_other")->level(), spdlog::level::err);
     EXPECT_EQ(logger("test_new").get(), logger("test_new").get());
+    EXPECT_EQ(log_level("test_new"), LogLevel::Trace);
+    EXPECT_EQ(log_level("anything_else"), LogLevel::Error);
     configure_logging(LogSpec{}, LogFormat::Text);
 }
 
