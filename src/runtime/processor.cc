@@ -1053,6 +1053,12 @@ struct StreamProcessor::Impl {
     }
 
     void abort_and_rewind() {
+        // Written first (bounded), then aborted: an abort while the transaction's first records
+        // are in flight can reach the coordinator before their partitions are registered, and
+        // the coordinator refuses it as INVALID_TXN_STATE, fatal for the producer (librdkafka
+        // issue #4849, open; seen here on Kafka 4.1 in one run of four). A record acknowledged
+        // proves its partition registered; aborted records stay invisible to read_committed.
+        producer->flush(10s);
         auto status = producer->abort_transaction(60s);
         if (!status.ok() && status.error().fatal) {
             throw kafka::KafkaError(fmt::format("{}: {}", options.name, status.error().message));

@@ -132,19 +132,6 @@ TEST(WindowedE2E, ExactlyOnceResultsAcrossAKilledRunAndItsRestore) {
             ASSERT_TRUE(admin.create_topic({t, 1, 1, {}}));
         }
     }
-    {
-        // The transaction coordinator of a fresh broker loads its log on first use; an abort
-        // racing that load was once refused as INVALID_TXN_STATE (fatal for the producer). One
-        // transaction first, so that the test measures the windows, not the broker's start.
-        kafka::ProducerOptions po;
-        po.brokers = e2e_brokers();
-        po.transactional_id = "eos-warmup-" + suffix;
-        kafka::Producer warm(po);
-        ASSERT_TRUE(warm.init_transactions(60s).ok());
-        ASSERT_TRUE(warm.begin_transaction().ok());
-        ASSERT_TRUE(warm.send(o.late_topic, "k", "warm-up").ok());
-        ASSERT_TRUE(warm.commit_transaction(60s).ok());
-    }
     auto expected = produce_stream(o.input_topic);
     ASSERT_EQ(expected.size(), static_cast<std::size_t>(kServices * 3));  // 150 s: 3 windows
 
