@@ -38,7 +38,6 @@ std::int64_t ms(std::chrono::milliseconds d) {
 
 struct AgentService::Impl {
     AgentServiceOptions& options;
-    runtime::StreamProcessor* engine = nullptr;
     // Tasks taken from Kafka and not yet ended: each holds its input record open.
     mutable std::mutex mutex;
     std::unordered_map<std::string, runtime::Deferred> pending;
@@ -260,7 +259,6 @@ AgentService::AgentService(AgentServiceOptions options,
     if (_options.group_id.empty()) {
         _options.group_id = _options.name;
     }
-    _impl->engine = this;
     _impl->emitter = [this] { return emitter(); };
     _options.orchestrator.max_queued =
         std::max(_options.orchestrator.max_queued, _options.max_pending + 1);

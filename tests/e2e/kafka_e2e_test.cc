@@ -18,6 +18,7 @@
 #include <iostream>
 #include <thread>
 
+#include "support/e2e_brokers.h"
 #include "support/figures.h"
 #include "support/transport_helpers.h"
 
@@ -33,13 +34,7 @@ using kafka::ProducerOptions;
 using testing::Collector;
 
 std::string brokers() {
-    const char* b = std::getenv("AGENTSTREAM_E2E_BROKERS");
-    if (b == nullptr || *b == '\0') {
-        ADD_FAILURE() << "AGENTSTREAM_E2E_BROKERS is not set: run the e2e tests through "
-                         "scripts/test.sh, which starts a real Kafka broker";
-        return "127.0.0.1:1";
-    }
-    return b;
+    return testing::e2e_brokers();
 }
 
 // A topic of its own for each test run, so reruns against one broker never see old data.

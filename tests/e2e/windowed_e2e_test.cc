@@ -21,21 +21,14 @@
 #include <ostream>
 #include <thread>
 
+#include "support/e2e_brokers.h"
+
 namespace agentstream {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::string e2e_brokers() {
-    const char* b = std::getenv("AGENTSTREAM_E2E_BROKERS");
-    if (b == nullptr || *b == '\0') {
-        ADD_FAILURE() << "AGENTSTREAM_E2E_BROKERS is not set: run the e2e tests through "
-                         "scripts/test.sh, which starts a real Kafka broker";
-        return "127.0.0.1:1";
-    }
-    return b;
-}
+using testing::e2e_brokers;
 
 constexpr int kPartitions = 4;
 constexpr int kServices = 8;
