@@ -34,6 +34,24 @@ def threads_of(pid):
     return 0
 
 
+def broker_cpu_s():
+    """CPU seconds the broker nodes of scripts/kafka.sh have used so far (None: not found)."""
+    run_dir = os.environ.get("KAFKA_RUN_DIR", os.path.join(ROOT, ".cache", "kafka-run"))
+    total, found = 0.0, False
+    tick = os.sysconf("SC_CLK_TCK")
+    for node in sorted(os.listdir(run_dir)) if os.path.isdir(run_dir) else []:
+        try:
+            with open(os.path.join(run_dir, node, "pid")) as f:
+                pid = int(f.read().strip())
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            found = True
+        except (OSError, ValueError):
+            continue
+    return total if found else None
+
+
 def run(binary, brokers, cpu, duration, rate, config):
     with tempfile.TemporaryDirectory() as tmp:
         summary_file = os.path.join(tmp, "summary.json")
@@ -42,6 +60,7 @@ def run(binary, brokers, cpu, duration, rate, config):
                "--duration", duration, "--rate", str(rate), "--http-port", "0",
                "--summary-json", summary_file]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        broker_before = broker_cpu_s()
         started = time.monotonic()
         # Its log goes to a file: a pipe nobody reads until the end fills up (64 KiB) and blocks
         # the process at its next log line (the runs at 500/s and more "did not finish").
@@ -56,6 +75,7 @@ def run(binary, brokers, cpu, duration, rate, config):
             stderr = log.read()
         wall = time.monotonic() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        broker_after = broker_cpu_s()
         if proc.returncode != 0 or not os.path.exists(summary_file):
             sys.stderr.write(stderr[-2000:])
             return None
@@ -76,6 +96,10 @@ def run(binary, brokers, cpu, duration, rate, config):
         "cpu_ms_per_event": 1000.0 * cpu_s / generated if generated else float("nan"),
         "threads": most_threads,
         "max_rss_mib": after.ru_maxrss / 1024.0,  # the largest child so far (Linux: KiB)
+        # Over the whole run (start, load, drain): the broker's share of its core.
+        "broker_core_pct": (100.0 * (broker_after - broker_before) / wall
+                            if broker_before is not None and broker_after is not None
+                            else float("nan")),
     }
 
 
@@ -97,7 +121,8 @@ def main():
     ok = True
     if not a.json:
         print(f"{'rate':>6} {'drawn/s':>8} {'generated':>9} {'router p99':>10} {'e2e p50':>8} "
-              f"{'e2e p99':>8} {'CPU ms/ev':>9} {'core %':>6} {'threads':>7} {'RSS MiB':>7}")
+              f"{'e2e p99':>8} {'CPU ms/ev':>9} {'core %':>6} {'broker %':>8} {'threads':>7} "
+              f"{'RSS MiB':>7}")
     for rate in a.rates:
         if a.fresh_broker:
             subprocess.run([kafka_sh, "stop"], check=True, stdout=subprocess.DEVNULL)
@@ -114,7 +139,8 @@ def main():
             print(f"{rate:>6g} {r['drawn_per_s']:>8.1f} {r['generated']:>9} "
                   f"{r['router_p99_ms']:>8.1f}ms {r['e2e_p50_ms']:>6.1f}ms "
                   f"{r['e2e_p99_ms']:>6.0f}ms {r['cpu_ms_per_event']:>9.3f} "
-                  f"{100 * r['cpu_s'] / r['wall_s']:>6.0f} {r['threads']:>7} "
+                  f"{100 * r['cpu_s'] / r['wall_s']:>6.0f} {r['broker_core_pct']:>8.0f} "
+                  f"{r['threads']:>7} "
                   f"{r['max_rss_mib']:>7.0f}", flush=True)
     return 0 if ok else 1
 

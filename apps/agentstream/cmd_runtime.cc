@@ -11,7 +11,6 @@
 
 #include <charconv>
 #include <map>
-#include <thread>
 
 #include "cli_common.h"
 #include "connection.h"
@@ -103,34 +102,9 @@ void process(const ProcessArgs& args) {
     runtime::StreamProcessor processor(o);
     processor.on(pattern ? pattern->text() : "*",
                  [to = args.to](const event::Event&, runtime::Context& ctx) { ctx.forward(to); });
-    std::exception_ptr failure;
-    std::thread worker([&] {
-        try {
-            processor.run();
-        } catch (...) {
-            failure = std::current_exception();
-        }
-    });
-    auto last_progress = std::chrono::steady_clock::now();
-    std::uint64_t last_consumed = 0;
-    while (!stop_requested() && !failure) {
-        std::this_thread::sleep_for(50ms);
-        auto m = processor.metrics();
-        // Idle time counts once the group gave this process its partitions.
-        if (m.consumed != last_consumed || m.in_flight != 0 || m.rebalances == 0) {
-            last_consumed = m.consumed;
-            last_progress = std::chrono::steady_clock::now();
-        } else if (args.until_idle_s > 0 && std::chrono::steady_clock::now() - last_progress >
-                                                std::chrono::milliseconds(static_cast<std::int64_t>(
-                                                    args.until_idle_s * 1000))) {
-            break;
-        }
-    }
-    processor.stop();
-    worker.join();
-    if (failure) {
-        std::rethrow_exception(failure);
-    }
+    runtime::run_until_idle(
+        processor, std::chrono::milliseconds(static_cast<std::int64_t>(args.until_idle_s * 1000)),
+        [] { return stop_requested(); });
     auto m = processor.metrics();
     fmt::print(stderr,
                "agentstream: {}: consumed {}, processed {}, skipped {} (other types), "

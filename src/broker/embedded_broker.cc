@@ -78,6 +78,9 @@ void EmbeddedBroker::set_partition_leader(const std::string& topic, std::int32_t
                                           int broker_id) {
     rd_kafka_mock_partition_set_leader(_impl->cluster, topic.c_str(), partition, broker_id);
 }
+void EmbeddedBroker::set_group_coordinator(const std::string& group, int broker_id) {
+    rd_kafka_mock_coordinator_set(_impl->cluster, "group", group.c_str(), broker_id);
+}
 void EmbeddedBroker::set_round_trip(int broker_id, std::chrono::milliseconds rtt) {
     rd_kafka_mock_broker_set_rtt(_impl->cluster, broker_id, static_cast<int>(rtt.count()));
 }

@@ -71,6 +71,7 @@ class RunningRouter {
         o.workers = args.workers;
         if (args.exactly_once) {
             o.guarantee = runtime::Guarantee::ExactlyOnce;
+            o.producer.reset();  // a transactional producer of its own
         }
         _processor = std::make_unique<runtime::RoutingProcessor>(
             o, std::move(router), config.boolean("routing.validate_output"));
@@ -178,6 +179,9 @@ Application::~Application() = default;
 ApplicationSummary Application::run(const ApplicationHooks& hooks) {
     const std::string file = _spec.config.source();
     auto connection = Connection::open(_spec.config, _options.connection);
+    if (_spec.config.boolean("kafka.shared_producer")) {
+        connection.share_producer();
+    }
     if (_options.exactly_once && connection.embedded()) {
         throw SetupError(
             "exactly-once needs a real Kafka cluster: the embedded broker does not implement "

@@ -83,7 +83,16 @@ runtime::ProcessorOptions Connection::processor_options() const {
     o.client.brokers = _brokers;
     o.producer_properties = producer_options().properties;
     o.consumer_properties = consumer_options("").properties;
+    o.producer = _shared_producer;
     return o;
+}
+
+void Connection::share_producer() {
+    if (!_shared_producer) {
+        auto o = producer_options();
+        o.client_id = "agentstream-shared";
+        _shared_producer = std::make_shared<kafka::Producer>(std::move(o));
+    }
 }
 
 }  // namespace agentstream::pipeline

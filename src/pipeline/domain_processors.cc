@@ -114,6 +114,9 @@ DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
         o.client.brokers = connection.brokers();
         o.producer_properties = connection.producer_options().properties;
         o.consumer_properties = connection.consumer_options("").properties;
+        if (o.guarantee == runtime::Guarantee::AtLeastOnce) {
+            o.producer = connection.shared_producer();
+        }
         o.start_from = from_latest ? kafka::StartFrom::Latest : kafka::StartFrom::Earliest;
         o.metrics = &monitor.registry();
         supervise(
@@ -140,6 +143,7 @@ DomainProcessors::DomainProcessors(const processors::DomainConfig& config,
         o.client.brokers = connection.brokers();
         o.producer_properties = connection.producer_options().properties;
         o.consumer_properties = connection.consumer_options("").properties;
+        o.producer = connection.shared_producer();
         o.start_from = from_latest ? kafka::StartFrom::Latest : kafka::StartFrom::Earliest;
         o.metrics = &monitor.registry();
         o.notifications = [&monitor] { return monitor.notifications(); };

@@ -105,8 +105,10 @@ ServiceMonitor::ServiceMonitor(const config::Config& config, const Connection& c
         _server = std::make_unique<http::Server>(o, _monitor);
     }
     // One producer for the alerts topic and any kafka notification channel, made even when
-    // neither is configured yet, so a reload can add them.
-    _producer = std::make_unique<kafka::Producer>(connection.producer_options());
+    // neither is configured yet, so a reload can add them: the application's shared one.
+    _producer = connection.shared_producer()
+                    ? connection.shared_producer()
+                    : std::make_shared<kafka::Producer>(connection.producer_options());
     _notify = make_notifications(config);
     _admin_options = connection.admin_options();
     _prober = std::thread([this] { probe_brokers(); });

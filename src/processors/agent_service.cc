@@ -242,6 +242,7 @@ runtime::ProcessorOptions engine_options(const AgentServiceOptions& o) {
     }
     po.producer_properties = o.producer_properties;
     po.consumer_properties = o.consumer_properties;
+    po.producer = o.producer;
     po.start_from = o.start_from;
     po.max_in_flight = o.max_pending;
     // No metrics registry: events_total counts a topic's events once, and the trackers read

@@ -145,6 +145,7 @@ runtime::WindowedAggregationOptions AnalyticsStreamProcessor::window_options(
     wo.client = o.client;
     wo.consumer_properties = o.consumer_properties;
     wo.producer_properties = o.producer_properties;
+    wo.producer = o.producer;
     wo.input_topic = o.input_topic;
     wo.event_types = {"analytics.metric.update"};
     wo.key_fields = {"service", "metric_name"};

@@ -166,7 +166,12 @@ struct StreamProcessor::Impl {
     std::shared_ptr<spdlog::logger> log = logger("runtime");
     std::vector<std::pair<event::TypePattern, Handler>> handlers;
 
-    std::unique_ptr<kafka::Producer> producer;
+    std::shared_ptr<kafka::Producer> producer;
+    bool shared_producer = false;  // options.producer: other processors send through it too
+    // Sends of this processor whose final delivery report has not run yet (a shared producer's
+    // in_flight() counts everyone's). Released last in each report: at zero no report of this
+    // processor is running or due.
+    std::atomic<std::int64_t> unreported{0};
     std::unique_ptr<kafka::Consumer> consumer;             // kept (closed) until destruction
     std::atomic<kafka::Consumer*> consumer_view{nullptr};  // for metrics() on other threads
 
@@ -291,6 +296,7 @@ struct StreamProcessor::Impl {
         retried{0}, dead_lettered{0}, in_flight{0}, max_in_flight_seen{0}, backpressure_pauses{0},
         transactions{0}, aborted_transactions{0}, truncated_dead_letters{0}, unfinished_at_stop{0};
     bool abandoning = false;  // shutdown past its deadline: failed deliveries are given up
+    bool failed_run = false;  // run() threw: the consumer closes without waiting or committing
     std::size_t max_record_bytes = MAX_RECORD_BYTES;  // the producer's message.max.bytes
 
     // Exactly-once: the open transaction's input range per partition.
@@ -352,6 +358,29 @@ struct StreamProcessor::Impl {
                                                  : options.dead_letter_topic;
     }
 
+    // Counts one send of this processor until its report: `send` queues it.
+    template <class Send>
+    Status counted(Send&& send) {
+        unreported.fetch_add(1, std::memory_order_relaxed);
+        auto status = send();
+        if (!status.ok()) {
+            unreported.fetch_sub(1, std::memory_order_release);  // no report will come
+        }
+        return status;
+    }
+    void reported() noexcept { unreported.fetch_sub(1, std::memory_order_release); }
+    bool all_reported() const noexcept { return unreported.load(std::memory_order_acquire) == 0; }
+    // Until every send so far has its report (false: not by `deadline`).
+    bool wait_reported(Clock::time_point deadline) {
+        while (!all_reported()) {
+            if (Clock::now() >= deadline) {
+                return false;
+            }
+            std::this_thread::sleep_for(1ms);
+        }
+        return true;
+    }
+
     // ---- completion ----
 
     void push_completion(std::shared_ptr<InFlight> f) {
@@ -385,6 +414,7 @@ struct StreamProcessor::Impl {
                 push_completion(std::move(f->keep_alive));
             }
         }
+        reported();
     }
 
     // Marks a record done in its partition and stores the new committable offset. `now` and
@@ -542,9 +572,11 @@ struct StreamProcessor::Impl {
             make_dead_letter(f->record, f->failure, options.name, max_record_bytes, f->fit);
         auto topic = dead_letter_topic(f->record.topic());
         f->letter_truncated = letter.truncated;
-        auto status =
-            producer->send(topic, letter.key.value_or(std::string_view()),
-                           letter.value.value_or(std::string_view()), letter.headers, on_output(f));
+        auto status = counted([&] {
+            return producer->send(topic, letter.key.value_or(std::string_view()),
+                                  letter.value.value_or(std::string_view()), letter.headers,
+                                  on_output(f));
+        });
         if (!status.ok()) {
             // Not queued: no callback will come; try again later.
             f->keep_alive.reset();
@@ -566,6 +598,7 @@ struct StreamProcessor::Impl {
         auto& r = f->record;
         for (const auto& out : outputs) {
             Status status;
+            unreported.fetch_add(1, std::memory_order_relaxed);
             if (out.forward && &out == &outputs.back()) {
                 // The record's last use: its parsed headers move to the output instead of
                 // being copied (librdkafka parses them again if a dead letter needs them).
@@ -579,6 +612,7 @@ struct StreamProcessor::Impl {
                 status = producer->send(out.topic, out.key, out.value, out.headers, on_output(f));
             }
             if (!status.ok()) {
+                reported();  // no report will come
                 if (!f->failed.exchange(true)) {
                     std::lock_guard lock(f->error_mutex);
                     f->error = status.error().message;
@@ -594,16 +628,19 @@ struct StreamProcessor::Impl {
     // Outputs that belong to no input (Emitter): counted, failures logged.
     void send_unattached(std::string_view topic, std::string_view key, std::string_view value,
                          const kafka::Headers& headers) {
-        auto status =
-            producer->send(topic, key, value, headers, [this](const kafka::DeliveryReport& r) {
-                if (r.ok) {
-                    produced.fetch_add(1, std::memory_order_relaxed);
-                } else {
-                    failed.fetch_add(1, std::memory_order_relaxed);
-                    log->error("{}: an output to {} was not delivered: {}", options.name, r.topic,
-                               r.error);
-                }
-            });
+        auto status = counted([&] {
+            return producer->send(topic, key, value, headers,
+                                  [this](const kafka::DeliveryReport& r) {
+                                      if (r.ok) {
+                                          produced.fetch_add(1, std::memory_order_relaxed);
+                                      } else {
+                                          failed.fetch_add(1, std::memory_order_relaxed);
+                                          log->error("{}: an output to {} was not delivered: {}",
+                                                     options.name, r.topic, r.error);
+                                      }
+                                      reported();
+                                  });
+        });
         if (!status.ok()) {
             failed.fetch_add(1, std::memory_order_relaxed);
             log->error("{}: an output to {} was not sent: {}", options.name, topic,
@@ -650,7 +687,7 @@ struct StreamProcessor::Impl {
         auto deadline = Clock::now() + std::max<Clock::duration>(options.shutdown_timeout, 1s);
         while (true) {
             drain_completions();
-            if ((in_flight.load() == 0 || all_idle(which)) && producer->in_flight() == 0 &&
+            if ((in_flight.load() == 0 || all_idle(which)) && all_reported() &&
                 dead_letter_retries.empty()) {
                 break;
             }
@@ -670,7 +707,7 @@ struct StreamProcessor::Impl {
             return;
         }
         auto failures = checkpoint_failures.load();
-        if (!producer->flush(30s) || checkpoint_failures.load() != failures) {
+        if (!wait_reported(Clock::now() + 30s) || checkpoint_failures.load() != failures) {
             failed_checkpoints.fetch_add(1, std::memory_order_relaxed);
             log->error(
                 "{}: checkpoint not written; offsets not committed (the next one tries "
@@ -1161,6 +1198,9 @@ struct StreamProcessor::Impl {
     // Waits (bounded) for the revoked partitions' in-flight records, stores what completed,
     // and forgets the rest: the consumer commits right after, and the new owner redelivers.
     void on_revoked(const std::vector<kafka::TopicPartition>& list) {
+        if (failed_run) {
+            return;  // nothing is waited for or committed beyond what completed
+        }
         if (eos) {
             // Their offsets (and states) go with the open transaction: commit it before they go.
             final_checkpoint = true;
@@ -1179,7 +1219,8 @@ struct StreamProcessor::Impl {
         };
         while (true) {
             drain_completions();
-            if (!busy() || Clock::now() >= deadline) {
+            // Abandoning: the stop past its deadline gave the open events up already.
+            if (!busy() || abandoning || Clock::now() >= deadline) {
                 break;
             }
             std::this_thread::sleep_for(2ms);
@@ -1208,6 +1249,49 @@ struct StreamProcessor::Impl {
         assigned_count.store(partitions.size());
     }
 
+    // run() is ending by an exception (a fenced transactional producer, a restore that threw):
+    // what is in flight is given up (left uncommitted) and the consumer closed here, while
+    // what its revocation touches is alive; the destructor would close it after the members
+    // it needs. The processor does not run again.
+    void close_after_failure() noexcept {
+        try {
+            failed_run = true;
+            stopping = true;
+            if (!consumer) {
+                return;  // it failed before reading anything
+            }
+            try {
+                self->on_stopping();  // ends work that holds records (agent tasks)
+            } catch (const std::exception& e) {
+                log->error("{}: on_stopping: {}", options.name, e.what());
+            }
+            stop_workers();
+            abandoning = true;
+            dead_letter_retries.clear();
+            if (!shared_producer) {
+                producer->purge();
+                wait_reported(Clock::now() + 5s);
+            } else {
+                while (!wait_reported(Clock::now() + 10s)) {
+                    log->warn("{}: still {} output(s) unreported", options.name, unreported.load());
+                }
+            }
+            {
+                std::lock_guard lock(completions_mutex);
+                completions.clear();
+            }
+            drained.clear();
+            unfinished_at_stop.store(in_flight.load(), std::memory_order_relaxed);
+            consumer->close();  // commits what completed (at-least-once), leaves the group
+            last_partition = {};
+            dirty.clear();
+            partitions.clear();
+            assigned_count.store(0);
+        } catch (const std::exception& e) {
+            log->error("{}: closing after a failure: {}", options.name, e.what());
+        }
+    }
+
     void shutdown() {
         if (!eos) {
             self->on_stopping();  // exactly-once: before the final transaction
@@ -1218,22 +1302,30 @@ struct StreamProcessor::Impl {
         stop_workers();  // they finish their queues (retries give up at once: stopping is set)
         while (Clock::now() < deadline) {
             drain_completions();
-            if (producer->in_flight() == 0 && dead_letter_retries.empty() && awaited() == 0) {
+            if (all_reported() && dead_letter_retries.empty() && awaited() == 0) {
                 break;
             }
             std::this_thread::sleep_for(5ms);
         }
         drain_completions();
-        if (producer->in_flight() != 0 || !dead_letter_retries.empty()) {
+        if (!all_reported() || !dead_letter_retries.empty()) {
             // Past the deadline (an output's partition has no leader, say): what is not
             // written is given up, so nothing holds the consumer's records any more, and its
             // input stays uncommitted for the next start to process again.
             abandoning = true;
             dead_letter_retries.clear();
-            producer->purge();
-            const auto grace = Clock::now() + 5s;
-            while (producer->in_flight() != 0 && Clock::now() < grace) {
-                std::this_thread::sleep_for(5ms);
+            if (!shared_producer) {
+                producer->purge();
+                wait_reported(Clock::now() + 5s);
+            } else {
+                // Other processors' records are in the same queue: this one's reports come
+                // when the producer gives them up (its message timeout). Until then they hold
+                // records of this consumer, which must not close under them.
+                log->warn("{}: waiting for the shared producer to give up {} output(s)",
+                          options.name, unreported.load());
+                while (!wait_reported(Clock::now() + 10s)) {
+                    log->warn("{}: still {} output(s) unreported", options.name, unreported.load());
+                }
             }
             drain_completions();
             std::lock_guard lock(completions_mutex);
@@ -1264,7 +1356,13 @@ struct StreamProcessor::Impl {
             partitions.clear();
         }
         consumer->close();  // commits the stored offsets, leaves the group
-        producer.reset();   // flushes what is left (bounded)
+        if (shared_producer) {
+            // The reports of what was sent without an input (emitter) still call into this.
+            while (!wait_reported(Clock::now() + 10s)) {
+                log->warn("{}: still {} output(s) unreported", options.name, unreported.load());
+            }
+        }
+        producer.reset();  // its own: flushes what is left (bounded)
         last_partition = {};
         partitions.clear();
         assigned_count.store(0);
@@ -1275,6 +1373,11 @@ struct StreamProcessor::Impl {
 StreamProcessor::StreamProcessor(ProcessorOptions options) : _impl(std::make_unique<Impl>()) {
     if (options.inputs.empty()) {
         throw std::invalid_argument("a processor needs at least one input topic");
+    }
+    if (options.guarantee == Guarantee::ExactlyOnce && options.producer) {
+        throw std::invalid_argument(
+            "exactly-once needs a producer of its own: a transaction holds everything its "
+            "producer sends");
     }
     if (options.max_in_flight == 0) {
         throw std::invalid_argument("max_in_flight must be at least 1");
@@ -1322,6 +1425,15 @@ bool StreamProcessor::process(const event::Event& event, Context& context) {
 }
 
 void StreamProcessor::run() {
+    try {
+        run_engine();
+    } catch (...) {
+        _impl->close_after_failure();
+        throw;
+    }
+}
+
+void StreamProcessor::run_engine() {
     auto& impl = *_impl;
     const auto& o = impl.options;
     impl.reads_events = reads_events();
@@ -1356,16 +1468,21 @@ void StreamProcessor::run() {
                 "sent to a transaction are not stored); use --brokers, or at-least-once");
         }
     }
-    kafka::ProducerOptions po;
-    static_cast<kafka::ClientOptions&>(po) = o.client;
-    po.max_message_bytes = MAX_RECORD_BYTES;
-    po.properties.insert(po.properties.end(), o.producer_properties.begin(),
-                         o.producer_properties.end());
-    if (eos) {
-        po.transactional_id =
-            o.transactional_id.empty() ? impl.group_id + "-" + o.name : o.transactional_id;
+    if (o.producer) {
+        impl.producer = o.producer;
+        impl.shared_producer = true;
+    } else {
+        kafka::ProducerOptions po;
+        static_cast<kafka::ClientOptions&>(po) = o.client;
+        po.max_message_bytes = MAX_RECORD_BYTES;
+        po.properties.insert(po.properties.end(), o.producer_properties.begin(),
+                             o.producer_properties.end());
+        if (eos) {
+            po.transactional_id =
+                o.transactional_id.empty() ? impl.group_id + "-" + o.name : o.transactional_id;
+        }
+        impl.producer = std::make_shared<kafka::Producer>(std::move(po));
     }
-    impl.producer = std::make_unique<kafka::Producer>(std::move(po));
     impl.max_record_bytes = impl.producer->max_message_bytes();
     if (eos) {
         auto status = impl.producer->init_transactions(60s);
@@ -1498,16 +1615,19 @@ void Emitter::send(std::string_view topic, std::string_view key, std::string_vie
 void CheckpointWriter::write(std::string_view topic, std::string_view key, std::string_view value,
                              bool tombstone) {
     auto& impl = *static_cast<StreamProcessor::Impl*>(_impl);
-    auto status = impl.producer->send(
-        topic, key, tombstone ? std::string_view() : value, {},
-        [&impl](const kafka::DeliveryReport& r) {
-            if (!r.ok) {
-                impl.checkpoint_failures.fetch_add(1, std::memory_order_relaxed);
-                impl.log->error("{}: state record to {} not delivered: {}", impl.options.name,
-                                r.topic, r.error);
-            }
-        },
-        _partition);
+    auto status = impl.counted([&] {
+        return impl.producer->send(
+            topic, key, tombstone ? std::string_view() : value, {},
+            [&impl](const kafka::DeliveryReport& r) {
+                if (!r.ok) {
+                    impl.checkpoint_failures.fetch_add(1, std::memory_order_relaxed);
+                    impl.log->error("{}: state record to {} not delivered: {}", impl.options.name,
+                                    r.topic, r.error);
+                }
+                impl.reported();
+            },
+            _partition);
+    });
     if (!status.ok()) {
         impl.checkpoint_failures.fetch_add(1, std::memory_order_relaxed);
         impl.log->error("{}: state record to {} not sent: {}", impl.options.name, topic,
@@ -1542,8 +1662,10 @@ bool Deferred::emit(std::string_view topic, const event::Event& event) {
     auto& impl = *static_cast<StreamProcessor::Impl*>(f.impl);
     auto value = event::encode(event);
     f.pending.fetch_add(1, std::memory_order_acq_rel);
-    auto status = impl.producer->send(topic, event::record_key(event), value,
-                                      event::record_headers(event), impl.on_output(_record));
+    auto status = impl.counted([&] {
+        return impl.producer->send(topic, event::record_key(event), value,
+                                   event::record_headers(event), impl.on_output(_record));
+    });
     if (!status.ok()) {
         if (!f.failed.exchange(true)) {
             std::lock_guard lock(f.error_mutex);
@@ -1641,6 +1763,38 @@ const ProcessorOptions& StreamProcessor::options() const noexcept {
 
 const std::string& StreamProcessor::group_id() const noexcept {
     return _impl->group_id;
+}
+
+void run_until_idle(StreamProcessor& processor, std::chrono::milliseconds idle,
+                    const std::function<bool()>& should_stop) {
+    std::exception_ptr failure;
+    std::atomic<bool> ended{false};
+    std::thread worker([&] {
+        try {
+            processor.run();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        ended.store(true);
+    });
+    auto last_progress = Clock::now();
+    std::uint64_t last_consumed = 0;
+    while (!ended.load() && !(should_stop && should_stop())) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        auto m = processor.metrics();
+        // Idle time counts once the group gave the processor its partitions.
+        if (m.consumed != last_consumed || m.in_flight != 0 || m.rebalances == 0) {
+            last_consumed = m.consumed;
+            last_progress = Clock::now();
+        } else if (idle.count() > 0 && Clock::now() - last_progress > idle) {
+            break;
+        }
+    }
+    processor.stop();
+    worker.join();
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
 }
 
 }  // namespace agentstream::runtime

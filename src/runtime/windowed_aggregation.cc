@@ -587,6 +587,7 @@ ProcessorOptions engine_options(const WindowedAggregationOptions& o) {
     }
     po.consumer_properties = o.consumer_properties;
     po.producer_properties = o.producer_properties;
+    po.producer = o.producer;
     po.start_from = o.start_from;
     po.guarantee = o.guarantee;
     po.dead_letter_topic = o.dead_letter_topic;

@@ -49,9 +49,11 @@ http: {port: 0}
     ApplicationHooks hooks;
     std::atomic<int> ready{0};
     std::atomic<bool> assigned_when_ready{false};
+    std::atomic<bool> shared_producer{false};
     hooks.started = [&](const ApplicationView& v) {
         has_url.store(v.monitor.url().has_value());
         broker.store(v.connection.embedded_broker());
+        shared_producer.store(v.connection.shared_producer() != nullptr);
     };
     // Ready once the router's consumer has its partitions (no domain processors here).
     hooks.ready = [&](const ApplicationView& v) {
@@ -84,6 +86,7 @@ http: {port: 0}
     }
     ASSERT_NE(broker.load(), nullptr) << "the application did not start";
     EXPECT_TRUE(has_url.load()) << "http.port 0: the API listens on a free port";
+    EXPECT_TRUE(shared_producer.load()) << "kafka.shared_producer is on by default";
 
     constexpr int UPLOADS = 20, OTHERS = 5;
     {

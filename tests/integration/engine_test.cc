@@ -354,6 +354,248 @@ TEST(Engine, AStatefulProcessorCommitsAtCheckpointsAfterItsStateAndRestoresIt) {
     EXPECT_EQ(committed(broker, "counting", "count-in"), 115);
 }
 
+// run_until_idle: a batch run ends once what is there is processed (and not before the group
+// assigned the partitions); it rethrows what run() threw; a stop request ends it at once.
+TEST(Engine, RunUntilIdleEndsOnceTheInputIsProcessedAndRethrowsRunsFailure) {
+    EmbeddedBroker broker;
+    broker.create_topic("idle-in", 2);
+    broker.create_topic("idle-out", 2);
+    produce_events(broker, "idle-in", 40);
+    auto o = testing::processor_options(broker, {"idle-in"});
+    o.name = "idle";
+    o.group_id = "idle";
+    {
+        StreamProcessor p(o);
+        p.on("*", [](const event::Event&, Context& ctx) { ctx.forward("idle-out"); });
+        auto started = std::chrono::steady_clock::now();
+        runtime::run_until_idle(p, 1500ms);
+        auto m = p.metrics();
+        EXPECT_EQ(m.processed, 40U) << testing::describe(m);
+        EXPECT_GE(m.rebalances, 1U);
+        EXPECT_GE(std::chrono::steady_clock::now() - started, 1500ms);
+    }
+    EXPECT_EQ(committed(broker, "idle", "idle-in"), 40);
+    EXPECT_EQ(testing::read_all(broker, "idle-out", 2, 40, [](const kafka::Message&) {}), 40U);
+
+    // Idle is 0: only the stop request ends it.
+    {
+        StreamProcessor p(o);
+        p.on("*", [](const event::Event&, Context& ctx) { ctx.forward("idle-out"); });
+        std::atomic<bool> stop{false};
+        std::thread stopper([&] {
+            std::this_thread::sleep_for(2s);
+            stop = true;
+        });
+        auto started = std::chrono::steady_clock::now();
+        runtime::run_until_idle(p, 0ms, [&] { return stop.load(); });
+        EXPECT_GE(std::chrono::steady_clock::now() - started, 2s);
+        stopper.join();
+    }
+
+    // What run() throws comes out (a property librdkafka refuses: the clients cannot be made).
+    auto bad = o;
+    bad.consumer_properties.emplace_back("no.such.property", "1");
+    StreamProcessor p(bad);
+    EXPECT_THROW(runtime::run_until_idle(p, 1s), kafka::KafkaError);
+}
+
+// Processors on one shared producer (ProcessorOptions::producer) while another part of the
+// process keeps it busy: a processor's stop waits for its own outputs only (the producer's
+// queue is never empty) and purges nothing of the others'; past its shutdown deadline it gives
+// its outputs up without purging the queue, waiting for their final reports before its
+// consumer closes.
+struct Flood {
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> acked{0}, failed{0};
+    std::thread thread;
+    void start(kafka::Producer& producer, const std::string& topic) {
+        thread = std::thread([this, &producer, topic] {
+            auto e = testing::numbered_event(0, 0, 0);
+            auto value = event::encode(e);
+            while (!stop.load()) {
+                auto status =
+                    producer.send(topic, "k", value, {}, [this](const kafka::DeliveryReport& r) {
+                        (r.ok ? acked : failed).fetch_add(1);
+                    });
+                if (!status.ok()) {
+                    failed.fetch_add(1);
+                }
+                std::this_thread::sleep_for(100us);
+            }
+        });
+    }
+    void finish(kafka::Producer& producer) {
+        stop = true;
+        thread.join();
+        EXPECT_TRUE(producer.flush(30s));
+    }
+};
+
+std::shared_ptr<kafka::Producer> shared_producer(const EmbeddedBroker& b,
+                                                 std::chrono::milliseconds message_timeout) {
+    kafka::ProducerOptions po;
+    po.brokers = b.bootstrap_servers();
+    po.properties = EmbeddedBroker::producer_tuning();
+    po.max_message_bytes = runtime::MAX_RECORD_BYTES;
+    po.message_timeout = message_timeout;
+    po.max_retries = 0;
+    return std::make_shared<kafka::Producer>(po);
+}
+
+TEST(Engine, ProcessorsOnASharedProducerStopWithoutWaitingForOrPurgingEachOther) {
+    EmbeddedBroker broker;
+    for (const auto* t : {"share-a", "share-b", "share-out", "share-flood"}) {
+        broker.create_topic(t, 1);
+    }
+    produce_events(broker, "share-a", 50);
+    produce_events(broker, "share-b", 30);
+    auto producer = shared_producer(broker, 60s);
+    Flood flood;
+    flood.start(*producer, "share-flood");
+    auto o = testing::processor_options(broker, {"share-a"});
+    o.producer = producer;
+    o.shutdown_timeout = 20s;
+    auto oa = o, ob = o;
+    oa.name = oa.group_id = "share-a";
+    ob.name = ob.group_id = "share-b";
+    ob.inputs = {"share-b"};
+    StreamProcessor a(oa), b(ob);
+    for (auto* p : {&a, &b}) {
+        p->on("*", [](const event::Event&, Context& ctx) { ctx.forward("share-out"); });
+    }
+    std::thread ta([&] { a.run(); });
+    std::thread tb([&] { b.run(); });
+    ASSERT_TRUE(wait_for([&] { return a.metrics().processed == 50; }))
+        << testing::describe(a.metrics());
+    ASSERT_TRUE(wait_for([&] { return b.metrics().processed == 30; }))
+        << testing::describe(b.metrics());
+    auto stopping = std::chrono::steady_clock::now();
+    a.stop();
+    ta.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - stopping, 10s)
+        << "a stop waits for its own outputs, not for the shared queue to empty";
+    EXPECT_EQ(a.metrics().unfinished_at_stop, 0U);
+    std::this_thread::sleep_for(300ms);  // b and the flood go on through the producer
+    b.stop();
+    tb.join();
+    flood.finish(*producer);
+    EXPECT_GT(flood.acked.load(), 0U);
+    EXPECT_EQ(flood.failed.load(), 0U) << "nothing of the other senders was purged";
+    EXPECT_EQ(committed(broker, "share-a", "share-a"), 50);
+    EXPECT_EQ(committed(broker, "share-b", "share-b"), 30);
+    EXPECT_EQ(testing::read_all(broker, "share-out", 1, 80, [](const kafka::Message&) {}), 80U);
+
+    // Exactly-once keeps a transactional producer of its own.
+    auto eos = oa;
+    eos.guarantee = runtime::Guarantee::ExactlyOnce;
+    EXPECT_THROW(StreamProcessor{eos}, std::invalid_argument);
+}
+
+TEST(Engine, AProcessorOnASharedProducerGivesUpPastItsDeadlineWithoutPurgingTheQueue) {
+    EmbeddedBroker broker(broker::EmbeddedBrokerOptions{.brokers = 2});
+    for (const auto* t : {"dark-in", "dark-out", "dark-flood"}) {
+        broker.create_topic(t, 1);
+        broker.set_partition_leader(t, 0, 1);
+    }
+    broker.set_partition_leader("dark-out", 0, 2);
+    broker.set_group_coordinator("dark", 1);
+    produce_events(broker, "dark-in", 10);
+    auto producer = shared_producer(broker, 4s);
+    Flood flood;
+    flood.start(*producer, "dark-flood");
+    broker.set_broker_down(2);  // dark-out has no reachable leader: its outputs wait
+    auto o = testing::processor_options(broker, {"dark-in"});
+    o.name = o.group_id = "dark";
+    o.producer = producer;
+    o.shutdown_timeout = 1s;
+    StreamProcessor p(o);
+    p.on("*", [](const event::Event&, Context& ctx) { ctx.forward("dark-out"); });
+    std::thread t([&] { p.run(); });
+    ASSERT_TRUE(wait_for([&] { return p.metrics().consumed == 10; }))
+        << testing::describe(p.metrics());
+    auto stopping = std::chrono::steady_clock::now();
+    p.stop();
+    t.join();
+    auto took = std::chrono::steady_clock::now() - stopping;
+    EXPECT_GE(took, 2s) << "it waited for the producer to give its outputs up";
+    // 1 s of deadline and 4 s of message timeout; the group is left at once after that (the
+    // revocation does not wait again for what was given up).
+    EXPECT_LT(took, 9s);
+    auto m = p.metrics();
+    EXPECT_EQ(m.unfinished_at_stop, 10U) << testing::describe(m);
+    EXPECT_EQ(m.processed, 0U);
+    flood.finish(*producer);
+    EXPECT_GT(flood.acked.load(), 0U);
+    EXPECT_EQ(flood.failed.load(), 0U) << "the other senders' records were not purged";
+    EXPECT_LE(committed(broker, "dark", "dark-in"), 0) << "nothing given up is committed";
+}
+
+// A run that throws with partitions assigned and events in flight (the restore of a partition
+// assigned later fails): what completed is committed, the rest is left for the next run, the
+// consumer is closed while the processor is whole (the rebalance callback of a consumer closed
+// by the destructor would touch members already destroyed), and the processor is destroyed
+// cleanly. A second run reads the rest.
+class FailingRestore : public StreamProcessor {
+  public:
+    using StreamProcessor::StreamProcessor;
+    std::atomic<bool> fail{false};
+
+  protected:
+    bool keeps_state() const noexcept override { return true; }
+    std::optional<std::int64_t> restore(const kafka::TopicPartition&) override {
+        if (fail.load()) {
+            throw std::runtime_error("state store unreadable");
+        }
+        return std::nullopt;
+    }
+    bool process(const event::Event&, Context& ctx) override {
+        ctx.forward("fail-out");
+        return true;
+    }
+};
+
+TEST(Engine, ARunThatThrowsClosesItsConsumerBeforeTheProcessorIsDestroyed) {
+    EmbeddedBroker broker;
+    broker.create_topic("fail-in", 2);
+    broker.create_topic("fail-out", 2);
+    produce_events(broker, "fail-in", 30);
+    auto o = testing::processor_options(broker, {"fail-in"});
+    o.name = o.group_id = "failing";
+    o.checkpoint_interval = 100ms;
+    {
+        FailingRestore p(o);
+        std::exception_ptr failure;
+        std::thread t([&] {
+            try {
+                p.run();
+            } catch (...) {
+                failure = std::current_exception();
+            }
+        });
+        ASSERT_TRUE(wait_for([&] { return p.metrics().processed == 30; }));
+        ASSERT_TRUE(wait_for([&] { return committed(broker, "failing", "fail-in") == 30; }));
+        produce_events(broker, "fail-in", 10);
+        p.fail = true;
+        // A second member joins: the rebalance assigns partitions again, and restore throws.
+        auto o2 = o;
+        o2.name = "failing-2";
+        StreamProcessor other(o2);
+        other.on("*", [](const event::Event&, Context&) {});
+        std::thread t2([&] { other.run(); });
+        ASSERT_TRUE(wait_for([&] { return failure != nullptr; }, 60s));
+        t.join();
+        // The failed run left the group at once: the other member gets every partition and
+        // the rest of the input while the failed processor still exists.
+        EXPECT_TRUE(wait_for([&] { return committed(broker, "failing", "fail-in") == 40; }, 30s))
+            << testing::describe(other.metrics());
+        other.stop();
+        t2.join();
+        EXPECT_THROW(std::rethrow_exception(failure), std::runtime_error);
+        EXPECT_EQ(p.metrics().assigned_partitions, 0U);
+    }  // destroyed after a failed run: no callback into what is gone (ASan watches this)
+    EXPECT_GE(committed(broker, "failing", "fail-in"), 30);
+}
+
 // A stateful processor with a second worker is refused: its state is checkpointed between
 // events.
 TEST(Engine, AStatefulProcessorWithWorkersIsRefused) {

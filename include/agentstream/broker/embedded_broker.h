@@ -57,6 +57,8 @@ class EmbeddedBroker {
     void set_broker_down(int broker_id);
     void set_broker_up(int broker_id);
     void set_partition_leader(const std::string& topic, std::int32_t partition, int broker_id);
+    /// The broker that coordinates a consumer group (so that another one can go down alone).
+    void set_group_coordinator(const std::string& group, int broker_id);
     /// Adds round-trip latency to every response of a broker.
     void set_round_trip(int broker_id, std::chrono::milliseconds rtt);
     /// The next requests of that type fail with these librdkafka error codes, in order.

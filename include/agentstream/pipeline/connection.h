@@ -50,8 +50,18 @@ class Connection {
     kafka::ProducerOptions producer_options() const;
     kafka::ConsumerOptions consumer_options(const std::string& group) const;
     kafka::ClientOptions admin_options() const;
-    /// A processor's options with this connection's brokers and client properties.
+    /// A processor's options with this connection's brokers and client properties, and the
+    /// shared producer when there is one (clear ProcessorOptions::producer for exactly-once).
     runtime::ProcessorOptions processor_options() const;
+    /// From here on this connection and its copies hand out one producer (made now, with
+    /// producer_options()) to every processor and publisher made from them: one set of
+    /// threads and one stream of produce requests for the whole application instead of one
+    /// per part. The Application does this.
+    void share_producer();
+    /// The shared producer; null until share_producer().
+    const std::shared_ptr<kafka::Producer>& shared_producer() const noexcept {
+        return _shared_producer;
+    }
 
   private:
     std::shared_ptr<broker::EmbeddedBroker> _embedded;
@@ -59,6 +69,7 @@ class Connection {
     kafka::Properties _common;
     kafka::Properties _producer;
     kafka::Properties _consumer;
+    std::shared_ptr<kafka::Producer> _shared_producer;
 };
 
 }  // namespace agentstream::pipeline

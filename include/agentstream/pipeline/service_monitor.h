@@ -79,7 +79,7 @@ class ServiceMonitor {
     AlertCounts _alert_counts;
     monitor::EventTail _tail;
     std::unique_ptr<http::Server> _server;
-    std::unique_ptr<kafka::Producer> _producer;  // alerts topic and kafka channels
+    std::shared_ptr<kafka::Producer> _producer;  // alerts topic and kafka channels
     std::string _alerts_topic;
     mutable std::mutex _notify_mutex;
     std::shared_ptr<notify::NotificationService> _notify;

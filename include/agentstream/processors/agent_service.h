@@ -41,6 +41,8 @@ struct AgentServiceOptions {
     kafka::ClientOptions client;
     kafka::Properties producer_properties;
     kafka::Properties consumer_properties;
+    /// As runtime::ProcessorOptions::producer: one shared with the application's other parts.
+    std::shared_ptr<kafka::Producer> producer;
     kafka::StartFrom start_from = kafka::StartFrom::Earliest;
     agents::OrchestratorOptions orchestrator;
     /// Tasks taken from Kafka and not yet ended (the engine's max_in_flight); consumption

@@ -68,6 +68,8 @@ struct AnalyticsOptions {
     kafka::ClientOptions client;
     kafka::Properties consumer_properties;
     kafka::Properties producer_properties;
+    /// As runtime::ProcessorOptions::producer (at-least-once only).
+    std::shared_ptr<kafka::Producer> producer;
     std::string input_topic = "analytics";
     std::string metrics_topic = "metrics";
     std::string alerts_topic = "alerts";

@@ -22,6 +22,10 @@
 #include <string_view>
 #include <vector>
 
+namespace agentstream::kafka {
+class Producer;
+}  // namespace agentstream::kafka
+
 namespace agentstream::runtime {
 
 /// Thrown by a handler when trying again may succeed (a dependency timed out, ...): the event is
@@ -58,6 +62,14 @@ struct ProcessorOptions {
     kafka::ClientOptions client;
     kafka::Properties producer_properties;  ///< applied after `client.properties`
     kafka::Properties consumer_properties;  ///< applied after `client.properties`
+    /// A producer shared with other processors of the process (at-least-once only; null: the
+    /// processor makes its own). Their outputs then travel in the same batches and requests:
+    /// fewer threads and far fewer produce requests for the broker to serve. The processor
+    /// tracks its own sends; `producer_properties` do not apply to it. At a stop past
+    /// shutdown_timeout its unwritten outputs are given up as with its own producer, but it
+    /// cannot purge a shared queue: it waits for their final reports (bounded by the shared
+    /// producer's message timeout) before its consumer closes.
+    std::shared_ptr<kafka::Producer> producer;
     kafka::StartFrom start_from = kafka::StartFrom::Earliest;
     Guarantee guarantee = Guarantee::AtLeastOnce;
     /// Exactly-once: the producer's transactional.id; empty: `<group>-<name>`. Each running
@@ -348,6 +360,7 @@ class StreamProcessor {
     virtual void release(const kafka::TopicPartition& input);
 
   private:
+    void run_engine();
     friend class Deferred;
     friend class Emitter;
     friend class CheckpointWriter;
@@ -355,5 +368,12 @@ class StreamProcessor {
     struct Impl;
     std::unique_ptr<Impl> _impl;
 };
+
+/// Runs `processor` on this thread until it stops: stop() was called, `should_stop` (asked
+/// every 50 ms, may be empty) returned true, or, with a positive `idle`, the group gave it its
+/// partitions and for `idle` nothing arrived and nothing was in flight (a batch job: process
+/// what is there, then end). Rethrows what run() threw. `agentstream process --until-idle`.
+void run_until_idle(StreamProcessor& processor, std::chrono::milliseconds idle,
+                    const std::function<bool()>& should_stop = {});
 
 }  // namespace agentstream::runtime

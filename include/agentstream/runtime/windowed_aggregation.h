@@ -96,6 +96,8 @@ struct WindowedAggregationOptions {
     /// Exactly-once (real Kafka): results, late events, dead letters, changelog records and
     /// input offsets commit in one transaction (every ProcessorOptions::transaction_interval).
     Guarantee guarantee = Guarantee::AtLeastOnce;
+    /// As ProcessorOptions::producer (at-least-once only).
+    std::shared_ptr<kafka::Producer> producer;
     /// As ProcessorOptions::metrics / tail.
     monitor::MetricsRegistry* metrics = nullptr;
     monitor::EventTail* tail = nullptr;
