@@ -115,6 +115,10 @@ def main():
     p.add_argument("--fresh-broker", action="store_true",
                    help="restart the broker (scripts/kafka.sh stop, start --cpus 1) before each "
                         "rate, so that no run reads what an earlier one left")
+    p.add_argument("--warmup", default="",
+                   help="before each measured run, a discarded one this long at the same rate "
+                        "(a fresh broker's JVM compiles its hot paths in its first minute, "
+                        "which otherwise lands in the first run's percentiles)")
     p.add_argument("rates", nargs="+", type=float)
     a = p.parse_args()
     kafka_sh = os.path.join(ROOT, "scripts", "kafka.sh")
@@ -128,6 +132,8 @@ def main():
             subprocess.run([kafka_sh, "stop"], check=True, stdout=subprocess.DEVNULL)
             subprocess.run([kafka_sh, "start", "--cpus", "1"], check=True,
                            stdout=subprocess.DEVNULL)
+        if a.warmup:
+            run(a.binary, a.brokers, a.cpu, a.warmup, rate, a.config)
         r = run(a.binary, a.brokers, a.cpu, a.duration, rate, a.config)
         if r is None or r["generated"] == 0:
             print(f"rate {rate:g}: the run failed", file=sys.stderr)

@@ -127,7 +127,11 @@ void forget_statistics(const rd_kafka_t* rk) noexcept {
 ConfBuilder& ConfBuilder::client(const ClientOptions& options) {
     return route_logs()
         .set("bootstrap.servers", options.brokers)
-        .set("client.id", options.client_id);
+        .set("client.id", options.client_id)
+        // librdkafka leaves Nagle's algorithm on (the Java client turns it off): a small
+        // request written while the previous one is unacknowledged waits for the broker's
+        // delayed ACK, tens of milliseconds per produce or fetch on a busy connection.
+        .set("socket.nagle.disable", "true");
 }
 
 UniqueHandle make_handle(rd_kafka_type_t type, UniqueConf conf) {

@@ -1249,6 +1249,25 @@ struct StreamProcessor::Impl {
         assigned_count.store(partitions.size());
     }
 
+    // What is not written is given up: failed deliveries are no longer sent again, and once
+    // every output of this processor has its final report nothing holds the consumer's records.
+    void give_up_outputs() {
+        abandoning = true;
+        dead_letter_retries.clear();
+        if (!shared_producer) {
+            producer->purge();
+            wait_reported(Clock::now() + 5s);
+            return;
+        }
+        // Other processors' records are in the same queue: this one's reports come when the
+        // producer gives them up (its message timeout). Until then they hold records of this
+        // consumer, which must not close under them.
+        while (!wait_reported(Clock::now() + 10s)) {
+            log->warn("{}: waiting for the shared producer to give up {} output(s)", options.name,
+                      unreported.load());
+        }
+    }
+
     // run() is ending by an exception (a fenced transactional producer, a restore that threw):
     // what is in flight is given up (left uncommitted) and the consumer closed here, while
     // what its revocation touches is alive; the destructor would close it after the members
@@ -1266,16 +1285,7 @@ struct StreamProcessor::Impl {
                 log->error("{}: on_stopping: {}", options.name, e.what());
             }
             stop_workers();
-            abandoning = true;
-            dead_letter_retries.clear();
-            if (!shared_producer) {
-                producer->purge();
-                wait_reported(Clock::now() + 5s);
-            } else {
-                while (!wait_reported(Clock::now() + 10s)) {
-                    log->warn("{}: still {} output(s) unreported", options.name, unreported.load());
-                }
-            }
+            give_up_outputs();
             {
                 std::lock_guard lock(completions_mutex);
                 completions.clear();
@@ -1312,21 +1322,7 @@ struct StreamProcessor::Impl {
             // Past the deadline (an output's partition has no leader, say): what is not
             // written is given up, so nothing holds the consumer's records any more, and its
             // input stays uncommitted for the next start to process again.
-            abandoning = true;
-            dead_letter_retries.clear();
-            if (!shared_producer) {
-                producer->purge();
-                wait_reported(Clock::now() + 5s);
-            } else {
-                // Other processors' records are in the same queue: this one's reports come
-                // when the producer gives them up (its message timeout). Until then they hold
-                // records of this consumer, which must not close under them.
-                log->warn("{}: waiting for the shared producer to give up {} output(s)",
-                          options.name, unreported.load());
-                while (!wait_reported(Clock::now() + 10s)) {
-                    log->warn("{}: still {} output(s) unreported", options.name, unreported.load());
-                }
-            }
+            give_up_outputs();
             drain_completions();
             std::lock_guard lock(completions_mutex);
             completions.clear();
