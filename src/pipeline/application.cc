@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "internal/log.h"
@@ -375,9 +377,40 @@ ApplicationSummary Application::run(const ApplicationHooks& hooks) {
             log_route_metrics(t.router, t.processor);
         }
     }
-    // The reverse of the start: the domain processors, then the router.
+    // Every part is asked at once, so that they drain in parallel; joined in the reverse of the
+    // start order. A part past its deadline on the shared producer gives its outputs up but
+    // waits for their reports (the queue is shared, it may not purge it): once every part is
+    // past its own deadline, the queue is purged here, so the stop takes the longest deadline
+    // and not the producer's message timeout (an output partition without a leader, say).
+    domain->request_stop();
+    running->processor().stop();
+    std::thread purger;
+    std::mutex purge_mutex;
+    std::condition_variable purge_wake;
+    bool parts_stopped = false;
+    if (auto shared = connection.shared_producer()) {
+        auto deadline = std::chrono::steady_clock::now() +
+                        std::max(domain->longest_shutdown_timeout(),
+                                 running->processor().options().shutdown_timeout) +
+                        2s;
+        purger = std::thread([&, shared, deadline] {
+            std::unique_lock lock(purge_mutex);
+            if (!purge_wake.wait_until(lock, deadline, [&] { return parts_stopped; })) {
+                log->warn("outputs still unwritten past every part's shutdown deadline: given up");
+                shared->purge();
+            }
+        });
+    }
     domain->stop();
     running->stop();
+    if (purger.joinable()) {
+        {
+            std::lock_guard lock(purge_mutex);
+            parts_stopped = true;
+        }
+        purge_wake.notify_all();
+        purger.join();
+    }
     if (setup_failed) {
         running->rethrow();
     }

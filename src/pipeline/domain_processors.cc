@@ -211,13 +211,24 @@ DomainProcessors::~DomainProcessors() {
 }
 
 void DomainProcessors::stop() {
-    // All asked at once (they drain in parallel), then joined.
-    for (auto& r : _running) {
-        r->supervisor->current()->stop();
-    }
+    request_stop();  // all at once: they drain in parallel
     for (auto& r : _running) {
         r->supervisor->stop();
     }
+}
+
+void DomainProcessors::request_stop() {
+    for (auto& r : _running) {
+        r->supervisor->current()->stop();
+    }
+}
+
+std::chrono::milliseconds DomainProcessors::longest_shutdown_timeout() const {
+    std::chrono::milliseconds longest{0};
+    for (const auto& r : _running) {
+        longest = std::max(longest, r->supervisor->current()->options().shutdown_timeout);
+    }
+    return longest;
 }
 
 std::vector<monitor::ProcessorRow> DomainProcessors::rows() const {

@@ -80,11 +80,13 @@ http: {{enabled: false}}
     };
     ApplicationSummary summary;
     std::exception_ptr failure;
+    std::atomic<bool> failed{false};  // set after `failure`, read by this thread
     std::thread runner([&] {
         try {
             summary = app.run(hooks);
         } catch (...) {
             failure = std::current_exception();
+            failed = true;
         }
     });
     struct Joiner {
@@ -104,7 +106,7 @@ http: {{enabled: false}}
         }
         return done();
     };
-    ASSERT_TRUE(wait([&] { return ready.load() || failure; }, 60s));
+    ASSERT_TRUE(wait([&] { return ready.load() || failed.load(); }, 60s));
     produce(in, 0, 200);
     EXPECT_TRUE(wait([&] { return consumed.load() >= 200; }, 60s)) << consumed.load();
 
@@ -128,7 +130,7 @@ http: {{enabled: false}}
     reader.assign({{out, 0}, {out, 1}});
     std::map<std::string, int> seen;
     auto deadline = Clock::now() + 120s;
-    while (seen.size() < 400 && Clock::now() < deadline && !failure) {
+    while (seen.size() < 400 && Clock::now() < deadline && !failed.load()) {
         auto m = reader.poll(200ms);
         if (m) {
             auto e = event::decode(m->value());

@@ -565,11 +565,13 @@ TEST(Engine, ARunThatThrowsClosesItsConsumerBeforeTheProcessorIsDestroyed) {
     {
         FailingRestore p(o);
         std::exception_ptr failure;
+        std::atomic<bool> failed{false};  // set after `failure`, read by this thread
         std::thread t([&] {
             try {
                 p.run();
             } catch (...) {
                 failure = std::current_exception();
+                failed = true;
             }
         });
         ASSERT_TRUE(wait_for([&] { return p.metrics().processed == 30; }));
@@ -582,7 +584,7 @@ TEST(Engine, ARunThatThrowsClosesItsConsumerBeforeTheProcessorIsDestroyed) {
         StreamProcessor other(o2);
         other.on("*", [](const event::Event&, Context&) {});
         std::thread t2([&] { other.run(); });
-        ASSERT_TRUE(wait_for([&] { return failure != nullptr; }, 60s));
+        ASSERT_TRUE(wait_for([&] { return failed.load(); }, 60s));
         t.join();
         // The failed run left the group at once: the other member gets every partition and
         // the rest of the input while the failed processor still exists.

@@ -32,7 +32,12 @@ class DomainProcessors {
     DomainProcessors(const DomainProcessors&) = delete;
     DomainProcessors& operator=(const DomainProcessors&) = delete;
 
+    /// Asks every processor to stop (they drain in parallel) and joins them.
     void stop();
+    /// Asks every processor to stop without waiting (stop() joins them).
+    void request_stop();
+    /// The longest shutdown_timeout of the processors running now.
+    std::chrono::milliseconds longest_shutdown_timeout() const;
     /// Rows for the monitor's processors table.
     std::vector<monitor::ProcessorRow> rows() const;
     /// Sets the built-in gauges the trackers measure: `active_tasks` (task processor) and
