@@ -31,10 +31,10 @@ constexpr KeySpec KEYS[] = {
      "librdkafka properties for producers only, applied after kafka.properties."},
     {"kafka.consumer", ValueType::PropertyMap, "",
      "librdkafka properties for consumers only, applied after kafka.properties."},
-    {"kafka.shared_producer", ValueType::Boolean, "true",
-     "One producer for the whole service (router, processors, agents, alerts): their outputs "
-     "share batches and produce requests. false: one producer per part (a part that fills its "
-     "queue then never blocks another). Exactly-once parts always have their own."},
+    {"kafka.shared_producer", ValueType::Boolean, "false",
+     "true: one producer for the whole service (router, processors, agents, alerts), so their "
+     "outputs share batches and produce requests (fewer threads, less CPU; docs/benchmarks.md). "
+     "false: one producer per part. Exactly-once parts always have their own."},
     {"embedded.brokers",
      ValueType::Integer,
      "1",

@@ -28,6 +28,7 @@ TEST(Application, RunsAPipelineBuiltInCodeOnItsEmbeddedBrokerUntilStopped) {
     auto spec = PipelineSpec::from(config::Config::parse(R"(
 topics: {docs: 2, processed: 2}
 routing: {name: code_router, group_id: code-router}
+kafka: {shared_producer: true}
 routes:
   - name: uploads
     source_topics: [docs]
@@ -86,7 +87,7 @@ http: {port: 0}
     }
     ASSERT_NE(broker.load(), nullptr) << "the application did not start";
     EXPECT_TRUE(has_url.load()) << "http.port 0: the API listens on a free port";
-    EXPECT_TRUE(shared_producer.load()) << "kafka.shared_producer is on by default";
+    EXPECT_TRUE(shared_producer.load()) << "kafka.shared_producer: true";
 
     constexpr int UPLOADS = 20, OTHERS = 5;
     {
